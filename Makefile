@@ -1,0 +1,44 @@
+# The Go module needs Go 1.27.3; the go command fetches it through the module
+# proxy the first time (about 10 s).
+export GOTOOLCHAIN := go1.27.3
+
+GO        ?= go
+BIN       := bin
+CHATD     := $(BIN)/chatd
+FRONTEND  := frontend
+DIST      := $(FRONTEND)/dist
+
+.PHONY: run build backend frontend test test-backend test-frontend test-e2e lint bench clean
+
+## run: build everything and serve the app and API on http://localhost:8080
+run: build
+	CHAT_STATIC_DIR=$${CHAT_STATIC_DIR:-$(DIST)} ./$(CHATD)
+
+build: frontend backend
+
+backend:
+	cd backend && $(GO) build -trimpath -o ../$(CHATD) ./cmd/chatd
+
+$(FRONTEND)/node_modules/.package-lock.json: $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund
+
+frontend: $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && npm run build
+
+## test: every test of the repository
+test: test-backend test-frontend lint test-e2e
+
+test-backend:
+	cd backend && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+
+test-frontend: $(FRONTEND)/node_modules/.package-lock.json
+	cd $(FRONTEND) && npm run lint && npm run typecheck && npm test
+
+test-e2e: build
+	cd $(FRONTEND) && npm run e2e
+
+lint:
+	@echo "container and workflow checks: see deploy/check"
+
+clean:
+	rm -rf $(BIN) $(DIST)

@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/chatapp/chat/chat"
+)
+
+// Store is the database as the use cases need it. Both store implementations
+// (Postgres and SQLite, package store) satisfy it and pass one conformance
+// suite (store/storetest). Methods return errors wrapping chat.ErrNotFound,
+// chat.ErrConflict or chat.ErrUnavailable (database unreachable) so that
+// callers decide with errors.Is, never by reading text.
+type Store interface {
+	UserStore
+	TokenStore
+	GroupStore
+	MessageStore
+	// Ping reports whether the database answers (readiness).
+	Ping(ctx context.Context) error
+}
+
+// UserStore keeps accounts.
+type UserStore interface {
+	// CreateUser inserts a user; a username equal to an existing one ignoring
+	// case fails with chat.ErrUsernameTaken. It fills ID and CreatedAt.
+	CreateUser(ctx context.Context, u *chat.User, passwordHash string) error
+	UserByID(ctx context.Context, id int64) (chat.User, error)
+	// UserByUsername matches ignoring case and also returns the password hash.
+	UserByUsername(ctx context.Context, username string) (chat.User, string, error)
+	// UpdateUser changes the fields that are not nil.
+	UpdateUser(ctx context.Context, id int64, displayName, passwordHash *string) (chat.User, error)
+	// PasswordHash returns the stored hash of a user.
+	PasswordHash(ctx context.Context, id int64) (string, error)
+	// SearchUsers matches q against username and display_name ignoring case,
+	// best match first (exact, then prefix, then earliest position, then
+	// shorter, then id); cursor is opaque ("" for the first page, "" in the
+	// answer when there is no more).
+	SearchUsers(ctx context.Context, q string, limit int, cursor string) ([]chat.User, string, error)
+}
+
+// RefreshToken is a stored refresh token. Only the hash of the opaque token
+// is kept. Tokens rotated from one login share a FamilyID.
+type RefreshToken struct {
+	ID        int64
+	UserID    int64
+	FamilyID  string
+	Hash      string
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+	CreatedAt time.Time
+}
+
+// TokenStore keeps refresh tokens.
+type TokenStore interface {
+	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
+	RefreshTokenByHash(ctx context.Context, hash string) (RefreshToken, error)
+	// UseRefreshToken marks the token used at the given time if it was unused
+	// and not revoked, atomically; it reports false when it had already been
+	// used or revoked (a reuse: the caller revokes the family).
+	UseRefreshToken(ctx context.Context, id int64, at time.Time) (bool, error)
+	RevokeFamily(ctx context.Context, familyID string, at time.Time) error
+}
+
+// GroupPatch holds the fields of a group to change; nil leaves one as it is.
+type GroupPatch struct {
+	Name        *string
+	Description *string
+	Visibility  *chat.Visibility
+}
+
+// Membership is one user's standing in one group.
+type Membership struct {
+	GroupID     int64
+	UserID      int64
+	Role        chat.Role
+	LastReadSeq int64
+	JoinedAt    time.Time
+}
+
+// GroupStore keeps groups and who belongs to them.
+type GroupStore interface {
+	// CreateGroup inserts a group of kind "group" and its owner's membership
+	// in one transaction, filling ID, OwnerID, MemberCount and CreatedAt.
+	CreateGroup(ctx context.Context, g *chat.Group) error
+	// DirectGroup returns the one direct conversation of the two users,
+	// creating it (with both as members) if there is none; created tells
+	// which. Concurrent calls for one pair create one group.
+	DirectGroup(ctx context.Context, a, b int64) (g chat.Group, created bool, err error)
+	// GroupByID returns a group; for a direct group Peer is the member who is
+	// not viewerID.
+	GroupByID(ctx context.Context, id, viewerID int64) (chat.Group, error)
+	UpdateGroup(ctx context.Context, id int64, p GroupPatch) (chat.Group, error)
+	// DeleteGroup removes a group with its memberships and messages.
+	DeleteGroup(ctx context.Context, id int64) error
+	// SearchGroups lists groups of kind "group" that are public or have
+	// viewerID as a member, matching q in name or description ignoring case.
+	SearchGroups(ctx context.Context, viewerID int64, q string, limit int, cursor string) ([]chat.Group, string, error)
+	// MyGroups lists the user's groups, most recent activity first (the last
+	// message's time, else the time they joined).
+	MyGroups(ctx context.Context, userID int64) ([]chat.MyGroup, error)
+	// GroupIDsOf lists the ids of the groups a user belongs to.
+	GroupIDsOf(ctx context.Context, userID int64) ([]int64, error)
+	// Membership fails with chat.ErrNotFound when the user is not a member.
+	Membership(ctx context.Context, groupID, userID int64) (Membership, error)
+	// Members lists a group's members, owner first, then admins, then by name.
+	Members(ctx context.Context, groupID int64) ([]chat.Member, error)
+	// MemberIDs lists the user ids of a group's members.
+	MemberIDs(ctx context.Context, groupID int64) ([]int64, error)
+	// AddMember adds a membership; added is false when it already existed
+	// (nothing changes then). A new member starts with last_read_seq equal to
+	// the group's last_seq.
+	AddMember(ctx context.Context, groupID, userID int64, role chat.Role) (added bool, err error)
+	SetRole(ctx context.Context, groupID, userID int64, role chat.Role) error
+	// RemoveMember fails with chat.ErrNotFound when there was no membership.
+	RemoveMember(ctx context.Context, groupID, userID int64) error
+	// MarkRead moves the read marker forward only, never past last_seq, and
+	// returns the marker after the call.
+	MarkRead(ctx context.Context, groupID, userID, seq int64) (int64, error)
+	// Contacts lists the users who share at least one group with userID
+	// (for presence events), without userID itself.
+	Contacts(ctx context.Context, userID int64) ([]int64, error)
+}
+
+// NewMessage is a message to insert.
+type NewMessage struct {
+	GroupID  int64
+	SenderID int64
+	Body     string
+	ClientID *string
+	At       time.Time
+}
+
+// HistoryQuery selects a page of a group's messages. With AfterSeq > 0 it
+// returns the oldest Limit messages above it; otherwise the newest Limit
+// messages below BeforeSeq (0: no bound). Items are ascending by seq either
+// way; hasMore tells whether more exist in the direction of the query.
+type HistoryQuery struct {
+	BeforeSeq int64
+	AfterSeq  int64
+	Limit     int
+}
+
+// MessageStore keeps messages.
+type MessageStore interface {
+	// InsertMessage stores a message in one transaction that takes the next
+	// seq of its group (gapless, in commit order), inserts the row and moves
+	// the sender's read marker to it. When (group, sender, client_id) already
+	// exists it returns that message with created false and stores nothing.
+	InsertMessage(ctx context.Context, m NewMessage) (msg chat.Message, created bool, err error)
+	Messages(ctx context.Context, groupID int64, q HistoryQuery) (items []chat.Message, hasMore bool, err error)
+	MessageByID(ctx context.Context, id int64) (chat.Message, error)
+	EditMessage(ctx context.Context, id int64, body string, at time.Time) (chat.Message, error)
+	// DeleteMessage keeps the row and its seq, empties the body and sets
+	// deleted.
+	DeleteMessage(ctx context.Context, id int64, at time.Time) (chat.Message, error)
+}
+
+// Notifier carries committed changes to connected clients (package realtime
+// publishes them through the broker). It never fails the use case: the
+// database is the truth and clients catch up by seq.
+type Notifier interface {
+	Notify(ctx context.Context, ev chat.Event)
+}
+
+// Presence tells whether a user has a live connection on any instance.
+type Presence interface {
+	Online(ctx context.Context, userID int64) (bool, error)
+}
+
+// PasswordHasher hashes and checks passwords (package auth: argon2id).
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(password, encoded string) (bool, error)
+}
+
+// Tokens issues and verifies access tokens (package auth: JWT).
+type Tokens interface {
+	// Issue returns a signed access token for the user and its lifetime.
+	Issue(userID int64, now time.Time) (token string, ttl time.Duration, err error)
+	// Verify returns the user id of a valid token, or an error wrapping
+	// chat.ErrUnauthorized with code "token_expired" or "unauthorized".
+	Verify(token string, now time.Time) (int64, error)
+}
+
+// Limiter is a keyed rate limiter.
+type Limiter interface {
+	// Allow takes one token for key; when none is left it returns false and
+	// how long until one is.
+	Allow(key string, now time.Time) (bool, time.Duration)
+}

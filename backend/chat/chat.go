@@ -1,0 +1,89 @@
+// Package chat holds the domain of the product: users, groups (conversations),
+// messages and the events that tell clients about them, with the rules that
+// validate them and the errors that every layer speaks. It imports nothing
+// outside the standard library.
+package chat
+
+import "time"
+
+// User is a person with an account. Online is set only where the API reports
+// presence (GET /users/{id}).
+type User struct {
+	ID          int64     `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	CreatedAt   time.Time `json:"created_at"`
+	Online      *bool     `json:"online,omitempty"`
+}
+
+// GroupKind tells a named group from a one-to-one conversation.
+type GroupKind string
+
+const (
+	KindGroup  GroupKind = "group"
+	KindDirect GroupKind = "direct"
+)
+
+// Visibility decides who may find and join a group.
+type Visibility string
+
+const (
+	Public  Visibility = "public"
+	Private Visibility = "private"
+)
+
+// Role is a member's standing in a group.
+type Role string
+
+const (
+	RoleOwner  Role = "owner"
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// CanManage reports whether the role may administer members and settings.
+func (r Role) CanManage() bool { return r == RoleOwner || r == RoleAdmin }
+
+// Group is a conversation. For KindDirect, Name is nil and Peer is the other
+// user as seen by the caller.
+type Group struct {
+	ID          int64      `json:"id"`
+	Kind        GroupKind  `json:"kind"`
+	Name        *string    `json:"name"`
+	Description string     `json:"description"`
+	Visibility  Visibility `json:"visibility"`
+	OwnerID     int64      `json:"owner_id"`
+	MemberCount int64      `json:"member_count"`
+	LastSeq     int64      `json:"last_seq"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Peer        *User      `json:"peer,omitempty"`
+}
+
+// MyGroup is a group as one of its members sees it in their list.
+type MyGroup struct {
+	Group
+	Role        Role     `json:"role"`
+	LastReadSeq int64    `json:"last_read_seq"`
+	UnreadCount int64    `json:"unread_count"`
+	LastMessage *Message `json:"last_message"`
+}
+
+// Member is a user together with their role in one group.
+type Member struct {
+	User
+	Role Role `json:"role"`
+}
+
+// Message is one entry of a group's history. Seq numbers a group's messages
+// 1, 2, 3, … without gaps; a deleted message keeps its seq with an empty body.
+type Message struct {
+	ID        int64      `json:"id"`
+	GroupID   int64      `json:"group_id"`
+	Seq       int64      `json:"seq"`
+	Sender    User       `json:"sender"`
+	Body      string     `json:"body"`
+	ClientID  *string    `json:"client_id"`
+	CreatedAt time.Time  `json:"created_at"`
+	EditedAt  *time.Time `json:"edited_at"`
+	Deleted   bool       `json:"deleted"`
+}
