@@ -8,11 +8,17 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/chatapp/chat/chat"
 )
+
+// DefaultRefreshTTL is the lifetime of a refresh token unless configured.
+const DefaultRefreshTTL = 30 * 24 * time.Hour
 
 // Config holds the use-case settings read from the environment in main.
 type Config struct {
@@ -24,191 +30,96 @@ type Deps struct {
 	Store    Store
 	Tokens   Tokens
 	Hasher   PasswordHasher
-	Notifier Notifier
-	Presence Presence
+	Notifier Notifier // nil: events are dropped (tests of pure use cases)
+	Presence Presence // nil: everyone is reported offline
 	// LoginLimiter limits login attempts per username (keyed by the
-	// lower-cased username).
+	// lower-cased username). nil: no limit.
 	LoginLimiter Limiter
-	Clock        func() time.Time
-	Log          *slog.Logger
+	Clock        func() time.Time // nil: time.Now
+	Log          *slog.Logger     // nil: discard
+	// Rand is the source of refresh tokens and family ids (nil: crypto/rand).
+	Rand io.Reader
 }
 
 // Service runs the use cases. It is safe for concurrent use.
 type Service struct {
 	Deps
 	cfg Config
+
+	// dummyHash is a hash of a random password, verified against when a
+	// login names an unknown user so that the answer takes as long as for a
+	// wrong password. Made on first use: hashing costs ~50 ms.
+	dummyOnce sync.Once
+	dummyHash string
 }
 
 // New returns a Service.
-func New(d Deps, cfg Config) *Service { return &Service{Deps: d, cfg: cfg} }
-
-var errNotImplemented = errors.New("not implemented")
-
-// AuthResult is what sign-up, login and refresh answer.
-type AuthResult struct {
-	User         chat.User `json:"user"`
-	AccessToken  string    `json:"access_token"`
-	TokenType    string    `json:"token_type"` // "Bearer"
-	ExpiresIn    int64     `json:"expires_in"` // seconds
-	RefreshToken string    `json:"refresh_token"`
+func New(d Deps, cfg Config) *Service {
+	if cfg.RefreshTTL <= 0 {
+		cfg.RefreshTTL = DefaultRefreshTTL
+	}
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{Deps: d, cfg: cfg}
 }
 
-// Registration is the sign-up input.
-type Registration struct {
-	Username    string
-	Password    string
-	DisplayName string
+func (s *Service) now() time.Time { return s.Clock().UTC() }
+
+// notify hands a committed change to the Notifier. The request context may be
+// cancelled right after the commit (the client hung up); the event must still
+// go out, so cancellation is detached while the values (trace ids) are kept.
+func (s *Service) notify(ctx context.Context, ev chat.Event) {
+	if s.Notifier == nil {
+		return
+	}
+	s.Notifier.Notify(context.WithoutCancel(ctx), ev)
 }
 
-// Register creates an account and logs it in.
-func (s *Service) Register(ctx context.Context, in Registration) (AuthResult, error) {
-	return AuthResult{}, errNotImplemented
+// Paging limits.
+const (
+	defaultSearchLimit  = 20
+	maxSearchLimit      = 100
+	defaultHistoryLimit = 50
+	maxHistoryLimit     = 200
+	maxQueryLen         = 100 // characters of a search term
+)
+
+func notFound(what string) *chat.Error {
+	return chat.Errorf(chat.ErrNotFound, "not_found", "No such %s.", what)
 }
 
-// Login checks credentials (same error for unknown user and wrong password,
-// rate limited per username) and issues a token pair.
-func (s *Service) Login(ctx context.Context, username, password string) (AuthResult, error) {
-	return AuthResult{}, errNotImplemented
+func forbidden(msg string) *chat.Error {
+	return &chat.Error{Kind: chat.ErrForbidden, Code: "forbidden", Message: msg}
 }
 
-// Refresh rotates a refresh token; presenting a used one revokes its family.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (AuthResult, error) {
-	return AuthResult{}, errNotImplemented
+func conflict(msg string) *chat.Error {
+	return &chat.Error{Kind: chat.ErrConflict, Code: "conflict", Message: msg}
 }
 
-// Logout revokes the family of a refresh token.
-func (s *Service) Logout(ctx context.Context, refreshToken string) error { return errNotImplemented }
-
-// Authenticate verifies an access token and returns its user id.
-func (s *Service) Authenticate(ctx context.Context, accessToken string) (int64, error) {
-	return 0, errNotImplemented
+func unauthorized() *chat.Error {
+	return &chat.Error{Kind: chat.ErrUnauthorized, Code: "unauthorized", Message: "Please log in again."}
 }
 
-// ProfileChange is the input of PATCH /users/me; nil fields stay.
-type ProfileChange struct {
-	DisplayName     *string
-	Password        *string
-	CurrentPassword *string
+// orNotFound turns a store's not-found into the client-facing error for what,
+// and wraps anything else with op for the log.
+func orNotFound(err error, op, what string) error {
+	if errors.Is(err, chat.ErrNotFound) {
+		return notFound(what)
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
-func (s *Service) Me(ctx context.Context, uid int64) (chat.User, error) {
-	return chat.User{}, errNotImplemented
+// asError returns a validation *chat.Error as an error, keeping a nil
+// *chat.Error from becoming a non-nil interface.
+func asError(e *chat.Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
 }
 
-func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (chat.User, error) {
-	return chat.User{}, errNotImplemented
-}
-
-// Page is a search query with paging.
-type Page struct {
-	Query  string
-	Limit  int // 0: default 20; at most 100
-	Cursor string
-}
-
-func (s *Service) SearchUsers(ctx context.Context, uid int64, p Page) ([]chat.User, string, error) {
-	return nil, "", errNotImplemented
-}
-
-// User returns a user with Online set.
-func (s *Service) User(ctx context.Context, uid, id int64) (chat.User, error) {
-	return chat.User{}, errNotImplemented
-}
-
-// GroupInput is the input of POST /groups.
-type GroupInput struct {
-	Name        string
-	Description string
-	Visibility  chat.Visibility // "" means public
-}
-
-func (s *Service) CreateGroup(ctx context.Context, uid int64, in GroupInput) (chat.Group, error) {
-	return chat.Group{}, errNotImplemented
-}
-
-func (s *Service) SearchGroups(ctx context.Context, uid int64, p Page) ([]chat.Group, string, error) {
-	return nil, "", errNotImplemented
-}
-
-func (s *Service) MyGroups(ctx context.Context, uid int64) ([]chat.MyGroup, error) {
-	return nil, errNotImplemented
-}
-
-// Direct returns the direct conversation with peerID, creating it if needed.
-func (s *Service) Direct(ctx context.Context, uid, peerID int64) (chat.Group, bool, error) {
-	return chat.Group{}, false, errNotImplemented
-}
-
-// Group returns a group to a member, or to anyone if it is public; a private
-// group of which the caller is not a member is chat.ErrNotFound.
-func (s *Service) Group(ctx context.Context, uid, gid int64) (chat.Group, error) {
-	return chat.Group{}, errNotImplemented
-}
-
-func (s *Service) UpdateGroup(ctx context.Context, uid, gid int64, p GroupPatch) (chat.Group, error) {
-	return chat.Group{}, errNotImplemented
-}
-
-func (s *Service) DeleteGroup(ctx context.Context, uid, gid int64) error { return errNotImplemented }
-
-func (s *Service) Join(ctx context.Context, uid, gid int64) (chat.Group, error) {
-	return chat.Group{}, errNotImplemented
-}
-
-func (s *Service) Leave(ctx context.Context, uid, gid int64) error { return errNotImplemented }
-
-func (s *Service) Members(ctx context.Context, uid, gid int64) ([]chat.Member, error) {
-	return nil, errNotImplemented
-}
-
-func (s *Service) AddMember(ctx context.Context, uid, gid, userID int64) (chat.Member, error) {
-	return chat.Member{}, errNotImplemented
-}
-
-func (s *Service) SetRole(ctx context.Context, uid, gid, userID int64, role chat.Role) (chat.Member, error) {
-	return chat.Member{}, errNotImplemented
-}
-
-func (s *Service) RemoveMember(ctx context.Context, uid, gid, userID int64) error {
-	return errNotImplemented
-}
-
-// MarkRead moves the caller's read marker forward. conn names the WebSocket
-// connection it came from ("" for REST) so that only the user's other
-// connections get the read event.
-func (s *Service) MarkRead(ctx context.Context, uid, gid, seq int64, conn string) error {
-	return errNotImplemented
-}
-
-// History returns a page of a group's messages to a member.
-func (s *Service) History(ctx context.Context, uid, gid int64, q HistoryQuery) ([]chat.Message, bool, error) {
-	return nil, false, errNotImplemented
-}
-
-// Outgoing is a message to send.
-type Outgoing struct {
-	Body     string
-	ClientID *string
-}
-
-// Send stores a message (idempotent on client_id) and, after the commit,
-// notifies; created is false for a repeat.
-func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.Message, bool, error) {
-	return chat.Message{}, false, errNotImplemented
-}
-
-func (s *Service) EditMessage(ctx context.Context, uid, mid int64, body string) (chat.Message, error) {
-	return chat.Message{}, errNotImplemented
-}
-
-func (s *Service) DeleteMessage(ctx context.Context, uid, mid int64) error { return errNotImplemented }
-
-// Typing tells the other members' connections that uid is typing in gid.
-func (s *Service) Typing(ctx context.Context, uid, gid int64, conn string) error {
-	return errNotImplemented
-}
-
-// GroupIDs lists the groups whose events a user's connections receive.
-func (s *Service) GroupIDs(ctx context.Context, uid int64) ([]int64, error) {
-	return nil, errNotImplemented
-}
+func isInvalid(err error) bool { return errors.Is(err, chat.ErrInvalid) }

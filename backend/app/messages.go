@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/chatapp/chat/chat"
+)
+
+// Outgoing is a message to send.
+type Outgoing struct {
+	Body     string
+	ClientID *string
+}
+
+// MarkRead moves the caller's read marker forward. conn names the WebSocket
+// connection it came from ("" for REST) so that only the user's other
+// connections get the read event.
+func (s *Service) MarkRead(ctx context.Context, uid, gid, seq int64, conn string) error {
+	if seq < 0 {
+		return chat.Invalid(map[string]string{"seq": "must not be negative"})
+	}
+	a, err := s.member(ctx, uid, gid)
+	if err != nil {
+		return err
+	}
+	marker, err := s.Store.MarkRead(ctx, gid, uid, seq)
+	if err != nil {
+		return orNotFound(err, "mark read", "group")
+	}
+	// Only a marker that moved is news to the user's other devices.
+	if marker > a.m.LastReadSeq {
+		s.notify(ctx, chat.Event{Type: chat.EventRead, GroupID: gid, Seq: marker, ToUsers: []int64{uid}, ExceptConn: conn})
+	}
+	return nil
+}
+
+// History returns a page of a group's messages to a member.
+func (s *Service) History(ctx context.Context, uid, gid int64, q HistoryQuery) ([]chat.Message, bool, error) {
+	if q.Limit == 0 {
+		q.Limit = defaultHistoryLimit
+	}
+	var problems []*chat.Error
+	if q.Limit < 1 || q.Limit > maxHistoryLimit {
+		problems = append(problems, chat.Invalid(map[string]string{"limit": "must be between 1 and 200"}))
+	}
+	if q.BeforeSeq < 0 {
+		problems = append(problems, chat.Invalid(map[string]string{"before_seq": "must not be negative"}))
+	}
+	if q.AfterSeq < 0 {
+		problems = append(problems, chat.Invalid(map[string]string{"after_seq": "must not be negative"}))
+	}
+	if q.BeforeSeq > 0 && q.AfterSeq > 0 {
+		problems = append(problems, chat.Invalid(map[string]string{"before_seq": "cannot be combined with after_seq"}))
+	}
+	if err := chat.Merge(problems...); err != nil {
+		return nil, false, err
+	}
+	if _, err := s.member(ctx, uid, gid); err != nil {
+		return nil, false, err
+	}
+	items, more, err := s.Store.Messages(ctx, gid, q)
+	if err != nil {
+		return nil, false, fmt.Errorf("history: %w", err)
+	}
+	return items, more, nil
+}
+
+// Send stores a message (idempotent on client_id) and, after the commit,
+// notifies; created is false for a repeat.
+func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.Message, bool, error) {
+	body, bodyErr := chat.NormalizeBody(in.Body)
+	clientID := in.ClientID
+	var cidErr *chat.Error
+	if clientID != nil {
+		if *clientID == "" {
+			// An empty client_id asks for no idempotency; storing "" would
+			// make every later send without one a "repeat" of the first.
+			clientID = nil
+		} else {
+			cidErr = chat.ValidateClientID(*clientID)
+		}
+	}
+	if err := chat.Merge(bodyErr, cidErr); err != nil {
+		return chat.Message{}, false, err
+	}
+	if _, err := s.member(ctx, uid, gid); err != nil {
+		return chat.Message{}, false, err
+	}
+	msg, created, err := s.Store.InsertMessage(ctx, NewMessage{GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now()})
+	if err != nil {
+		return chat.Message{}, false, orNotFound(err, "send", "group")
+	}
+	// A repeat was announced when it was first stored; announcing it again
+	// would only make every client drop a duplicate.
+	if created {
+		s.notify(ctx, chat.Event{Type: chat.EventMessage, GroupID: gid, Message: &msg})
+	}
+	return msg, created, nil
+}
+
+// EditMessage changes the body of the caller's own message.
+func (s *Service) EditMessage(ctx context.Context, uid, mid int64, body string) (chat.Message, error) {
+	body, bodyErr := chat.NormalizeBody(body)
+	if bodyErr != nil {
+		return chat.Message{}, bodyErr
+	}
+	m, _, err := s.visibleMessage(ctx, uid, mid)
+	if err != nil {
+		return chat.Message{}, err
+	}
+	if m.Sender.ID != uid {
+		return chat.Message{}, forbidden("Only the sender may edit a message.")
+	}
+	if m.Deleted {
+		return chat.Message{}, conflict("The message was deleted.")
+	}
+	edited, err := s.Store.EditMessage(ctx, mid, body, s.now())
+	if err != nil {
+		return chat.Message{}, orNotFound(err, "edit message", "message")
+	}
+	s.notify(ctx, chat.Event{Type: chat.EventMessageUpdated, GroupID: edited.GroupID, Message: &edited})
+	return edited, nil
+}
+
+// DeleteMessage blanks a message, keeping its seq (the sender, or the
+// group's owner or an admin). Deleting a deleted message succeeds again
+// without a second event, so retries are safe.
+func (s *Service) DeleteMessage(ctx context.Context, uid, mid int64) error {
+	m, a, err := s.visibleMessage(ctx, uid, mid)
+	if err != nil {
+		return err
+	}
+	if m.Sender.ID != uid && !a.role().CanManage() {
+		return forbidden("Only the sender or the group's owner or an admin may delete a message.")
+	}
+	if m.Deleted {
+		return nil
+	}
+	deleted, err := s.Store.DeleteMessage(ctx, mid, s.now())
+	if err != nil {
+		return orNotFound(err, "delete message", "message")
+	}
+	s.notify(ctx, chat.Event{Type: chat.EventMessageDeleted, GroupID: deleted.GroupID, Message: &deleted})
+	return nil
+}
+
+// visibleMessage loads a message of a group the caller is a member of. A
+// message in a group the caller cannot see is not_found, like a missing one.
+func (s *Service) visibleMessage(ctx context.Context, uid, mid int64) (chat.Message, access, error) {
+	m, err := s.Store.MessageByID(ctx, mid)
+	if err != nil {
+		return chat.Message{}, access{}, orNotFound(err, "load message", "message")
+	}
+	a, err := s.member(ctx, uid, m.GroupID)
+	if err != nil {
+		return chat.Message{}, access{}, err
+	}
+	return m, a, nil
+}
+
+// Typing tells the other members' connections that uid is typing in gid.
+func (s *Service) Typing(ctx context.Context, uid, gid int64, conn string) error {
+	if _, err := s.member(ctx, uid, gid); err != nil {
+		return err
+	}
+	s.notify(ctx, chat.Event{Type: chat.EventTyping, GroupID: gid, UserID: uid, ExceptConn: conn})
+	return nil
+}
+
+// GroupIDs lists the groups whose events a user's connections receive.
+func (s *Service) GroupIDs(ctx context.Context, uid int64) ([]int64, error) {
+	ids, err := s.Store.GroupIDsOf(ctx, uid)
+	if err != nil {
+		return nil, fmt.Errorf("group ids: %w", err)
+	}
+	return ids, nil
+}

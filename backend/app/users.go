@@ -1,0 +1,150 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/chatapp/chat/chat"
+)
+
+// ProfileChange is the input of PATCH /users/me; nil fields stay.
+type ProfileChange struct {
+	DisplayName     *string
+	Password        *string
+	CurrentPassword *string
+}
+
+// Page is a search query with paging.
+type Page struct {
+	Query  string
+	Limit  int // 0: default 20; at most 100
+	Cursor string
+}
+
+// Me returns the caller's own account.
+func (s *Service) Me(ctx context.Context, uid int64) (chat.User, error) {
+	u, err := s.Store.UserByID(ctx, uid)
+	if err != nil {
+		return chat.User{}, orNotFound(err, "me", "user")
+	}
+	return u, nil
+}
+
+// UpdateMe changes the caller's display name and/or password. A new password
+// needs the current one; a wrong current password is a validation failure of
+// that field (400), not a 401, because the session itself is fine and a 401
+// would make clients log out. Wrong guesses draw from the same per-username
+// limiter as logins, so a stolen session cannot brute-force the password.
+func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (chat.User, error) {
+	var display *string
+	var problems []*chat.Error
+	if in.DisplayName != nil {
+		d, e := chat.NormalizeDisplayName(*in.DisplayName)
+		display, problems = &d, append(problems, e)
+	}
+	if in.Password != nil {
+		problems = append(problems, chat.ValidatePassword(*in.Password))
+		if in.CurrentPassword == nil || *in.CurrentPassword == "" {
+			problems = append(problems, chat.Invalid(map[string]string{"current_password": "is required to change the password"}))
+		}
+	}
+	if err := chat.Merge(problems...); err != nil {
+		return chat.User{}, err
+	}
+	if display == nil && in.Password == nil {
+		return s.Me(ctx, uid)
+	}
+
+	var hash *string
+	if in.Password != nil {
+		me, err := s.Me(ctx, uid)
+		if err != nil {
+			return chat.User{}, err
+		}
+		if err := s.limit(strings.ToLower(me.Username)); err != nil {
+			return chat.User{}, err
+		}
+		current, err := s.Store.PasswordHash(ctx, uid)
+		if err != nil {
+			return chat.User{}, orNotFound(err, "update me", "user")
+		}
+		ok, err := s.Hasher.Verify(*in.CurrentPassword, current)
+		if err != nil {
+			return chat.User{}, fmt.Errorf("update me: verify password: %w", err)
+		}
+		if !ok {
+			return chat.User{}, chat.Invalid(map[string]string{"current_password": "is not correct"})
+		}
+		h, err := s.Hasher.Hash(*in.Password)
+		if err != nil {
+			return chat.User{}, fmt.Errorf("update me: hash password: %w", err)
+		}
+		hash = &h
+	}
+	u, err := s.Store.UpdateUser(ctx, uid, display, hash)
+	if err != nil {
+		return chat.User{}, orNotFound(err, "update me", "user")
+	}
+	return u, nil
+}
+
+// SearchUsers finds users by username or display name, best match first.
+func (s *Service) SearchUsers(ctx context.Context, uid int64, p Page) ([]chat.User, string, error) {
+	q, limit, err := normalizePage(p)
+	if err != nil {
+		return nil, "", err
+	}
+	users, next, err := s.Store.SearchUsers(ctx, q, limit, p.Cursor)
+	if err != nil {
+		return nil, "", searchErr("search users", err)
+	}
+	return users, next, nil
+}
+
+// User returns a user with Online set.
+func (s *Service) User(ctx context.Context, uid, id int64) (chat.User, error) {
+	u, err := s.Store.UserByID(ctx, id)
+	if err != nil {
+		return chat.User{}, orNotFound(err, "user", "user")
+	}
+	online := false
+	if s.Presence != nil {
+		o, err := s.Presence.Online(ctx, id)
+		if err != nil {
+			// Presence is a hint; a broker hiccup must not fail the profile.
+			s.Log.WarnContext(ctx, "presence lookup failed", "user_id", id, "err", err)
+		}
+		online = o && err == nil
+	}
+	u.Online = &online
+	return u, nil
+}
+
+// normalizePage trims the query and applies the default and maximum limit.
+// A limit out of range is a 400 rather than silently clamped, so a client
+// that asks for 1000 learns it gets at most 100.
+func normalizePage(p Page) (string, int, error) {
+	q := strings.TrimSpace(p.Query)
+	var problems []*chat.Error
+	if utf8.RuneCountInString(q) > maxQueryLen {
+		problems = append(problems, chat.Invalid(map[string]string{"q": "must be at most 100 characters"}))
+	}
+	limit := p.Limit
+	if limit == 0 {
+		limit = defaultSearchLimit
+	}
+	if limit < 1 || limit > maxSearchLimit {
+		problems = append(problems, chat.Invalid(map[string]string{"limit": "must be between 1 and 100"}))
+	}
+	return q, limit, asError(chat.Merge(problems...))
+}
+
+// searchErr maps a store's rejection of an opaque cursor to a 400.
+func searchErr(op string, err error) error {
+	if isInvalid(err) {
+		return chat.Invalid(map[string]string{"cursor": "is not valid"})
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

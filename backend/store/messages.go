@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/chat"
+)
+
+const defaultHistory = 50
+
+// errDuplicate rolls back an insert whose (group, sender, client_id) is
+// already stored, undoing its seq increment.
+var errDuplicate = errors.New("message already stored")
+
+// InsertMessage stores a message: one transaction takes the group's next
+// seq, inserts the row and moves the sender's read marker to it. A repeat of
+// (group, sender, client_id) returns the stored message with created false
+// and stores nothing.
+func (s *Store) InsertMessage(ctx context.Context, m app.NewMessage) (chat.Message, bool, error) {
+	m.At = s.stamp(m.At)
+	if m.ClientID != nil && *m.ClientID == "" {
+		// An empty client_id names no send; it must not make all of a
+		// sender's id-less messages duplicates of each other.
+		m.ClientID = nil
+	}
+	var row messageRow
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var err error
+		row, err = insertMessageTx(tx, m)
+		return err
+	})
+	switch {
+	case errors.Is(err, errDuplicate) || (m.ClientID != nil && isConflict(err)):
+		// The original is committed: ON CONFLICT DO NOTHING waits for the
+		// transaction holding the conflicting row to commit before it decides.
+		msg, err2 := messageByClientID(s.reader(ctx), m)
+		if err2 != nil {
+			return chat.Message{}, false, s.wrap("insert message: read original", err2)
+		}
+		return msg, false, nil
+	case err != nil:
+		return chat.Message{}, false, s.wrap("insert message", err)
+	}
+	// The sender is read after the commit so that the group's row lock is
+	// held for as few round trips as possible.
+	var sender userRow
+	if err := s.reader(ctx).Select(userCols).Take(&sender, "id = ?", m.SenderID).Error; err != nil {
+		return chat.Message{}, false, s.wrap("insert message: read sender", err)
+	}
+	return messageView{
+		Msg: row, SenderUsername: sender.Username, SenderDisplayName: sender.DisplayName, SenderCreatedAt: sender.CreatedAt,
+	}.message(), true, nil
+}
+
+// insertMessageTx does the work of InsertMessage inside tx, in three
+// statements. It is the unit a group commit would batch: several of them in
+// one transaction, each taking its seq from the group row in order.
+func insertMessageTx(tx *gorm.DB, m app.NewMessage) (messageRow, error) {
+	// The row lock taken here serializes the senders of one group until
+	// commit, so seqs are gapless and commit in seq order.
+	var seq int64
+	err := tx.Raw(`UPDATE groups SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq`,
+		m.At, m.GroupID).Row().Scan(&seq)
+	if err != nil {
+		return messageRow{}, err
+	}
+	row := messageRow{GroupID: m.GroupID, Seq: seq, SenderID: m.SenderID, Body: m.Body, ClientID: m.ClientID, CreatedAt: m.At}
+	// A repeated client_id inserts nothing and returns no row; the caller
+	// rolls back (giving the seq back) and answers with the original.
+	var ids []int64
+	err = tx.Raw(`INSERT INTO messages (group_id, seq, sender_id, body, client_id, created_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (group_id, sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
+RETURNING id`, row.GroupID, row.Seq, row.SenderID, row.Body, row.ClientID, row.CreatedAt).Scan(&ids).Error
+	if err != nil {
+		return messageRow{}, err
+	}
+	if len(ids) == 0 {
+		return messageRow{}, errDuplicate
+	}
+	row.ID = ids[0]
+	err = tx.Model(&membershipRow{}).
+		Where("group_id = ? AND user_id = ? AND last_read_seq < ?", m.GroupID, m.SenderID, seq).
+		Update("last_read_seq", seq).Error
+	if err != nil {
+		return messageRow{}, err
+	}
+	return row, nil
+}
+
+func messageByClientID(db *gorm.DB, m app.NewMessage) (chat.Message, error) {
+	var v messageView
+	err := db.Raw(messageSelect+` WHERE msg.group_id = ? AND msg.sender_id = ? AND msg.client_id = ?`,
+		m.GroupID, m.SenderID, *m.ClientID).Take(&v).Error
+	if err != nil {
+		return chat.Message{}, err
+	}
+	return v.message(), nil
+}
+
+// Messages returns a page of a group's history, ascending by seq.
+func (s *Store) Messages(ctx context.Context, groupID int64, q app.HistoryQuery) ([]chat.Message, bool, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultHistory
+	}
+	db := s.reader(ctx)
+	var rows []messageView
+	var err error
+	switch {
+	case q.AfterSeq > 0:
+		err = db.Raw(messageSelect+` WHERE msg.group_id = ? AND msg.seq > ? ORDER BY msg.seq LIMIT ?`,
+			groupID, q.AfterSeq, limit+1).Scan(&rows).Error
+	case q.BeforeSeq > 0:
+		err = db.Raw(messageSelect+` WHERE msg.group_id = ? AND msg.seq < ? ORDER BY msg.seq DESC LIMIT ?`,
+			groupID, q.BeforeSeq, limit+1).Scan(&rows).Error
+	default:
+		err = db.Raw(messageSelect+` WHERE msg.group_id = ? ORDER BY msg.seq DESC LIMIT ?`,
+			groupID, limit+1).Scan(&rows).Error
+	}
+	if err != nil {
+		return nil, false, s.wrap("messages", err)
+	}
+	hasMore := len(rows) > limit
+	if hasMore {
+		rows = rows[:limit]
+	}
+	if q.AfterSeq <= 0 {
+		slices.Reverse(rows)
+	}
+	out := make([]chat.Message, len(rows))
+	for i, v := range rows {
+		out[i] = v.message()
+	}
+	return out, hasMore, nil
+}
+
+func (s *Store) MessageByID(ctx context.Context, id int64) (chat.Message, error) {
+	m, err := messageByID(s.reader(ctx), id)
+	if err != nil {
+		return chat.Message{}, s.wrap("message by id", err)
+	}
+	return m, nil
+}
+
+func messageByID(db *gorm.DB, id int64) (chat.Message, error) {
+	var v messageView
+	if err := db.Raw(messageSelect+` WHERE msg.id = ?`, id).Take(&v).Error; err != nil {
+		return chat.Message{}, err
+	}
+	return v.message(), nil
+}
+
+// EditMessage replaces the body of a message that is not deleted; editing a
+// deleted message is a conflict.
+func (s *Store) EditMessage(ctx context.Context, id int64, body string, at time.Time) (chat.Message, error) {
+	res := s.writer(ctx).Model(&messageRow{}).Where("id = ? AND deleted_at IS NULL", id).
+		Updates(map[string]any{"body": body, "edited_at": s.stamp(at)})
+	if res.Error != nil {
+		return chat.Message{}, s.wrap("edit message", res.Error)
+	}
+	m, err := messageByID(s.reader(ctx), id)
+	if err != nil {
+		return chat.Message{}, s.wrap("edit message", err)
+	}
+	if res.RowsAffected == 0 {
+		return chat.Message{}, fmt.Errorf("edit message: %w", chat.Errorf(chat.ErrConflict, "conflict", "The message was deleted."))
+	}
+	return m, nil
+}
+
+// DeleteMessage empties the body and marks the message deleted; the row and
+// its seq stay so that history keeps no gaps. Deleting twice changes nothing.
+func (s *Store) DeleteMessage(ctx context.Context, id int64, at time.Time) (chat.Message, error) {
+	err := s.writer(ctx).Model(&messageRow{}).Where("id = ? AND deleted_at IS NULL", id).
+		Updates(map[string]any{"body": "", "deleted_at": s.stamp(at)}).Error
+	if err != nil {
+		return chat.Message{}, s.wrap("delete message", err)
+	}
+	m, err := messageByID(s.reader(ctx), id)
+	if err != nil {
+		return chat.Message{}, s.wrap("delete message", err)
+	}
+	return m, nil
+}

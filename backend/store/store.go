@@ -1,0 +1,238 @@
+// Package store implements app.Store with GORM on Postgres (pgx) and on
+// SQLite (pure Go, no cgo). Both databases share this code; the few places
+// where their SQL differs go through the dialect type, and each has its own
+// ordered set of embedded schema migrations.
+//
+// Times are stored and returned in UTC, truncated to microseconds (Postgres'
+// precision), so both databases answer alike. One known difference: SQLite's
+// lower() folds only ASCII letters, so case-insensitive search and username
+// uniqueness there ignore case for ASCII only (usernames are ASCII anyway).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+
+	"github.com/chatapp/chat/app"
+)
+
+var _ app.Store = (*Store)(nil)
+
+// Store is the database. It is safe for concurrent use.
+type Store struct {
+	d dialect
+	// w runs every write and every transaction; r runs plain reads. On
+	// Postgres both are the same pool. On SQLite, which allows one writer at a
+	// time, w is a single connection (writers queue in database/sql instead of
+	// failing with SQLITE_BUSY) and r is a pool of read-only connections that
+	// WAL lets run beside the writer.
+	w, r       *gorm.DB
+	wsql, rsql *sql.DB
+	log        *slog.Logger
+	now        func() time.Time
+	closed     atomic.Bool
+}
+
+// OpenPostgres connects to Postgres at url (postgres://…), applies pending
+// migrations and returns the store.
+func OpenPostgres(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db, err := gorm.Open(postgres.Open(url), gormConfig(log, true))
+	if err != nil {
+		return nil, translate("open postgres", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	// Postgres' default limit is 100 connections shared by every instance;
+	// 20 per instance leaves room for several instances and tools.
+	sqlDB.SetMaxOpenConns(20)
+	sqlDB.SetMaxIdleConns(10)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetConnMaxLifetime(time.Hour)
+
+	s := &Store{d: dialectPostgres, w: db, r: db, wsql: sqlDB, rsql: sqlDB, log: log, now: time.Now}
+	if err := s.Ping(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database file at path,
+// applies pending migrations and returns the store.
+func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	// Every connection gets a busy timeout (another process may hold the
+	// lock) and enforced foreign keys (they are per connection in SQLite).
+	common := url.Values{}
+	common.Add("_pragma", "busy_timeout(10000)")
+	common.Add("_pragma", "foreign_keys(1)")
+
+	wq := url.Values{}
+	for _, v := range common["_pragma"] {
+		wq.Add("_pragma", v)
+	}
+	wq.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL is durable across application crashes in WAL mode and much
+	// faster than FULL; only a power loss can drop the last commits.
+	wq.Add("_pragma", "synchronous(NORMAL)")
+	// BEGIN IMMEDIATE takes the write lock at the start, so a transaction
+	// never has to upgrade a read lock (which fails at once with SQLITE_BUSY).
+	wq.Set("_txlock", "immediate")
+
+	rq := url.Values{}
+	for _, v := range common["_pragma"] {
+		rq.Add("_pragma", v)
+	}
+	rq.Add("_pragma", "query_only(1)")
+
+	w, err := gorm.Open(sqlite.Open(path+"?"+wq.Encode()), gormConfig(log, false))
+	if err != nil {
+		return nil, translate("open sqlite", err)
+	}
+	wsql, err := w.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	wsql.SetMaxOpenConns(1)
+	wsql.SetMaxIdleConns(1)
+	wsql.SetConnMaxIdleTime(0)
+	wsql.SetConnMaxLifetime(0)
+	// The write connection must exist (and have switched the file to WAL)
+	// before read connections open it.
+	if err := wsql.PingContext(ctx); err != nil {
+		_ = wsql.Close()
+		return nil, translate("open sqlite", err)
+	}
+
+	r, err := gorm.Open(sqlite.Open(path+"?"+rq.Encode()), gormConfig(log, false))
+	if err != nil {
+		_ = wsql.Close()
+		return nil, translate("open sqlite", err)
+	}
+	rsql, err := r.DB()
+	if err != nil {
+		_ = wsql.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	readers := max(4, runtime.NumCPU())
+	rsql.SetMaxOpenConns(readers)
+	rsql.SetMaxIdleConns(readers)
+
+	s := &Store{d: dialectSQLite, w: w, r: r, wsql: wsql, rsql: rsql, log: log, now: time.Now}
+	if err := s.migrate(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func gormConfig(log *slog.Logger, prepare bool) *gorm.Config {
+	return &gorm.Config{
+		// Single statements need no transaction of their own; the store opens
+		// transactions explicitly where several statements must agree.
+		SkipDefaultTransaction: true,
+		PrepareStmt:            prepare,
+		// Bounded: queries with IN lists differ by the list's length.
+		PrepareStmtMaxSize: 256,
+		PrepareStmtTTL:     time.Hour,
+		// Open pings with the caller's context instead.
+		DisableAutomaticPing: true,
+		Logger:               newGormLogger(log),
+		NowFunc:              func() time.Time { return ts(time.Now()) },
+	}
+}
+
+// Close closes the connection pools.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	err := s.wsql.Close()
+	if s.rsql != s.wsql {
+		err = errors.Join(err, s.rsql.Close())
+	}
+	return err
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.wsql.PingContext(ctx); err != nil {
+		return s.wrap("ping", err)
+	}
+	if s.rsql != s.wsql {
+		if err := s.rsql.PingContext(ctx); err != nil {
+			return s.wrap("ping", err)
+		}
+	}
+	return nil
+}
+
+// DB returns the pool that takes writes, for pool statistics.
+func (s *Store) DB() *sql.DB { return s.wsql }
+
+// Pools returns every connection pool by name ("main" on Postgres; "write"
+// and "read" on SQLite), for pool statistics.
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.rsql == s.wsql {
+		return map[string]*sql.DB{"main": s.wsql}
+	}
+	return map[string]*sql.DB{"write": s.wsql, "read": s.rsql}
+}
+
+// Dialect names the database: "postgres" or "sqlite".
+func (s *Store) Dialect() string { return string(s.d) }
+
+// reader returns the session for plain reads. A read that starts after a
+// write's commit sees it on either pool (WAL readers see every commit made
+// before their read transaction began).
+func (s *Store) reader(ctx context.Context) *gorm.DB { return s.r.WithContext(ctx) }
+
+// writer returns the session for writes and transactions.
+func (s *Store) writer(ctx context.Context) *gorm.DB { return s.w.WithContext(ctx) }
+
+// tx runs fn in one transaction on the write pool.
+func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.writer(ctx).Transaction(fn)
+}
+
+// ts brings a time to what both databases store: UTC, microseconds.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// tsp is ts for optional times.
+func tsp(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := ts(*t)
+	return &u
+}
+
+// stamp returns t as stored, or the current time when t is zero.
+func (s *Store) stamp(t time.Time) time.Time {
+	if t.IsZero() {
+		return ts(s.now())
+	}
+	return ts(t)
+}

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/chat"
+)
+
+// CreateRefreshToken stores a refresh token (by hash), filling ID and, when
+// zero, CreatedAt.
+func (s *Store) CreateRefreshToken(ctx context.Context, t *app.RefreshToken) error {
+	row := tokenRow{
+		UserID: t.UserID, FamilyID: t.FamilyID, Hash: t.Hash, ExpiresAt: ts(t.ExpiresAt),
+		UsedAt: tsp(t.UsedAt), RevokedAt: tsp(t.RevokedAt), CreatedAt: s.stamp(t.CreatedAt),
+	}
+	if err := s.writer(ctx).Create(&row).Error; err != nil {
+		return s.wrap("create refresh token", err)
+	}
+	*t = row.token()
+	return nil
+}
+
+func (s *Store) RefreshTokenByHash(ctx context.Context, hash string) (app.RefreshToken, error) {
+	var row tokenRow
+	if err := s.reader(ctx).Take(&row, "hash = ?", hash).Error; err != nil {
+		return app.RefreshToken{}, s.wrap("refresh token by hash", err)
+	}
+	return row.token(), nil
+}
+
+// UseRefreshToken marks the token used in one conditional update, so of two
+// concurrent uses exactly one wins.
+func (s *Store) UseRefreshToken(ctx context.Context, id int64, at time.Time) (bool, error) {
+	res := s.writer(ctx).Model(&tokenRow{}).
+		Where("id = ? AND used_at IS NULL AND revoked_at IS NULL", id).
+		Update("used_at", ts(at))
+	if res.Error != nil {
+		return false, s.wrap("use refresh token", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return true, nil
+	}
+	var n int64
+	if err := s.reader(ctx).Model(&tokenRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+		return false, s.wrap("use refresh token", err)
+	}
+	if n == 0 {
+		return false, fmt.Errorf("use refresh token: %w", chat.ErrNotFound)
+	}
+	return false, nil
+}
+
+// RevokeFamily revokes every token of a family not revoked yet.
+func (s *Store) RevokeFamily(ctx context.Context, familyID string, at time.Time) error {
+	err := s.writer(ctx).Model(&tokenRow{}).
+		Where("family_id = ? AND revoked_at IS NULL", familyID).
+		Update("revoked_at", ts(at)).Error
+	return s.wrap("revoke token family", err)
+}
