@@ -1,0 +1,196 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chatapp/chat/auth"
+)
+
+// Config is every setting of the server, read once from the environment at
+// start (API.md, Configuration).
+type Config struct {
+	Addr        string // CHAT_ADDR
+	DataDir     string // CHAT_DATA_DIR
+	DatabaseURL string // DATABASE_URL; empty: SQLite in DataDir
+	RedisURL    string // REDIS_URL; empty: in-process broker
+	// JWTSecret is JWT_SECRET; nil: generated once into DataDir/jwt-secret.
+	JWTSecret   []byte
+	JWTIssuer   string        // JWT_ISSUER
+	JWTAudience string        // JWT_AUDIENCE
+	AccessTTL   time.Duration // ACCESS_TOKEN_TTL
+	RefreshTTL  time.Duration // REFRESH_TOKEN_TTL
+	// StaticDir is CHAT_STATIC_DIR, else ./frontend/dist when it exists;
+	// empty: no SPA is served.
+	StaticDir      string
+	CORSOrigins    []string   // CORS_ORIGINS
+	LogLevel       slog.Level // LOG_LEVEL
+	LogFormat      string     // LOG_FORMAT: "json" or "text"
+	AuthRate       int        // CHAT_AUTH_RATE, per minute per client address; 0: off
+	WSRate         int        // CHAT_WS_RATE, frames per second per connection
+	TrustedProxies []string   // CHAT_TRUSTED_PROXIES, addresses or CIDRs
+	ShutdownGrace  time.Duration
+}
+
+// defaultStaticDir is where `make frontend` puts the built SPA.
+const defaultStaticDir = "./frontend/dist"
+
+// loadConfig reads the configuration through lookup (os.LookupEnv in main).
+// Every bad value is reported, not only the first, each naming its variable.
+func loadConfig(lookup func(string) (string, bool)) (Config, error) {
+	get := func(name, def string) string {
+		if v, ok := lookup(name); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+
+	c := Config{
+		Addr:          get("CHAT_ADDR", ":8080"),
+		DataDir:       get("CHAT_DATA_DIR", "./data"),
+		DatabaseURL:   get("DATABASE_URL", ""),
+		RedisURL:      get("REDIS_URL", ""),
+		JWTIssuer:     get("JWT_ISSUER", "chat"),
+		JWTAudience:   get("JWT_AUDIENCE", "chat"),
+		LogFormat:     strings.ToLower(get("LOG_FORMAT", "json")),
+		ShutdownGrace: 15 * time.Second,
+	}
+
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("CHAT_ADDR", "%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("CHAT_ADDR", "%q has no valid port", c.Addr)
+	}
+
+	if c.DatabaseURL != "" {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			// The value may hold a password: it is not repeated.
+			bad("DATABASE_URL", "must be a postgres://user@host:port/db URL")
+		}
+	}
+	if c.RedisURL != "" {
+		u, err := url.Parse(c.RedisURL)
+		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			bad("REDIS_URL", "must be a redis://host:port/db URL")
+		}
+	}
+
+	if v, ok := lookup("JWT_SECRET"); ok && v != "" {
+		if len(v) < auth.MinSecretLen {
+			bad("JWT_SECRET", "must be at least %d bytes, got %d", auth.MinSecretLen, len(v))
+		} else {
+			c.JWTSecret = []byte(v)
+		}
+	}
+
+	c.AccessTTL = duration(get, bad, "ACCESS_TOKEN_TTL", auth.DefaultAccessTTL)
+	c.RefreshTTL = duration(get, bad, "REFRESH_TOKEN_TTL", 30*24*time.Hour)
+	if c.AccessTTL > 0 && c.RefreshTTL > 0 && c.RefreshTTL <= c.AccessTTL {
+		bad("REFRESH_TOKEN_TTL", "must be longer than ACCESS_TOKEN_TTL (%s)", c.AccessTTL)
+	}
+
+	if v, ok := lookup("CHAT_STATIC_DIR"); ok && strings.TrimSpace(v) != "" {
+		dir := strings.TrimSpace(v)
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			bad("CHAT_STATIC_DIR", "%q is not a directory", dir)
+		} else {
+			c.StaticDir = dir
+		}
+	} else if st, err := os.Stat(filepath.Join(defaultStaticDir, "index.html")); err == nil && st.Mode().IsRegular() {
+		c.StaticDir = defaultStaticDir
+	}
+
+	for _, o := range splitList(get("CORS_ORIGINS", "")) {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			bad("CORS_ORIGINS", "%q is not an origin like https://chat.example.com", o)
+			continue
+		}
+		c.CORSOrigins = append(c.CORSOrigins, u.Scheme+"://"+u.Host)
+	}
+
+	switch lvl := strings.ToLower(get("LOG_LEVEL", "info")); lvl {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn", "warning":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		bad("LOG_LEVEL", "%q is not one of debug, info, warn, error", lvl)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("LOG_FORMAT", "%q is not json or text", c.LogFormat)
+	}
+
+	c.AuthRate = nonNegative(get, bad, "CHAT_AUTH_RATE", 10)
+	c.WSRate = nonNegative(get, bad, "CHAT_WS_RATE", 20)
+
+	for _, p := range splitList(get("CHAT_TRUSTED_PROXIES", "")) {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad("CHAT_TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+				continue
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+
+	if len(errs) > 0 {
+		return Config{}, fmt.Errorf("bad configuration: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+func duration(get func(string, string) string, bad func(string, string, ...any), name string, def time.Duration) time.Duration {
+	v := get(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		bad(name, "%q is not a positive duration like 15m or 720h", v)
+		return 0
+	}
+	return d
+}
+
+func nonNegative(get func(string, string) string, bad func(string, string, ...any), name string, def int) int {
+	v := get(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		bad(name, "%q is not a whole number of at least 0", v)
+		return def
+	}
+	return n
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Chdir(t.TempDir()) // no ./frontend/dist here
+	c, err := loadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Addr: ":8080", DataDir: "./data", JWTIssuer: "chat", JWTAudience: "chat",
+		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
+		LogLevel: slog.LevelInfo, LogFormat: "json", AuthRate: 10, WSRate: 20, ShutdownGrace: 15 * time.Second,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestLoadConfigStaticDirDefault(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.MkdirAll(filepath.Join("frontend", "dist"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A dist folder without index.html is not a built SPA.
+	c, err := loadConfig(env(nil))
+	if err != nil || c.StaticDir != "" {
+		t.Fatalf("without index.html: %q, %v", c.StaticDir, err)
+	}
+	if err := os.WriteFile(filepath.Join("frontend", "dist", "index.html"), []byte("<!doctype html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err = loadConfig(env(nil))
+	if err != nil || c.StaticDir != defaultStaticDir {
+		t.Fatalf("with index.html: %q, %v", c.StaticDir, err)
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	static := t.TempDir()
+	c, err := loadConfig(env(map[string]string{
+		"CHAT_ADDR":            "127.0.0.1:9000",
+		"CHAT_DATA_DIR":        "/var/lib/chat",
+		"DATABASE_URL":         "postgres://chat:pw@db:5432/chat?sslmode=disable",
+		"REDIS_URL":            "redis://cache:6379/0",
+		"JWT_SECRET":           strings.Repeat("s", 32),
+		"CHAT_STATIC_DIR":      static,
+		"CORS_ORIGINS":         " http://localhost:5173 , https://chat.example.com/ ",
+		"LOG_LEVEL":            "DEBUG",
+		"LOG_FORMAT":           "text",
+		"CHAT_AUTH_RATE":       "0",
+		"CHAT_WS_RATE":         "5",
+		"ACCESS_TOKEN_TTL":     "5m",
+		"REFRESH_TOKEN_TTL":    "48h",
+		"JWT_ISSUER":           "me",
+		"CHAT_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.DataDir != "/var/lib/chat" || c.DatabaseURL == "" || c.RedisURL == "" ||
+		string(c.JWTSecret) != strings.Repeat("s", 32) || c.StaticDir != static || c.LogLevel != slog.LevelDebug ||
+		c.LogFormat != "text" || c.AuthRate != 0 || c.WSRate != 5 || c.AccessTTL != 5*time.Minute ||
+		c.RefreshTTL != 48*time.Hour || c.JWTIssuer != "me" ||
+		!reflect.DeepEqual(c.CORSOrigins, []string{"http://localhost:5173", "https://chat.example.com"}) ||
+		!reflect.DeepEqual(c.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.1"}) {
+		t.Fatalf("config %+v", c)
+	}
+}
+
+func TestLoadConfigRejects(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		name, key, value string
+		secretFree       bool // the message must not repeat the value
+	}{
+		{"short secret", "JWT_SECRET", "too-short", true},
+		{"address without port", "CHAT_ADDR", "localhost", false},
+		{"port out of range", "CHAT_ADDR", ":70000", false},
+		{"mysql url", "DATABASE_URL", "mysql://root:hunter2@db/chat", true},
+		{"no scheme", "DATABASE_URL", "db:5432", true},
+		{"http redis", "REDIS_URL", "http://cache:6379", true},
+		{"missing static dir", "CHAT_STATIC_DIR", "/no/such/dir", false},
+		{"origin with path", "CORS_ORIGINS", "https://a.example/app", false},
+		{"origin without scheme", "CORS_ORIGINS", "a.example", false},
+		{"log level", "LOG_LEVEL", "loud", false},
+		{"log format", "LOG_FORMAT", "xml", false},
+		{"negative auth rate", "CHAT_AUTH_RATE", "-1", false},
+		{"words as rate", "CHAT_WS_RATE", "fast", false},
+		{"bad duration", "ACCESS_TOKEN_TTL", "15", false},
+		{"zero duration", "REFRESH_TOKEN_TTL", "0s", false},
+		{"refresh shorter than access", "REFRESH_TOKEN_TTL", "1m", false},
+		{"bad proxy", "CHAT_TRUSTED_PROXIES", "proxy.local", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(env(map[string]string{tc.key: tc.value}))
+			if err == nil {
+				t.Fatalf("%s=%q accepted", tc.key, tc.value)
+			}
+			if !strings.Contains(err.Error(), tc.key) {
+				t.Errorf("error %q does not name %s", err, tc.key)
+			}
+			if tc.secretFree && strings.Contains(err.Error(), tc.value) {
+				t.Errorf("error %q repeats the secret value", err)
+			}
+		})
+	}
+
+	// Every bad value is reported at once.
+	_, err := loadConfig(env(map[string]string{"LOG_LEVEL": "loud", "CHAT_AUTH_RATE": "x"}))
+	if err == nil || !strings.Contains(err.Error(), "LOG_LEVEL") || !strings.Contains(err.Error(), "CHAT_AUTH_RATE") {
+		t.Fatalf("joined error %v", err)
+	}
+}
+
+func TestLoadOrCreateSecret(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "jwt-secret")
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+
+	first, err := loadOrCreateSecret(path, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) < 32 {
+		t.Fatalf("secret of %d bytes", len(first))
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := st.Mode().Perm(); perm != 0o600 {
+		t.Fatalf("secret file mode %o", perm)
+	}
+	if !strings.Contains(logs.String(), "generated a new JWT secret") || strings.Contains(logs.String(), string(first)) {
+		t.Fatalf("log %q", logs.String())
+	}
+	second, err := loadOrCreateSecret(path, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil || !bytes.Equal(first, second) {
+		t.Fatalf("second start read %q, %v", second, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Fatalf("temporary files left: %v", entries)
+	}
+
+	if err := os.WriteFile(path, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadOrCreateSecret(path, log); err == nil {
+		t.Fatal("a short stored secret was accepted")
+	}
+}
+
+// syncBuffer is a log sink that the server goroutine and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunServesAndShutsDown starts the whole server on SQLite, checks that it
+// is ready within a second, and that cancelling its context stops it.
+func TestRunServesAndShutsDown(t *testing.T) {
+	t.Chdir(t.TempDir())
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		done <- run(ctx, env(map[string]string{"CHAT_ADDR": "127.0.0.1:0", "CHAT_DATA_DIR": "data", "LOG_LEVEL": "debug"}), logs)
+	}()
+
+	var addr string
+	for addr == "" {
+		if time.Since(start) > time.Second {
+			t.Fatalf("not listening after 1 s; log:\n%s", logs.String())
+		}
+		for line := range strings.Lines(logs.String()) {
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+				addr = rec.Addr
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// One connection per request, closed after it: a connection the server
+	// has accepted but not read from yet delays Shutdown by up to 5 s.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := client.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+	}
+	if st, err := os.Stat(filepath.Join("data", "jwt-secret")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("jwt-secret: %v %v", st, err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("server did not stop; log:\n%s", logs.String())
+	}
+	if _, err := client.Get("http://" + addr + "/healthz"); err == nil {
+		t.Fatal("still serving after shutdown")
+	}
+	if out := logs.String(); strings.Contains(out, "access_token") || !strings.Contains(out, `"msg":"stopped"`) {
+		t.Fatalf("log:\n%s", out)
+	}
+}
+
+func TestRunRefusesBadConfig(t *testing.T) {
+	err := run(context.Background(), env(map[string]string{"JWT_SECRET": "short"}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
+		t.Fatalf("run with a short secret: %v", err)
+	}
+}
