@@ -8,7 +8,7 @@ CHATD     := $(BIN)/chatd
 FRONTEND  := frontend
 DIST      := $(FRONTEND)/dist
 
-.PHONY: run build backend frontend test test-backend test-frontend test-e2e lint bench clean
+.PHONY: run build backend frontend test test-backend test-frontend test-e2e test-postman lint bench clean
 
 ## run: build everything and serve the app and API on http://localhost:8080
 run: build
@@ -26,7 +26,7 @@ frontend: $(FRONTEND)/node_modules/.package-lock.json
 	cd $(FRONTEND) && npm run build
 
 ## test: every test of the repository
-test: test-backend test-frontend lint test-e2e
+test: test-backend test-frontend lint test-e2e test-postman
 
 test-backend:
 	cd backend && $(GO) vet ./... && $(GO) test -race -count=1 ./...
@@ -37,8 +37,20 @@ test-frontend: $(FRONTEND)/node_modules/.package-lock.json
 test-e2e: build
 	cd $(FRONTEND) && npm run e2e
 
+## bench: load benchmarks (Postgres + Redis, then SQLite) → BENCHMARKS.md; BENCH_SMALL=1 for a quick run
+bench:
+	scripts/bench.sh
+
+## lint: container, compose, nginx and workflow checks (no Docker engine needed)
 lint:
-	@echo "container and workflow checks: see deploy/check"
+	cd deploy/check && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+postman/node_modules/.package-lock.json: postman/package-lock.json
+	cd postman && npm ci --no-audit --no-fund
+
+## test-postman: the Postman collection (newman) against a freshly built server
+test-postman: backend postman/node_modules/.package-lock.json
+	./postman/run.sh
 
 clean:
 	rm -rf $(BIN) $(DIST)
