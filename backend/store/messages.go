@@ -19,10 +19,11 @@ const defaultHistory = 50
 // already stored, undoing its seq increment.
 var errDuplicate = errors.New("message already stored")
 
-// InsertMessage stores a message: one transaction takes the group's next
-// seq, inserts the row and moves the sender's read marker to it. A repeat of
-// (group, sender, client_id) returns the stored message with created false
-// and stores nothing.
+// InsertMessage stores a message: the group's next seq, the row and the
+// sender's read marker, committed before it returns. Concurrent calls are
+// committed together (group commit, see batcher and insertBatch). A repeat
+// of (group, sender, client_id) returns the stored message with created
+// false and stores nothing.
 func (s *Store) InsertMessage(ctx context.Context, m app.NewMessage) (chat.Message, bool, error) {
 	m.At = s.stamp(m.At)
 	if m.ClientID != nil && *m.ClientID == "" {
@@ -30,6 +31,20 @@ func (s *Store) InsertMessage(ctx context.Context, m app.NewMessage) (chat.Messa
 		// sender's id-less messages duplicates of each other.
 		m.ClientID = nil
 	}
+	r, err := s.inserts.do(ctx, m)
+	if err != nil {
+		return chat.Message{}, false, s.wrap("insert message", err)
+	}
+	return r.msg, r.created, nil
+}
+
+// InsertQueue reports how many sends wait for the next group commit and
+// how many are in the one being committed (for metrics and tests).
+func (s *Store) InsertQueue() (waiting, committing int) { return s.inserts.stats() }
+
+// insertOne stores one message in its own transaction. Group commit falls
+// back to it when a batch fails, so that one bad request fails alone.
+func (s *Store) insertOne(ctx context.Context, m app.NewMessage) (chat.Message, bool, error) {
 	var row messageRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
@@ -42,26 +57,23 @@ func (s *Store) InsertMessage(ctx context.Context, m app.NewMessage) (chat.Messa
 		// transaction holding the conflicting row to commit before it decides.
 		msg, err2 := messageByClientID(s.reader(ctx), m)
 		if err2 != nil {
-			return chat.Message{}, false, s.wrap("insert message: read original", err2)
+			return chat.Message{}, false, fmt.Errorf("read original: %w", err2)
 		}
 		return msg, false, nil
 	case err != nil:
-		return chat.Message{}, false, s.wrap("insert message", err)
+		return chat.Message{}, false, err
 	}
-	// The sender is read after the commit so that the group's row lock is
-	// held for as few round trips as possible.
 	var sender userRow
 	if err := s.reader(ctx).Select(userCols).Take(&sender, "id = ?", m.SenderID).Error; err != nil {
-		return chat.Message{}, false, s.wrap("insert message: read sender", err)
+		return chat.Message{}, false, fmt.Errorf("read sender: %w", err)
 	}
 	return messageView{
 		Msg: row, SenderUsername: sender.Username, SenderDisplayName: sender.DisplayName, SenderCreatedAt: sender.CreatedAt,
 	}.message(), true, nil
 }
 
-// insertMessageTx does the work of InsertMessage inside tx, in three
-// statements. It is the unit a group commit would batch: several of them in
-// one transaction, each taking its seq from the group row in order.
+// insertMessageTx does the work of insertOne inside tx, in three
+// statements.
 func insertMessageTx(tx *gorm.DB, m app.NewMessage) (messageRow, error) {
 	// The row lock taken here serializes the senders of one group until
 	// commit, so seqs are gapless and commit in seq order.

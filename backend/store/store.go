@@ -42,6 +42,15 @@ type Store struct {
 	log        *slog.Logger
 	now        func() time.Time
 	closed     atomic.Bool
+	// inserts commits concurrent InsertMessage calls together; its
+	// goroutine runs from Open to Close.
+	inserts *batcher[app.NewMessage, inserted]
+}
+
+// start begins the store's background work once it is open and migrated.
+func (s *Store) start() *Store {
+	s.inserts = newBatcher(maxBatch, batchTimeout, s.commitInserts)
+	return s
 }
 
 // OpenPostgres connects to Postgres at url (postgres://…), applies pending
@@ -50,7 +59,7 @@ func OpenPostgres(ctx context.Context, url string, log *slog.Logger) (*Store, er
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := gorm.Open(postgres.Open(url), gormConfig(log, true))
+	db, err := gorm.Open(postgres.Open(url), gormConfig(log))
 	if err != nil {
 		return nil, translate("open postgres", err)
 	}
@@ -58,10 +67,13 @@ func OpenPostgres(ctx context.Context, url string, log *slog.Logger) (*Store, er
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	// Postgres' default limit is 100 connections shared by every instance;
-	// 20 per instance leaves room for several instances and tools.
-	sqlDB.SetMaxOpenConns(20)
-	sqlDB.SetMaxIdleConns(10)
+	// Postgres does its work on the server's cores: more connections than
+	// about twice those only queue inside Postgres (and cost memory there),
+	// while a few extra keep reads going beside the group commit's writer.
+	// Postgres' default limit of 100 then leaves room for many instances.
+	conns := 2*runtime.NumCPU() + 4
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetConnMaxLifetime(time.Hour)
 
@@ -74,7 +86,7 @@ func OpenPostgres(ctx context.Context, url string, log *slog.Logger) (*Store, er
 		_ = sqlDB.Close()
 		return nil, err
 	}
-	return s, nil
+	return s.start(), nil
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database file at path,
@@ -107,7 +119,7 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*Store, err
 	}
 	rq.Add("_pragma", "query_only(1)")
 
-	w, err := gorm.Open(sqlite.Open(path+"?"+wq.Encode()), gormConfig(log, false))
+	w, err := gorm.Open(sqlite.Open(path+"?"+wq.Encode()), gormConfig(log))
 	if err != nil {
 		return nil, translate("open sqlite", err)
 	}
@@ -126,7 +138,7 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*Store, err
 		return nil, translate("open sqlite", err)
 	}
 
-	r, err := gorm.Open(sqlite.Open(path+"?"+rq.Encode()), gormConfig(log, false))
+	r, err := gorm.Open(sqlite.Open(path+"?"+rq.Encode()), gormConfig(log))
 	if err != nil {
 		_ = wsql.Close()
 		return nil, translate("open sqlite", err)
@@ -145,18 +157,19 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*Store, err
 		_ = s.Close()
 		return nil, err
 	}
-	return s, nil
+	return s.start(), nil
 }
 
-func gormConfig(log *slog.Logger, prepare bool) *gorm.Config {
+func gormConfig(log *slog.Logger) *gorm.Config {
 	return &gorm.Config{
 		// Single statements need no transaction of their own; the store opens
 		// transactions explicitly where several statements must agree.
 		SkipDefaultTransaction: true,
-		PrepareStmt:            prepare,
-		// Bounded: queries with IN lists differ by the list's length.
-		PrepareStmtMaxSize: 256,
-		PrepareStmtTTL:     time.Hour,
+		// Off on purpose. pgx already prepares every statement once per
+		// connection and caches it (its default exec mode), so GORM's cache
+		// only adds a layer; and that cache starts a goroutine that nothing
+		// can stop (gorm 1.31 never closes its LRU), one leak per store.
+		PrepareStmt: false,
 		// Open pings with the caller's context instead.
 		DisableAutomaticPing: true,
 		Logger:               newGormLogger(log),
@@ -164,10 +177,15 @@ func gormConfig(log *slog.Logger, prepare bool) *gorm.Config {
 	}
 }
 
-// Close closes the connection pools.
+// Close stops group commit (sends still waiting fail with
+// chat.ErrUnavailable; the batch being committed finishes) and then closes
+// the connection pools.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
+	}
+	if s.inserts != nil {
+		s.inserts.close()
 	}
 	err := s.wsql.Close()
 	if s.rsql != s.wsql {

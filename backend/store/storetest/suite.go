@@ -43,6 +43,11 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 		{"MyGroups", testMyGroups},
 		{"ConcurrentSenders", testConcurrentSenders},
 		{"ConcurrentRetries", testConcurrentRetries},
+		{"BatchDuplicateClientID", testBatchDuplicateClientID},
+		{"BatchMixedGroups", testBatchMixedGroups},
+		{"BatchFailingRequest", testBatchFailingRequest},
+		{"SendCanceled", testSendCanceled},
+		{"CloseWhileWaiting", testCloseWhileWaiting},
 		{"PingAndClose", testPingAndClose},
 	}
 	for _, tc := range tests {
