@@ -1,0 +1,361 @@
+package broker_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/chatapp/chat/broker"
+	"github.com/chatapp/chat/broker/brokertest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestMemoryBroker(t *testing.T) {
+	brokertest.Run(t, func(t *testing.T) brokertest.Bus {
+		m := broker.NewMemory()
+		t.Cleanup(func() { _ = m.Close() })
+		return func() brokertest.Broker { return m }
+	}, brokertest.Options{})
+}
+
+func TestRedisBroker(t *testing.T) {
+	url := redisURL(t)
+	brokertest.Run(t, func(t *testing.T) brokertest.Bus {
+		channel := "brokertest:" + unique(t)
+		return func() brokertest.Broker {
+			return broker.NewRedis(newClient(t, url, "brokertest-"+unique(t)), channel, nil)
+		}
+	}, brokertest.Options{Disconnect: killSubscriptions})
+}
+
+func TestFaultyBrokerPassesTheSuiteWhenDroppingNothing(t *testing.T) {
+	brokertest.Run(t, func(t *testing.T) brokertest.Bus {
+		m := broker.NewMemory()
+		t.Cleanup(func() { _ = m.Close() })
+		f := broker.NewFaulty(m, 0, 1)
+		return func() brokertest.Broker { return f }
+	}, brokertest.Options{})
+}
+
+func TestFaultyDropsTheChosenFractionDeterministically(t *testing.T) {
+	tests := []struct {
+		num, den, publishes, wantDropped int
+	}{
+		{1, 5, 100, 20},
+		{1, 3, 10, 3},
+		{2, 7, 70, 20},
+		{0, 4, 50, 0},
+		{4, 4, 12, 12},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%d_of_%d", tc.num, tc.den), func(t *testing.T) {
+			run := func() []string {
+				m := broker.NewMemory()
+				defer func() { _ = m.Close() }()
+				f := broker.NewFaulty(m, tc.num, tc.den)
+				var mu sync.Mutex
+				var got []string
+				ctx, cancel := context.WithCancel(context.Background())
+				connected := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					_ = f.Subscribe(ctx, func(p []byte) {
+						mu.Lock()
+						got = append(got, string(p))
+						mu.Unlock()
+					}, func() { close(connected) })
+				}()
+				<-connected
+				for i := range tc.publishes {
+					if err := f.Publish(context.Background(), fmt.Appendf(nil, "%d", i)); err != nil {
+						t.Fatalf("Publish: %v", err)
+					}
+				}
+				if f.Dropped() != tc.wantDropped {
+					t.Fatalf("Dropped() = %d, want %d", f.Dropped(), tc.wantDropped)
+				}
+				want := tc.publishes - tc.wantDropped
+				deadline := time.Now().Add(5 * time.Second)
+				for {
+					mu.Lock()
+					n := len(got)
+					mu.Unlock()
+					if n == want || time.Now().After(deadline) {
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				cancel()
+				<-done
+				mu.Lock()
+				defer mu.Unlock()
+				if len(got) != want {
+					t.Fatalf("delivered %d, want %d", len(got), want)
+				}
+				return got
+			}
+			first, second := run(), run()
+			if strings.Join(first, ",") != strings.Join(second, ",") {
+				t.Fatalf("drops are not deterministic:\n%v\n%v", first, second)
+			}
+		})
+	}
+}
+
+func TestMemoryBrokerSignalsLossWhenASubscriberFallsBehind(t *testing.T) {
+	m := broker.NewMemorySize(4)
+	defer func() { _ = m.Close() }()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	connects := 0
+	connected := make(chan struct{}, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = m.Subscribe(ctx, func(p []byte) {
+			<-release
+			mu.Lock()
+			got = append(got, string(p))
+			mu.Unlock()
+		}, func() {
+			mu.Lock()
+			connects++
+			mu.Unlock()
+			connected <- struct{}{}
+		})
+	}()
+	<-connected
+	// The first payload blocks the subscriber; the next ones overflow its
+	// buffer of 4.
+	for i := range 10 {
+		if err := m.Publish(context.Background(), fmt.Appendf(nil, "%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			time.Sleep(50 * time.Millisecond) // let the subscriber take it
+		}
+	}
+	close(release)
+	select {
+	case <-connected:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no re-sync signal after the buffer overflowed")
+	}
+	if err := m.Publish(context.Background(), []byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		last := ""
+		if len(got) > 0 {
+			last = got[len(got)-1]
+		}
+		mu.Unlock()
+		if last == "after" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("payload after the loss not delivered")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if connects != 2 {
+		t.Fatalf("connects = %d, want 2", connects)
+	}
+	if len(got) >= 11 {
+		t.Fatalf("nothing was lost (%d delivered), the test did not overflow", len(got))
+	}
+}
+
+func TestMemoryBrokerClose(t *testing.T) {
+	m := broker.NewMemory()
+	ctx := context.Background()
+	done := make(chan error, 1)
+	connected := make(chan struct{})
+	go func() { done <- m.Subscribe(ctx, func([]byte) {}, func() { close(connected) }) }()
+	<-connected
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Subscribe did not end on Close")
+	}
+	checks := []struct {
+		name string
+		err  error
+	}{
+		{"Publish", m.Publish(ctx, []byte("x"))},
+		{"Ping", m.Ping(ctx)},
+		{"Subscribe", m.Subscribe(ctx, func([]byte) {}, func() {})},
+	}
+	for _, c := range checks {
+		if c.err != broker.ErrClosed {
+			t.Errorf("%s after Close = %v, want ErrClosed", c.name, c.err)
+		}
+	}
+}
+
+func TestMemoryPresence(t *testing.T) {
+	brokertest.RunPresence(t, func(t *testing.T) func() brokertest.Presence {
+		p := broker.NewMemoryPresence()
+		return func() brokertest.Presence { return p }
+	})
+}
+
+func TestRedisPresence(t *testing.T) {
+	url := redisURL(t)
+	brokertest.RunPresence(t, func(t *testing.T) func() brokertest.Presence {
+		prefix := "presencetest:" + unique(t)
+		client := newClient(t, url, "")
+		return func() brokertest.Presence {
+			p, err := broker.NewRedisPresence(client, prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+	})
+}
+
+// A dead instance stops heartbeating; the survivors' sweep reports its users
+// offline once the entries expire, exactly once, and keeps live ones.
+func TestRedisPresenceExpiresADeadInstance(t *testing.T) {
+	url := redisURL(t)
+	ctx := context.Background()
+	client := newClient(t, url, "")
+	prefix := "presencetest:" + unique(t)
+	t0 := time.Now()
+	now := t0
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+
+	mk := func() *broker.RedisPresence {
+		p, err := broker.NewRedisPresence(client, prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Clock = clock
+		return p
+	}
+	dead, alive := mk(), mk()
+	for _, u := range []int64{1, 2} {
+		if _, err := dead.Connect(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := alive.Connect(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	advance(40 * time.Second)
+	if err := alive.Heartbeat(ctx, []int64{2}); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := alive.Sweep(ctx); err != nil || len(gone) != 0 {
+		t.Fatalf("sweep before expiry = %v, %v", gone, err)
+	}
+	advance(25 * time.Second) // dead's entries (60 s) ran out; alive's did not
+	gone, err := alive.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gone) != 1 || gone[0] != 1 {
+		t.Fatalf("sweep = %v, want [1]", gone)
+	}
+	if again, err := mk().Sweep(ctx); err != nil || len(again) != 0 {
+		t.Fatalf("second sweep = %v, %v; want nothing", again, err)
+	}
+	for u, want := range map[int64]bool{1: false, 2: true} {
+		if got, err := alive.Online(ctx, u); err != nil || got != want {
+			t.Fatalf("Online(%d) = %v, %v; want %v", u, got, err, want)
+		}
+	}
+	// User 1 reconnecting after the expiry is a new "came online".
+	if first, err := alive.Connect(ctx, 1); err != nil || !first {
+		t.Fatalf("Connect after expiry = %v, %v; want true", first, err)
+	}
+}
+
+func redisURL(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("TEST_REDIS_URL is not set (required in CI)")
+		}
+		t.Skip("TEST_REDIS_URL is not set")
+	}
+	return url
+}
+
+func newClient(t *testing.T, url, name string) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("TEST_REDIS_URL: %v", err)
+	}
+	opt.ClientName = name
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func unique(t *testing.T) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// killSubscriptions cuts the pub/sub connections of the broker's client on
+// the server side, as a network failure or a Redis restart would.
+func killSubscriptions(t *testing.T, b brokertest.Broker) {
+	t.Helper()
+	r := b.(*broker.Redis)
+	name := r.ClientName()
+	admin := newClient(t, os.Getenv("TEST_REDIS_URL"), "")
+	ctx := context.Background()
+	list, err := admin.ClientList(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		if !strings.Contains(line, " name="+name+" ") || !strings.Contains(line, "sub=1") {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if id, ok := strings.CutPrefix(f, "id="); ok {
+				if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
+					t.Fatal(err)
+				}
+				killed++
+			}
+		}
+	}
+	if killed == 0 {
+		t.Fatalf("no subscription of %q found to kill", name)
+	}
+}

@@ -1,0 +1,73 @@
+package broker
+
+import (
+	"context"
+	"sync"
+)
+
+// Inner is the broker a Faulty wraps.
+type Inner interface {
+	Publish(ctx context.Context, payload []byte) error
+	Subscribe(ctx context.Context, deliver func([]byte), connected func()) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Faulty wraps a broker and silently loses a fixed fraction of publishes,
+// spread evenly and deterministically (no randomness, so failures repeat),
+// the way Redis pub/sub loses messages: Publish still reports success. It
+// exists for tests of the consumer's gap repair.
+type Faulty struct {
+	inner    Inner
+	num, den int
+
+	mu      sync.Mutex
+	n       int // publishes seen
+	dropped int
+}
+
+var _ Inner = (*Faulty)(nil)
+
+// NewFaulty drops num of every den publishes (e.g. 1, 5: every fifth).
+func NewFaulty(inner Inner, num, den int) *Faulty {
+	if den < 1 {
+		den = 1
+	}
+	num = max(0, min(num, den))
+	return &Faulty{inner: inner, num: num, den: den}
+}
+
+// Publish forwards payload unless it is one of the chosen losses.
+func (f *Faulty) Publish(ctx context.Context, payload []byte) error {
+	f.mu.Lock()
+	f.n++
+	// Drop publish k when k·num/den crosses an integer: exactly num of every
+	// den consecutive publishes, evenly spaced.
+	drop := f.n*f.num/f.den > (f.n-1)*f.num/f.den
+	if drop {
+		f.dropped++
+	}
+	f.mu.Unlock()
+	if drop {
+		return nil
+	}
+	return f.inner.Publish(ctx, payload)
+}
+
+// Dropped tells how many publishes were lost so far.
+func (f *Faulty) Dropped() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dropped
+}
+
+// Subscribe subscribes to the wrapped broker.
+func (f *Faulty) Subscribe(ctx context.Context, deliver func([]byte), connected func()) error {
+	return f.inner.Subscribe(ctx, deliver, connected)
+}
+
+// Ping pings the wrapped broker.
+func (f *Faulty) Ping(ctx context.Context) error { return f.inner.Ping(ctx) }
+
+// Close closes the wrapped broker.
+func (f *Faulty) Close() error { return f.inner.Close() }

@@ -1,0 +1,448 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/chatapp/chat/chat"
+)
+
+// conn is one authenticated WebSocket connection. It is kept small (many
+// thousands stay idle): no goroutine writes while there is nothing to write,
+// the keepalive is a timer, and queued events are shared byte slices.
+type conn struct {
+	hub    *Hub
+	ws     *websocket.Conn
+	id     string
+	uid    int64
+	ctx    context.Context // ends when the connection ends or the hub stops
+	cancel context.CancelFunc
+
+	groups []int64 // the groups it is subscribed to; guarded by hub.mu
+
+	mu        sync.Mutex
+	queue     [][]byte // unsent frames, oldest first
+	inflight  int      // frames taken by the writer and not yet written
+	held      [][]byte // events held back while a send awaits its ack
+	holding   bool
+	writing   bool // a writer goroutine is running
+	closing   bool // no more frames; closeCode (if any) is being sent
+	closeCode websocket.StatusCode
+	closeMsg  string
+	flush     bool          // write what is queued before the close frame
+	done      bool          // finished: no new goroutines
+	drained   chan struct{} // told when the writer made room (resume waits on it)
+	resumes   []resumeReq   // resume requests waiting for the resumer
+	resuming  bool
+	ping      *time.Timer
+	wg        sync.WaitGroup // writer, pinger, resumer
+}
+
+type resumeReq struct {
+	ref     string
+	cursors map[int64]int64
+}
+
+// push queues a frame without ever blocking; a connection whose queue is
+// full is closed with 1013 (it will reconnect and resume) so that it slows
+// nobody else down.
+func (c *conn) push(frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	if c.holding {
+		if len(c.held)+len(c.queue)+c.inflight >= c.hub.opt.QueueSize {
+			c.closeLocked(websocket.StatusTryAgainLater, "slow consumer")
+			return
+		}
+		c.held = append(c.held, frame)
+		return
+	}
+	c.enqueueLocked(frame)
+}
+
+func (c *conn) enqueueLocked(frame []byte) {
+	if len(c.queue)+c.inflight >= c.hub.opt.QueueSize {
+		c.closeLocked(websocket.StatusTryAgainLater, "slow consumer")
+		return
+	}
+	c.queue = append(c.queue, frame)
+	c.startWriterLocked()
+}
+
+func (c *conn) startWriterLocked() {
+	if c.writing || c.done {
+		return
+	}
+	c.writing = true
+	c.wg.Add(1)
+	go c.writeLoop()
+}
+
+// hold makes later events wait until release, so that the ack of a send
+// reaches the sender before the message event of the same message.
+func (c *conn) hold() {
+	c.mu.Lock()
+	c.holding = true
+	c.mu.Unlock()
+}
+
+// release queues frame (the ack or error) and then the held events.
+func (c *conn) release(frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holding = false
+	held := c.held
+	c.held = nil
+	if c.closing {
+		return
+	}
+	c.enqueueLocked(frame)
+	for _, f := range held {
+		if c.closing {
+			return
+		}
+		c.enqueueLocked(f)
+	}
+}
+
+// closeWith closes the connection with a close code once the writer gets
+// to it; queued frames are dropped.
+func (c *conn) closeWith(code websocket.StatusCode, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked(code, reason)
+}
+
+// closeFlushing closes with a code after the frames already queued (the
+// client should see why, e.g. its rate_limited errors).
+func (c *conn) closeFlushing(code websocket.StatusCode, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	c.closing, c.flush = true, true
+	c.closeCode, c.closeMsg = code, reason
+	c.held = nil
+	c.signalDrainedLocked()
+	c.startWriterLocked()
+}
+
+func (c *conn) closeLocked(code websocket.StatusCode, reason string) {
+	if c.closing {
+		return
+	}
+	c.closing = true
+	c.closeCode, c.closeMsg = code, reason
+	c.queue, c.held = nil, nil
+	c.signalDrainedLocked()
+	c.startWriterLocked()
+}
+
+func (c *conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
+}
+
+func (c *conn) signalDrainedLocked() {
+	if c.drained != nil {
+		select {
+		case c.drained <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (c *conn) writeLoop() {
+	defer c.wg.Done()
+	for {
+		c.mu.Lock()
+		if c.closing && (!c.flush || len(c.queue) == 0) {
+			c.writing = false
+			code, msg := c.closeCode, c.closeMsg
+			c.mu.Unlock()
+			if code != 0 {
+				// Close is idempotent: finish may call it as well.
+				_ = c.ws.Close(code, msg)
+			}
+			return
+		}
+		if len(c.queue) == 0 {
+			c.writing = false
+			c.signalDrainedLocked()
+			c.mu.Unlock()
+			return
+		}
+		batch := c.queue
+		c.queue = nil
+		c.inflight = len(batch)
+		c.mu.Unlock()
+
+		for i, frame := range batch {
+			ctx, cancel := context.WithTimeout(c.ctx, c.hub.opt.WriteTimeout)
+			err := c.ws.Write(ctx, websocket.MessageText, frame)
+			cancel()
+			batch[i] = nil
+			if err != nil {
+				// The library closed the connection; the read loop ends too.
+				c.mu.Lock()
+				c.closing, c.queue, c.held = true, nil, nil
+				c.writing = false
+				c.inflight = 0
+				c.mu.Unlock()
+				return
+			}
+			if i%16 == 15 {
+				c.mu.Lock()
+				c.inflight = len(batch) - i - 1
+				c.mu.Unlock()
+			}
+		}
+		c.mu.Lock()
+		c.inflight = 0
+		c.signalDrainedLocked()
+		c.mu.Unlock()
+	}
+}
+
+// startPing arms the keepalive: a ping every PingInterval; no pong within
+// PongTimeout means the peer is gone and the connection is dropped.
+func (c *conn) startPing() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return
+	}
+	c.ping = time.AfterFunc(c.hub.opt.PingInterval, c.pingOnce)
+}
+
+func (c *conn) pingOnce() {
+	c.mu.Lock()
+	if c.done || c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.wg.Add(1)
+	c.mu.Unlock()
+	defer c.wg.Done()
+
+	ctx, cancel := context.WithTimeout(c.ctx, c.hub.opt.PongTimeout)
+	err := c.ws.Ping(ctx)
+	cancel()
+	if err != nil {
+		// No pong in time: the peer is gone. (Unless we are closing anyway,
+		// where cutting the close handshake short would lose the code.)
+		if !c.isClosing() {
+			_ = c.ws.CloseNow()
+		}
+		return
+	}
+	c.mu.Lock()
+	if !c.done {
+		c.ping.Reset(c.hub.opt.PingInterval)
+	}
+	c.mu.Unlock()
+}
+
+// finish runs once the read loop has ended: it unsubscribes the connection,
+// lets the writer send a requested close frame and waits for the goroutines.
+func (c *conn) finish() {
+	c.hub.unregister(c)
+	c.mu.Lock()
+	c.done = true
+	if c.ping != nil {
+		c.ping.Stop()
+	}
+	if !c.closing {
+		c.closing = true
+		c.queue, c.held = nil, nil
+	}
+	c.signalDrainedLocked()
+	c.mu.Unlock()
+	// A requested close code is sent by the writer (started when the close
+	// was requested); its writes and the close handshake are bounded by
+	// WriteTimeout and the library's own timeouts. Without a code the
+	// connection is already closed by the library and nothing blocks.
+	c.wg.Wait()
+	_ = c.ws.CloseNow()
+	c.cancel()
+}
+
+// ---- resume ----
+
+// requestResume queues a replay; one resumer goroutine per connection works
+// through the requests in order, each answered with "resumed".
+func (c *conn) requestResume(r resumeReq) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done || c.closing {
+		return
+	}
+	c.resumes = append(c.resumes, r)
+	if c.resuming {
+		return
+	}
+	c.resuming = true
+	if c.drained == nil {
+		c.drained = make(chan struct{}, 1)
+	}
+	c.wg.Add(1)
+	go c.resumeLoop()
+}
+
+func (c *conn) resumeLoop() {
+	defer c.wg.Done()
+	for {
+		c.mu.Lock()
+		if len(c.resumes) == 0 || c.closing {
+			c.resumes = nil
+			c.resuming = false
+			c.mu.Unlock()
+			return
+		}
+		r := c.resumes[0]
+		c.resumes = c.resumes[1:]
+		c.mu.Unlock()
+
+		gids := make([]int64, 0, len(r.cursors))
+		for g := range r.cursors {
+			gids = append(gids, g)
+		}
+		slices.Sort(gids)
+		for _, g := range gids {
+			if err := c.replay(g, r.cursors[g]); err != nil {
+				if c.ctx.Err() != nil {
+					return
+				}
+				c.push(errFrame(r.ref, err))
+			}
+		}
+		c.push(encode(simpleFrame{Type: "resumed", Ref: r.ref}))
+	}
+}
+
+// replay sends the messages of one group above cursor that this connection
+// has not been sent yet, in order, then hands the group back to live
+// delivery with no gap and no repeat: while it runs, live messages of the
+// group skip this connection, and it only ends once it has caught up with
+// what the hub delivered meanwhile (checked under the hub's lock).
+func (c *conn) replay(gid, cursor int64) error {
+	h := c.hub
+	h.mu.Lock()
+	st := h.groups[gid]
+	var s sub
+	ok := false
+	if st != nil {
+		s, ok = st.conns[c]
+	}
+	if !ok {
+		h.mu.Unlock()
+		return notMemberError(gid)
+	}
+	switch {
+	case s.sent <= s.from:
+		// Nothing sent yet: the client has everything up to its cursor.
+		s.from, s.sent = cursor, cursor
+	case cursor > s.sent:
+		// The client has more than this connection sent (seen elsewhere).
+		s.sent = cursor
+	}
+	after := cursor
+	if cursor >= s.from {
+		after = max(cursor, s.sent) // (cursor, sent] was sent already
+	}
+	s.replaying = true
+	st.conns[c] = s
+	h.mu.Unlock()
+
+	stop := func() {
+		h.mu.Lock()
+		if st := h.groups[gid]; st != nil {
+			if s, ok := st.conns[c]; ok {
+				s.replaying = false
+				st.conns[c] = s
+			}
+		}
+		h.mu.Unlock()
+	}
+	for {
+		items, more, err := h.page(c.ctx, gid, after, max(1, min(pageSize, h.opt.QueueSize/2)))
+		if err != nil {
+			stop()
+			return err
+		}
+		if err := c.waitRoom(len(items)); err != nil {
+			stop()
+			return err
+		}
+		h.mu.Lock()
+		st := h.groups[gid]
+		var s sub
+		ok := false
+		if st != nil {
+			s, ok = st.conns[c]
+		}
+		if !ok {
+			// Removed from the group meanwhile: nothing more of it.
+			h.mu.Unlock()
+			return notMemberError(gid)
+		}
+		for _, m := range items {
+			after = max(after, m.Seq)
+			if m.Seq > s.from && m.Seq <= s.sent {
+				continue // sent on this connection already
+			}
+			s.sent = max(s.sent, m.Seq)
+			c.push(messageFrame(m))
+		}
+		if len(items) == 0 || (!more && st.delivered <= s.sent) {
+			s.from = min(s.from, cursor)
+			s.replaying = false
+			st.conns[c] = s
+			h.mu.Unlock()
+			return nil
+		}
+		// More pages, or live messages arrived during the replay.
+		st.conns[c] = s
+		h.mu.Unlock()
+	}
+}
+
+func notMemberError(gid int64) error {
+	e := *chat.ErrNotMember
+	e.Details = map[string]string{"group_id": strconv.FormatInt(gid, 10)}
+	return &e
+}
+
+// waitRoom waits until n more frames fit into the queue, so that a long
+// replay paces itself to the client instead of overflowing the queue.
+func (c *conn) waitRoom(n int) error {
+	limit := c.hub.opt.QueueSize
+	for {
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			return errors.New("realtime: connection closing")
+		}
+		free := limit - len(c.queue) - len(c.held) - c.inflight
+		c.mu.Unlock()
+		if free >= n {
+			return nil
+		}
+		select {
+		case <-c.ctx.Done():
+			return c.ctx.Err()
+		case <-c.drained:
+		}
+	}
+}

@@ -1,0 +1,441 @@
+package realtime
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/chat"
+)
+
+// Service is what the endpoint needs of the use cases (*app.Service). A
+// frame goes through the same use case as the REST call it mirrors.
+type Service interface {
+	Authenticate(ctx context.Context, accessToken string) (int64, error)
+	Me(ctx context.Context, uid int64) (chat.User, error)
+	GroupIDs(ctx context.Context, uid int64) ([]int64, error)
+	Send(ctx context.Context, uid, gid int64, in app.Outgoing) (chat.Message, bool, error)
+	Typing(ctx context.Context, uid, gid int64, conn string) error
+	MarkRead(ctx context.Context, uid, gid, seq int64, conn string) error
+}
+
+var _ Service = (*app.Service)(nil)
+
+// Close codes of the protocol (API.md, WebSocket).
+const (
+	CloseUnauthorized websocket.StatusCode = 4401 // bad or expired token
+	CloseAuthTimeout  websocket.StatusCode = 4408 // no auth frame in time
+	CloseRateLimited  websocket.StatusCode = 4429 // kept flooding
+)
+
+// Handler returns the GET /api/v1/ws endpoint. The service is passed here
+// rather than to NewHub because the service itself needs the hub (as its
+// Notifier and Presence).
+func (h *Hub) Handler(svc Service) http.Handler {
+	return &handler{hub: h, svc: svc}
+}
+
+type handler struct {
+	hub *Hub
+	svc Service
+}
+
+func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := hd.hub
+	if !h.originAllowed(r) {
+		writeHTTPError(w, http.StatusForbidden, "forbidden", "This origin may not open a WebSocket here.")
+		return
+	}
+	h.mu.Lock()
+	runCtx := h.runCtx
+	if runCtx == nil || h.stopped {
+		h.mu.Unlock()
+		writeHTTPError(w, http.StatusServiceUnavailable, "unavailable", "The service is temporarily unavailable.")
+		return
+	}
+	h.handlers.Add(1)
+	h.mu.Unlock()
+	handed := false // the connection's own goroutine took over h.handlers
+	defer func() {
+		if !handed {
+			h.handlers.Done()
+		}
+	}()
+
+	headerToken, hasHeader := bearer(r)
+	ws, err := websocket.Accept(&smallBuffers{ResponseWriter: w}, r, &websocket.AcceptOptions{
+		// The origin was checked above, with the configured origins.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		h.log.Debug("realtime: upgrade failed", "err", err)
+		return
+	}
+	ws.SetReadLimit(readLimit)
+
+	ctx, cancel := context.WithCancel(runCtx)
+	defer func() {
+		if !handed {
+			cancel()
+		}
+	}()
+
+	token, cursors, ref := headerToken, map[int64]int64(nil), ""
+	if !hasHeader {
+		f, ok := hd.readAuthFrame(ctx, ws)
+		if !ok {
+			return
+		}
+		token, ref = f.Token, f.Ref
+		if cursors, err = parseCursors(f.Cursors); err != nil {
+			_ = ws.Close(websocket.StatusPolicyViolation, "invalid cursors")
+			return
+		}
+	}
+
+	uid, err := hd.svc.Authenticate(ctx, token)
+	if err != nil {
+		hd.closeAuthError(ws, err)
+		return
+	}
+	user, err := hd.svc.Me(ctx, uid)
+	if err != nil {
+		hd.closeAuthError(ws, err)
+		return
+	}
+	groups, err := hd.svc.GroupIDs(ctx, uid)
+	if err != nil {
+		hd.closeAuthError(ws, err)
+		return
+	}
+
+	c := &conn{hub: h, ws: ws, id: h.newConnID(), uid: uid}
+	c.ctx, c.cancel = ctx, cancel
+	if err := h.register(ctx, c, groups, cursors, encode(simpleFrame{Type: "ready", User: &user})); err != nil {
+		if errors.Is(err, errStopped) {
+			_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
+			return
+		}
+		h.log.Warn("realtime: registering a connection", "err", err)
+		_ = ws.Close(websocket.StatusTryAgainLater, "unavailable")
+		return
+	}
+	c.startPing()
+	if cursors != nil {
+		c.requestResume(resumeReq{ref: ref, cursors: cursors})
+	}
+	// The read loop gets a goroutine of its own and this one returns: the
+	// HTTP server's goroutine has grown a deep stack during authentication
+	// and still holds the request and response, which an idle connection
+	// should not keep for hours.
+	handed = true
+	go func() {
+		defer h.handlers.Done()
+		hd.readLoop(c)
+		c.finish()
+	}()
+}
+
+// smallBuffers makes the hijacked connection use small read and write
+// buffers instead of net/http's 4 KiB ones: thousands of connections sit
+// idle, chat frames are small, and larger frames bypass the buffers.
+type smallBuffers struct {
+	http.ResponseWriter
+}
+
+const connBufferSize = 1024
+
+func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := s.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("realtime: response writer cannot hijack")
+	}
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Bytes the client sent right behind the handshake must stay buffered
+	// in the new reader: the library takes over what is buffered there.
+	var rd io.Reader = nc
+	size := connBufferSize
+	n := brw.Reader.Buffered()
+	if n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		rd = io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc)
+		size = max(size, n)
+	}
+	br := bufio.NewReaderSize(rd, size)
+	if n > 0 {
+		if _, err := br.Peek(n); err != nil {
+			_ = nc.Close()
+			return nil, nil, fmt.Errorf("realtime: keep early bytes: %w", err)
+		}
+	}
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, connBufferSize)), nil
+}
+
+// WriteHeaderNow is forwarded for Gin, whose WriteHeader only records the
+// status (the library calls it before hijacking).
+func (s *smallBuffers) WriteHeaderNow() {
+	if w, ok := s.ResponseWriter.(interface{ WriteHeaderNow() }); ok {
+		w.WriteHeaderNow()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the original writer.
+func (s *smallBuffers) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// readAuthFrame waits up to AuthTimeout for the first frame, which must be
+// an auth frame; anything else closes the connection.
+func (hd *handler) readAuthFrame(ctx context.Context, ws *websocket.Conn) (inFrame, bool) {
+	actx, cancel := context.WithTimeout(ctx, hd.hub.opt.AuthTimeout)
+	defer cancel()
+	// The library would close without a code on a read deadline, so the
+	// timeout closes the connection itself, with the protocol's code.
+	var once sync.WaitGroup
+	once.Add(1)
+	stop := context.AfterFunc(actx, func() {
+		defer once.Done()
+		if errors.Is(actx.Err(), context.DeadlineExceeded) {
+			_ = ws.Close(CloseAuthTimeout, "authentication timeout")
+		} else {
+			_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
+		}
+	})
+	typ, data, err := ws.Read(context.WithoutCancel(ctx))
+	if !stop() {
+		once.Wait()
+		return inFrame{}, false
+	}
+	if err != nil {
+		return inFrame{}, false
+	}
+	var f inFrame
+	if typ != websocket.MessageText || json.Unmarshal(data, &f) != nil || f.Type != "auth" || f.Token == "" {
+		_ = ws.Close(CloseUnauthorized, "unauthorized")
+		return inFrame{}, false
+	}
+	return f, true
+}
+
+func (hd *handler) closeAuthError(ws *websocket.Conn, err error) {
+	switch {
+	case errors.Is(err, chat.ErrUnauthorized), errors.Is(err, chat.ErrNotFound):
+		code := "unauthorized"
+		var ce *chat.Error
+		if errors.As(err, &ce) && ce.Code != "" {
+			code = ce.Code
+		}
+		_ = ws.Close(CloseUnauthorized, code)
+	case errors.Is(err, chat.ErrUnavailable):
+		_ = ws.Close(websocket.StatusTryAgainLater, "unavailable")
+	default:
+		hd.hub.log.Error("realtime: authenticating a connection", "err", err)
+		_ = ws.Close(websocket.StatusInternalError, "internal error")
+	}
+}
+
+// limiter is a token bucket: rate frames per second, bursts of twice that.
+type limiter struct {
+	rate    float64
+	tokens  float64
+	last    time.Time
+	strikes int // refused frames since the last accepted one
+}
+
+func (l *limiter) allow(now time.Time) bool {
+	if l.rate <= 0 {
+		return true
+	}
+	burst := 2 * l.rate
+	if l.last.IsZero() {
+		l.tokens = burst
+	} else {
+		l.tokens = min(burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
+	if l.tokens >= 1 {
+		l.tokens--
+		l.strikes = 0
+		return true
+	}
+	l.strikes++
+	return false
+}
+
+// session is the read-loop state of one connection (only the read loop
+// touches it).
+type session struct {
+	c        *conn
+	lim      limiter
+	typingG  int64
+	typingAt time.Time
+}
+
+func (hd *handler) readLoop(c *conn) {
+	h := hd.hub
+	s := &session{c: c, lim: limiter{rate: float64(h.opt.FrameRate)}}
+	maxStrikes := max(2*h.opt.FrameRate, 5)
+	for {
+		// Reads are not bounded by a context: keepalive pings find dead
+		// peers, and closing the connection ends the read.
+		typ, data, err := c.ws.Read(context.WithoutCancel(c.ctx))
+		if err != nil {
+			return
+		}
+		if c.isClosing() {
+			continue // a close is under way; the peer's answer ends the loop
+		}
+		var f inFrame
+		decodeErr := json.Unmarshal(data, &f)
+		if !s.lim.allow(h.opt.Clock()) {
+			if s.lim.strikes > maxStrikes {
+				c.closeFlushing(CloseRateLimited, "rate limited")
+				return
+			}
+			c.push(errFrame(f.Ref, &chat.Error{Kind: chat.ErrRateLimited, Code: "rate_limited", Message: "Too many frames; slow down.", RetryAfter: 1}))
+			continue
+		}
+		if typ != websocket.MessageText || decodeErr != nil {
+			c.push(errFrame(f.Ref, &chat.Error{Kind: chat.ErrInvalid, Code: "invalid_json", Message: "The frame is not a JSON object."}))
+			continue
+		}
+		hd.handle(s, f)
+	}
+}
+
+func (hd *handler) handle(s *session, f inFrame) {
+	c := s.c
+	switch f.Type {
+	case "ping":
+		c.push(encode(simpleFrame{Type: "pong", Ref: f.Ref}))
+	case "send":
+		if f.GroupID <= 0 {
+			c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"group_id": "required"})))
+			return
+		}
+		// Events that arrive while the message is stored wait, so that the
+		// ack precedes this message's own event on this connection.
+		c.hold()
+		msg, _, err := hd.svc.Send(c.ctx, c.uid, f.GroupID, app.Outgoing{Body: f.Body, ClientID: f.ClientID})
+		if err != nil {
+			hd.logFrameError("send", err)
+			c.release(errFrame(f.Ref, err))
+			return
+		}
+		c.release(encode(ackFrame{Type: "ack", Ref: f.Ref, Message: &msg}))
+	case "typing":
+		if f.GroupID <= 0 {
+			c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"group_id": "required"})))
+			return
+		}
+		now := hd.hub.opt.Clock()
+		if f.GroupID == s.typingG && now.Sub(s.typingAt) < hd.hub.opt.TypingInterval {
+			return // throttled: the others already know
+		}
+		if err := hd.svc.Typing(c.ctx, c.uid, f.GroupID, c.id); err != nil {
+			hd.logFrameError("typing", err)
+			c.push(errFrame(f.Ref, err))
+			return
+		}
+		s.typingG, s.typingAt = f.GroupID, now
+	case "read":
+		if f.GroupID <= 0 || f.Seq < 0 {
+			c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"group_id": "required", "seq": "must not be negative"})))
+			return
+		}
+		if err := hd.svc.MarkRead(c.ctx, c.uid, f.GroupID, f.Seq, c.id); err != nil {
+			hd.logFrameError("read", err)
+			c.push(errFrame(f.Ref, err))
+		}
+	case "resume":
+		cursors, err := parseCursors(f.Cursors)
+		if err != nil {
+			c.push(errFrame(f.Ref, err))
+			return
+		}
+		c.requestResume(resumeReq{ref: f.Ref, cursors: cursors})
+	case "auth":
+		c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"type": "already authenticated"})))
+	default:
+		c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"type": "unknown frame type"})))
+	}
+}
+
+func (hd *handler) logFrameError(frame string, err error) {
+	// The client's mistakes are answered with their code; only our own
+	// failures are worth a log line (with the cause the client never sees).
+	if code := errorBody(err).Code; code == "unavailable" || code == "internal" {
+		hd.hub.log.Warn("realtime: frame failed", "frame", frame, "err", err)
+	}
+}
+
+func parseCursors(in map[string]int64) (map[int64]int64, error) {
+	if in == nil {
+		return nil, nil
+	}
+	out := make(map[int64]int64, len(in))
+	for k, v := range in {
+		g, err := strconv.ParseInt(k, 10, 64)
+		if err != nil || g <= 0 || v < 0 {
+			return nil, chat.Invalid(map[string]string{"cursors": "group ids map to seqs ≥ 0"})
+		}
+		out[g] = v
+	}
+	return out, nil
+}
+
+func bearer(r *http.Request) (string, bool) {
+	v := r.Header.Get("Authorization")
+	if v == "" {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(v, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", true // present but unusable: answered with 4401
+	}
+	return strings.TrimSpace(token), true
+}
+
+// originAllowed accepts clients without an Origin (not browsers), the
+// server's own origin and the configured ones; anything else would let a
+// foreign page act with a user's credentials.
+func (h *Hub) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	for _, o := range h.opt.AllowedOrigins {
+		if strings.EqualFold(strings.TrimRight(o, "/"), u.Scheme+"://"+u.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+func writeHTTPError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}

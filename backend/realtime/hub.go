@@ -1,0 +1,884 @@
+// Package realtime serves the WebSocket endpoint (GET /api/v1/ws): it
+// authenticates connections, reads client frames into the use cases, and
+// delivers events to every local connection that should see them.
+//
+// One Hub per instance. It publishes every event once through the broker and
+// holds ONE broker subscription, whatever the number of connections. Message
+// events pass a per-group sequencer that remembers the last seq delivered on
+// this instance: an event that jumps ahead makes the hub read the gap from
+// the database (the rows are committed before any event is published), an
+// event at or below it is dropped. After a broker (re)connect, and every
+// ResyncInterval, each group with local connections is re-read from the
+// database. So delivery stays complete and ordered even when the broker loses
+// messages or several instances publish concurrently.
+package realtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/broker"
+	"github.com/chatapp/chat/chat"
+)
+
+// Broker carries encoded events to every instance (package broker).
+type Broker interface {
+	Publish(ctx context.Context, payload []byte) error
+	// Subscribe runs one subscription until ctx ends, calling deliver for
+	// every payload in order and connected after every (re)subscription.
+	Subscribe(ctx context.Context, deliver func([]byte), connected func()) error
+	Ping(ctx context.Context) error
+}
+
+// Store is the part of the database the hub reads.
+type Store interface {
+	Messages(ctx context.Context, groupID int64, q app.HistoryQuery) ([]chat.Message, bool, error)
+	Contacts(ctx context.Context, userID int64) ([]int64, error)
+}
+
+// Presence records who is connected on any instance (package broker).
+type Presence interface {
+	// Connect reports true when the user was offline everywhere before.
+	Connect(ctx context.Context, uid int64) (bool, error)
+	// Disconnect reports true when the user is now offline everywhere.
+	Disconnect(ctx context.Context, uid int64) (bool, error)
+	Online(ctx context.Context, uid int64) (bool, error)
+	// Heartbeat keeps this instance's entries of these users alive.
+	Heartbeat(ctx context.Context, uids []int64) error
+	// Sweep returns users whose entries all expired (a dead instance's).
+	Sweep(ctx context.Context) ([]int64, error)
+}
+
+// Options configure a Hub. Broker and Store are required.
+type Options struct {
+	Broker   Broker
+	Store    Store
+	Presence Presence     // nil: in-process (broker.NewMemoryPresence)
+	Log      *slog.Logger // nil: discard
+	Clock    func() time.Time
+
+	// AllowedOrigins are the browser origins accepted besides the server's
+	// own, as "scheme://host[:port]" (CORS_ORIGINS).
+	AllowedOrigins []string
+	// FrameRate is how many frames per second one connection may send,
+	// with bursts of twice that (CHAT_WS_RATE). 0: 20; negative: no limit.
+	FrameRate int
+	// QueueSize bounds the unsent events of one connection (default 256);
+	// a connection that exceeds it is closed with 1013.
+	QueueSize int
+
+	AuthTimeout      time.Duration // first auth frame (default 10 s)
+	WriteTimeout     time.Duration // every write (default 10 s)
+	PingInterval     time.Duration // keepalive ping (default 30 s)
+	PongTimeout      time.Duration // dead peer after this without pong (default 15 s)
+	ResyncInterval   time.Duration // re-read active groups (default 30 s)
+	PresenceInterval time.Duration // presence heartbeat and sweep (default 20 s)
+	PublishTimeout   time.Duration // broker publish (default 2 s)
+	// TypingInterval is the shortest gap between two typing events one
+	// connection forwards for one group (default 2 s).
+	TypingInterval time.Duration
+}
+
+const (
+	readLimit   = 64 << 10 // largest client frame (API.md)
+	pageSize    = 100      // rows per database read
+	fillWorkers = 2
+)
+
+func (o *Options) defaults() {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Presence == nil {
+		o.Presence = broker.NewMemoryPresence()
+	}
+	if o.FrameRate == 0 {
+		o.FrameRate = 20
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 256
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.AuthTimeout, 10*time.Second)
+	def(&o.WriteTimeout, 10*time.Second)
+	def(&o.PingInterval, 30*time.Second)
+	def(&o.PongTimeout, 15*time.Second)
+	def(&o.ResyncInterval, 30*time.Second)
+	def(&o.PresenceInterval, 20*time.Second)
+	def(&o.PublishTimeout, 2*time.Second)
+	def(&o.TypingInterval, 2*time.Second)
+}
+
+// groupState is the sequencer and the local subscriber list of one group.
+type groupState struct {
+	conns map[*conn]sub
+	// delivered is the last seq handed to the local connections; -1 until
+	// the baseline has been read from the database.
+	delivered int64
+	// pendingMin is the lowest seq seen while the baseline was unknown.
+	pendingMin int64
+	// target is the highest seq known to exist beyond delivered (MaxInt64:
+	// read to the end).
+	target int64
+	queued bool // in the fill queue or being filled
+}
+
+// sub is one connection's standing in one group. The messages sent on the
+// connection are exactly the seqs in (from, sent]: live delivery extends the
+// range upwards, a resume extends it downwards to its cursor.
+type sub struct {
+	from, sent int64
+	replaying  bool // a resume replays from the database: live messages wait
+}
+
+// Hub is the realtime side of one instance. It implements app.Notifier and
+// app.Presence.
+type Hub struct {
+	opt      Options
+	log      *slog.Logger
+	instance string
+	connSeq  atomic.Uint64
+
+	mu       sync.Mutex
+	groups   map[int64]*groupState
+	users    map[int64]map[*conn]struct{}
+	runCtx   context.Context // set by Run; nil before and after
+	stopped  bool
+	fillQ    []int64
+	dirty    map[int64]struct{} // users whose presence may have changed
+	handlers sync.WaitGroup     // live WebSocket handlers
+
+	fillKick     chan struct{}
+	presenceKick chan struct{}
+	ready        chan struct{}
+	readyOnce    sync.Once
+}
+
+var (
+	_ app.Notifier = (*Hub)(nil)
+	_ app.Presence = (*Hub)(nil)
+)
+
+// NewHub returns a hub; call Run to start it.
+func NewHub(opt Options) (*Hub, error) {
+	if opt.Broker == nil || opt.Store == nil {
+		return nil, fmt.Errorf("realtime: Broker and Store are required")
+	}
+	opt.defaults()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("realtime: instance id: %w", err)
+	}
+	return &Hub{
+		opt:          opt,
+		log:          opt.Log,
+		instance:     hex.EncodeToString(b[:]),
+		groups:       make(map[int64]*groupState),
+		users:        make(map[int64]map[*conn]struct{}),
+		dirty:        make(map[int64]struct{}),
+		fillKick:     make(chan struct{}, 1),
+		presenceKick: make(chan struct{}, 1),
+		ready:        make(chan struct{}),
+	}, nil
+}
+
+// Ready is closed once the broker subscription is first in place; events
+// published before that may reach this instance only through a re-sync.
+func (h *Hub) Ready() <-chan struct{} { return h.ready }
+
+// Ping reports whether the broker answers (readiness).
+func (h *Hub) Ping(ctx context.Context) error { return h.opt.Broker.Ping(ctx) }
+
+// Online tells whether the user has a live connection on any instance.
+func (h *Hub) Online(ctx context.Context, uid int64) (bool, error) {
+	ok, err := h.opt.Presence.Online(ctx, uid)
+	if err != nil {
+		return false, fmt.Errorf("realtime: online: %w: %w", chat.ErrUnavailable, err)
+	}
+	return ok, nil
+}
+
+// Run owns every goroutine of the hub: the broker subscription, the
+// database fills, the periodic re-sync and presence. When ctx ends it closes
+// every connection (1001), waits for their handlers and returns.
+func (h *Hub) Run(ctx context.Context) error {
+	h.mu.Lock()
+	if h.runCtx != nil || h.stopped {
+		h.mu.Unlock()
+		return fmt.Errorf("realtime: hub already running")
+	}
+	connCtx, cancelConns := context.WithCancel(context.WithoutCancel(ctx))
+	h.runCtx = connCtx
+	h.mu.Unlock()
+	defer cancelConns()
+
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	wg.Go(func() { h.subscribe(workCtx) })
+	for range fillWorkers {
+		wg.Go(func() { h.fillLoop(workCtx) })
+	}
+	wg.Go(func() { h.resyncLoop(workCtx) })
+	presenceCtx, cancelPresence := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelPresence()
+	var pwg sync.WaitGroup
+	pwg.Go(func() { h.presenceLoop(presenceCtx) })
+
+	<-ctx.Done()
+
+	// Shut down: no new connections, close the open ones, wait for them,
+	// then let presence report their users offline, then stop the rest.
+	h.mu.Lock()
+	h.stopped = true
+	var open []*conn
+	for _, set := range h.users {
+		for c := range set {
+			open = append(open, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range open {
+		c.closeWith(1001, "server shutting down")
+	}
+	cancelConns() // ends handlers still authenticating
+	h.handlers.Wait()
+	cancelPresence()
+	pwg.Wait()
+	cancelWork()
+	wg.Wait()
+	h.mu.Lock()
+	h.runCtx = nil
+	h.mu.Unlock()
+	return nil
+}
+
+// Notify publishes a committed change to every instance: the event is
+// encoded once here and the bytes are shared by every connection that gets
+// it. It never fails the use case; when the broker is unreachable the local
+// connections are served directly and the other instances catch up from the
+// database when their subscription comes back.
+func (h *Hub) Notify(ctx context.Context, ev chat.Event) {
+	env, err := newEnvelope(ev)
+	if err != nil {
+		h.log.Error("realtime: notify", "err", err, "type", ev.Type)
+		return
+	}
+	payload, err := json.Marshal(env)
+	if err != nil {
+		h.log.Error("realtime: notify", "err", err, "type", ev.Type)
+		return
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.opt.PublishTimeout)
+	err = h.opt.Broker.Publish(pctx, payload)
+	cancel()
+	if err != nil {
+		h.log.Warn("realtime: publish failed; delivering locally only", "err", err, "type", ev.Type)
+		h.route(env)
+	}
+}
+
+func (h *Hub) subscribe(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := h.opt.Broker.Subscribe(ctx, h.deliver, h.connected)
+		if ctx.Err() != nil {
+			return
+		}
+		h.log.Error("realtime: broker subscription ended; retrying", "err", err)
+		if !sleepCtx(ctx, time.Second) {
+			return
+		}
+	}
+}
+
+// connected runs after every (re)subscription: whatever was published while
+// the subscription was down is read from the database.
+func (h *Hub) connected() {
+	h.readyOnce.Do(func() { close(h.ready) })
+	h.resyncAll()
+}
+
+func (h *Hub) deliver(payload []byte) {
+	var env envelope
+	if err := json.Unmarshal(payload, &env); err != nil {
+		h.log.Warn("realtime: undecodable broker payload", "err", err)
+		return
+	}
+	h.route(env)
+}
+
+// route hands one event to the local connections that should get it.
+func (h *Hub) route(env envelope) {
+	frame := []byte(env.Event)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch env.Type {
+	case chat.EventMessage:
+		if st := h.groups[env.Group]; st != nil {
+			h.sequence(env.Group, st, env.Seq, frame)
+		}
+	case chat.EventMemberJoined:
+		// The new member's connections hear of the group from this event on.
+		for c := range h.users[env.User] {
+			h.subscribeLocked(c, env.Group, -1)
+		}
+		h.fanout(h.groups[env.Group], frame, env.Except, 0)
+	case chat.EventMemberLeft:
+		// The leaving member still learns that they left; nothing after.
+		h.fanoutTo(env, frame)
+		for c := range h.users[env.User] {
+			h.unsubscribeLocked(c, env.Group)
+		}
+	case chat.EventGroupDeleted:
+		h.fanoutTo(env, frame)
+		if st := h.groups[env.Group]; st != nil {
+			for c := range st.conns {
+				h.unsubscribeLocked(c, env.Group)
+			}
+		}
+	default:
+		if len(env.To) > 0 {
+			h.toUsers(env, frame)
+			return
+		}
+		if env.Type == chat.EventTyping {
+			// Not echoed to any connection of the typist.
+			h.fanout(h.groups[env.Group], frame, env.Except, env.User)
+			return
+		}
+		h.fanout(h.groups[env.Group], frame, env.Except, 0)
+	}
+}
+
+// fanoutTo delivers to the listed users, or else to the group.
+func (h *Hub) fanoutTo(env envelope, frame []byte) {
+	if len(env.To) > 0 {
+		h.toUsers(env, frame)
+		return
+	}
+	h.fanout(h.groups[env.Group], frame, env.Except, 0)
+}
+
+func (h *Hub) toUsers(env envelope, frame []byte) {
+	for _, uid := range env.To {
+		for c := range h.users[uid] {
+			if c.id != env.Except {
+				c.push(frame)
+			}
+		}
+	}
+}
+
+func (h *Hub) fanout(st *groupState, frame []byte, except string, exceptUser int64) {
+	if st == nil {
+		return
+	}
+	for c := range st.conns {
+		if c.id == except || (exceptUser != 0 && c.uid == exceptUser) {
+			continue
+		}
+		c.push(frame)
+	}
+}
+
+// sequence is the per-group sequencer; h.mu is held.
+func (h *Hub) sequence(gid int64, st *groupState, seq int64, frame []byte) {
+	switch {
+	case st.delivered < 0:
+		if st.pendingMin == 0 || seq < st.pendingMin {
+			st.pendingMin = seq
+		}
+		st.target = max(st.target, seq)
+	case seq <= st.delivered:
+		// Already delivered (by a fill, or a duplicate).
+	case seq == st.delivered+1:
+		st.delivered = seq
+		h.pushMessage(st, seq, frame)
+	default:
+		st.target = max(st.target, seq)
+		h.queueFill(gid, st)
+	}
+}
+
+// pushMessage gives message seq to every local subscriber that has not had
+// it; h.mu is held.
+func (h *Hub) pushMessage(st *groupState, seq int64, frame []byte) {
+	for c, s := range st.conns {
+		if s.replaying || seq <= s.sent {
+			continue
+		}
+		s.sent = seq
+		st.conns[c] = s
+		c.push(frame)
+	}
+}
+
+// subscribeLocked adds a connection to a group's subscribers; h.mu is held.
+// baseline is the group's last seq read before this call, or -1 when unknown.
+func (h *Hub) subscribeLocked(c *conn, gid, baseline int64) {
+	st := h.groups[gid]
+	if st == nil {
+		st = &groupState{conns: make(map[*conn]sub), delivered: baseline}
+		if baseline >= 0 {
+			// Whatever was committed between the read of the baseline and
+			// now, and whose event came before the group had a state, is
+			// read at once rather than at the next re-sync.
+			st.target = math.MaxInt64
+		}
+		h.groups[gid] = st
+		h.queueFill(gid, st)
+	}
+	if _, ok := st.conns[c]; ok {
+		return
+	}
+	// Live delivery starts after what the group has delivered so far (or,
+	// while that is unknown, once the baseline is read: see fill).
+	start := max(st.delivered, 0)
+	st.conns[c] = sub{from: start, sent: start}
+	c.groups = append(c.groups, gid)
+}
+
+// unsubscribeLocked removes a connection from a group; h.mu is held.
+func (h *Hub) unsubscribeLocked(c *conn, gid int64) {
+	st := h.groups[gid]
+	if st == nil {
+		return
+	}
+	if _, ok := st.conns[c]; !ok {
+		return
+	}
+	delete(st.conns, c)
+	for i, g := range c.groups {
+		if g == gid {
+			last := len(c.groups) - 1
+			c.groups[i] = c.groups[last]
+			c.groups = c.groups[:last]
+			break
+		}
+	}
+	if len(st.conns) == 0 {
+		delete(h.groups, gid)
+	}
+}
+
+// register indexes an authenticated connection under its user and groups
+// and queues first (the ready frame) before any event can reach it.
+// A group new to this instance starts at the last seq read from the
+// database BEFORE the connection is indexed: everything committed later
+// reaches the connection, nothing committed before is owed to it.
+func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map[int64]int64, first []byte) error {
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		return errStopped
+	}
+	var missing []int64
+	for _, g := range groups {
+		if h.groups[g] == nil {
+			missing = append(missing, g)
+		}
+	}
+	h.mu.Unlock()
+	baseline := make(map[int64]int64, len(missing))
+	for _, g := range missing {
+		seq, err := h.latestSeq(ctx, g)
+		if err != nil {
+			return err
+		}
+		baseline[g] = seq
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return errStopped
+	}
+	set := h.users[c.uid]
+	if set == nil {
+		set = make(map[*conn]struct{}, 1)
+		h.users[c.uid] = set
+	}
+	set[c] = struct{}{}
+	c.push(first)
+	for _, g := range groups {
+		b, ok := baseline[g]
+		if !ok {
+			b = -1 // the state existed; it may have gone meanwhile
+		}
+		h.subscribeLocked(c, g, b)
+	}
+	// Groups to resume wait for their replay from the first event on, so
+	// the connection sees them in one unbroken order.
+	for g := range cursors {
+		if st := h.groups[g]; st != nil {
+			if s, ok := st.conns[c]; ok {
+				s.replaying = true
+				st.conns[c] = s
+			}
+		}
+	}
+	if len(set) == 1 {
+		h.markDirtyLocked(c.uid)
+	}
+	return nil
+}
+
+var errStopped = errors.New("realtime: hub stopped")
+
+func (h *Hub) unregister(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for len(c.groups) > 0 {
+		h.unsubscribeLocked(c, c.groups[len(c.groups)-1])
+	}
+	set := h.users[c.uid]
+	if _, ok := set[c]; !ok {
+		return
+	}
+	delete(set, c)
+	if len(set) == 0 {
+		delete(h.users, c.uid)
+		h.markDirtyLocked(c.uid)
+	}
+}
+
+// subscribed tells whether a connection receives a group's events.
+func (h *Hub) subscribed(c *conn, gid int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.groups[gid]
+	if st == nil {
+		return false
+	}
+	_, ok := st.conns[c]
+	return ok
+}
+
+// ---- database fills ----
+
+func (h *Hub) queueFill(gid int64, st *groupState) {
+	if st.queued {
+		return
+	}
+	st.queued = true
+	h.fillQ = append(h.fillQ, gid)
+	select {
+	case h.fillKick <- struct{}{}:
+	default:
+	}
+}
+
+// resyncAll makes every group with local connections read the database to
+// its end: after a broker reconnect, and periodically, because pub/sub may
+// have lost the last message of a group (a later one would reveal the gap).
+func (h *Hub) resyncAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for gid, st := range h.groups {
+		if st.delivered >= 0 {
+			st.target = math.MaxInt64
+			h.queueFill(gid, st)
+		}
+	}
+}
+
+func (h *Hub) resyncLoop(ctx context.Context) {
+	t := time.NewTicker(h.opt.ResyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.resyncAll()
+		}
+	}
+}
+
+func (h *Hub) fillLoop(ctx context.Context) {
+	for {
+		h.mu.Lock()
+		var gid int64
+		if len(h.fillQ) > 0 {
+			gid = h.fillQ[0]
+			h.fillQ[0] = 0
+			h.fillQ = h.fillQ[1:]
+			if len(h.fillQ) == 0 {
+				h.fillQ = nil
+			}
+		}
+		h.mu.Unlock()
+		if gid == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-h.fillKick:
+			}
+			continue
+		}
+		// Let the other worker wake for the rest of the queue.
+		select {
+		case h.fillKick <- struct{}{}:
+		default:
+		}
+		if err := h.fill(ctx, gid); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			h.log.Warn("realtime: reading a group from the database failed; will retry", "group", gid, "err", err)
+			if !sleepCtx(ctx, 500*time.Millisecond) {
+				return
+			}
+			h.mu.Lock()
+			if st := h.groups[gid]; st != nil && st.queued {
+				h.fillQ = append(h.fillQ, gid)
+			}
+			h.mu.Unlock()
+		}
+	}
+}
+
+// fill reads one group from the database: the baseline when it is not known
+// yet, then every message above delivered up to target. On error the group
+// stays queued (the caller re-queues it).
+func (h *Hub) fill(ctx context.Context, gid int64) error {
+	h.mu.Lock()
+	st := h.groups[gid]
+	if st == nil {
+		h.mu.Unlock()
+		return nil
+	}
+	base := st.delivered
+	h.mu.Unlock()
+
+	if base < 0 {
+		latest, err := h.latestSeq(ctx, gid)
+		if err != nil {
+			return err
+		}
+		h.mu.Lock()
+		if h.groups[gid] != st {
+			h.mu.Unlock()
+			return nil
+		}
+		// Messages whose events arrived while the baseline was being read
+		// are delivered, even if the read already saw them.
+		b := latest
+		if st.pendingMin > 0 && st.pendingMin-1 < b {
+			b = st.pendingMin - 1
+		}
+		st.delivered, st.pendingMin = b, 0
+		base = b
+		for c, s := range st.conns {
+			if s.sent == 0 && !s.replaying { // nothing sent yet: start here
+				st.conns[c] = sub{from: b, sent: b}
+			}
+		}
+		if st.target <= b {
+			st.target, st.queued = 0, false
+			h.mu.Unlock()
+			return nil
+		}
+		h.mu.Unlock()
+	}
+
+	for {
+		items, more, err := h.page(ctx, gid, base, pageSize)
+		if err != nil {
+			return err
+		}
+		h.mu.Lock()
+		if h.groups[gid] != st {
+			h.mu.Unlock()
+			return nil
+		}
+		for _, m := range items {
+			if m.Seq <= st.delivered {
+				continue
+			}
+			st.delivered = m.Seq
+			h.pushMessage(st, m.Seq, messageFrame(m))
+		}
+		base = st.delivered
+		if !more && st.target == math.MaxInt64 {
+			st.target = st.delivered // "to the end" is reached
+		}
+		// target is checked under the lock: a gap revealed while the page was
+		// being read keeps the fill going.
+		if len(items) == 0 || (!more && st.target <= st.delivered) {
+			st.target, st.queued = 0, false
+			h.mu.Unlock()
+			return nil
+		}
+		h.mu.Unlock()
+	}
+}
+
+func (h *Hub) latestSeq(ctx context.Context, gid int64) (int64, error) {
+	items, _, err := h.opt.Store.Messages(ctx, gid, app.HistoryQuery{Limit: 1})
+	if err != nil {
+		return 0, fmt.Errorf("realtime: latest seq of group %d: %w", gid, err)
+	}
+	if len(items) == 0 {
+		return 0, nil
+	}
+	return items[len(items)-1].Seq, nil
+}
+
+// page reads up to limit messages above seq after, ascending. The store
+// reads "after" only for after > 0, so the start of a group is read as the
+// page below limit+1.
+func (h *Hub) page(ctx context.Context, gid, after int64, limit int) ([]chat.Message, bool, error) {
+	q := app.HistoryQuery{AfterSeq: after, Limit: limit}
+	if after <= 0 {
+		q = app.HistoryQuery{BeforeSeq: int64(limit) + 1, Limit: limit}
+	}
+	items, more, err := h.opt.Store.Messages(ctx, gid, q)
+	if err != nil {
+		return nil, false, fmt.Errorf("realtime: messages of group %d after %d: %w", gid, after, err)
+	}
+	if after <= 0 {
+		more = len(items) == limit
+	}
+	return items, more, nil
+}
+
+// ---- presence ----
+
+func (h *Hub) markDirtyLocked(uid int64) {
+	h.dirty[uid] = struct{}{}
+	select {
+	case h.presenceKick <- struct{}{}:
+	default:
+	}
+}
+
+// presenceLoop is the only caller of Presence.Connect/Disconnect, so one
+// user's transitions reach the presence store in the order they happened.
+func (h *Hub) presenceLoop(ctx context.Context) {
+	reported := make(map[int64]bool) // users this instance reported connected
+	t := time.NewTicker(h.opt.PresenceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// Every connection is closed by now: report their users gone.
+			fctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			h.reconcile(fctx, reported)
+			cancel()
+			return
+		case <-h.presenceKick:
+			h.reconcile(ctx, reported)
+		case <-t.C:
+			uids := make([]int64, 0, len(reported))
+			for uid := range reported {
+				uids = append(uids, uid)
+			}
+			if err := h.opt.Presence.Heartbeat(ctx, uids); err != nil {
+				h.log.Warn("realtime: presence heartbeat", "err", err)
+			}
+			gone, err := h.opt.Presence.Sweep(ctx)
+			if err != nil {
+				h.log.Warn("realtime: presence sweep", "err", err)
+			}
+			for _, uid := range gone {
+				if reported[uid] {
+					// Our own entry ran out (heartbeats failed): restore it.
+					delete(reported, uid)
+					h.mu.Lock()
+					h.markDirtyLocked(uid)
+					h.mu.Unlock()
+					continue
+				}
+				h.announce(ctx, uid, false)
+			}
+		}
+	}
+}
+
+func (h *Hub) reconcile(ctx context.Context, reported map[int64]bool) {
+	h.mu.Lock()
+	type change struct {
+		uid  int64
+		want bool
+	}
+	var changes []change
+	for uid := range h.dirty {
+		changes = append(changes, change{uid, len(h.users[uid]) > 0})
+	}
+	clear(h.dirty)
+	h.mu.Unlock()
+	for _, ch := range changes {
+		if ch.want == reported[ch.uid] {
+			continue
+		}
+		if ch.want {
+			reported[ch.uid] = true
+			first, err := h.opt.Presence.Connect(ctx, ch.uid)
+			if err != nil {
+				h.log.Warn("realtime: presence connect", "user", ch.uid, "err", err)
+				continue
+			}
+			if first {
+				h.announce(ctx, ch.uid, true)
+			}
+			continue
+		}
+		delete(reported, ch.uid)
+		last, err := h.opt.Presence.Disconnect(ctx, ch.uid)
+		if err != nil {
+			h.log.Warn("realtime: presence disconnect", "user", ch.uid, "err", err)
+			continue
+		}
+		if last {
+			h.announce(ctx, ch.uid, false)
+		}
+	}
+}
+
+// announce tells the users who share a group with uid that uid came online
+// or went offline.
+func (h *Hub) announce(ctx context.Context, uid int64, online bool) {
+	contacts, err := h.opt.Store.Contacts(ctx, uid)
+	if err != nil {
+		h.log.Warn("realtime: presence contacts", "user", uid, "err", err)
+		return
+	}
+	if len(contacts) == 0 {
+		return
+	}
+	h.Notify(ctx, chat.Event{Type: chat.EventPresence, UserID: uid, Online: &online, ToUsers: contacts})
+}
+
+func (h *Hub) newConnID() string {
+	return h.instance + "-" + strconv.FormatUint(h.connSeq.Add(1), 36)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,78 @@
+package realtime
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chatapp/chat/store/storetest"
+)
+
+// rawConnect opens a WebSocket by hand and leaves it idle: the client side
+// costs almost nothing, so the measurement is the server's.
+func rawConnect(t *testing.T, addr, token string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := "GET /api/v1/ws HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer " + token + "\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	return c
+}
+
+func heapAndStacks() uint64 {
+	var ms runtime.MemStats
+	for range 3 {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc + ms.StackInuse
+}
+
+// Idle connections stay small: the measured budget is 16 KiB each.
+func TestIdleConnectionMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures memory")
+	}
+	f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t)})
+	addr := strings.TrimPrefix(f.inst.srv.URL, "http://")
+	warm := rawConnect(t, addr, f.bob.token)
+	defer warm.Close()
+	const n = 500
+	conns := make([]net.Conn, 0, n)
+	before := heapAndStacks()
+	for range n {
+		conns = append(conns, rawConnect(t, addr, f.alice.token))
+	}
+	eventually(t, "all registered", func() bool {
+		f.inst.hub.mu.Lock()
+		defer f.inst.hub.mu.Unlock()
+		return len(f.inst.hub.users[f.alice.ID]) == n
+	})
+	time.Sleep(100 * time.Millisecond)
+	after := heapAndStacks()
+	per := (int64(after) - int64(before)) / n
+	t.Logf("%d bytes per idle connection (server and raw client)", per)
+	budget := int64(16 << 10)
+	if raceEnabled {
+		budget = 24 << 10 // instrumentation overhead, not ours
+	}
+	if per > budget {
+		t.Errorf("%d bytes per idle connection, budget %d", per, budget)
+	}
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}

@@ -1,0 +1,6 @@
+//go:build race
+
+package realtime
+
+// The race detector makes goroutine stacks and allocations larger.
+const raceEnabled = true
