@@ -23,11 +23,13 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/auth"
-	"github.com/chatapp/chat/chat"
+	"github.com/chatapp/chat/broker"
 	"github.com/chatapp/chat/httpapi"
+	"github.com/chatapp/chat/realtime"
 	"github.com/chatapp/chat/store"
 )
 
@@ -55,6 +57,11 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	// Gin's debug mode prints every route and warnings to stdout; the access
 	// log is httpapi's own.
 	gin.SetMode(gin.ReleaseMode)
+	if n, err := raiseOpenFileLimit(); err != nil {
+		log.Warn("could not raise the open-file limit", "err", err)
+	} else if n > 0 {
+		log.Debug("open-file limit", "max", n)
+	}
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -97,27 +104,39 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 
 	ready := map[string]httpapi.Check{"database": st.Ping}
 
-	// ==== realtime wiring (lead) ==========================================
-	// The broker (REDIS_URL or in-process) and the realtime hub plug in
-	// here: the hub is the app's Notifier and Presence, its WebSocket handler
-	// goes to httpapi.Options.WS (with cfg.WSRate and cfg.CORSOrigins for
-	// its origin check), the broker's ping joins ready["broker"], and the hub
-	// is stopped before the store is closed. Until the hub
-	// exists, events are dropped and nobody is reported online.
-	var notifier app.Notifier = discardNotifier{}
-	var presence app.Presence
-	var ws http.Handler
-	if cfg.RedisURL != "" {
-		log.Warn("REDIS_URL is set but no broker is wired into this build yet")
+	// The broker carries events between instances (Redis) or inside this
+	// one (in-process); the hub is the app's Notifier and Presence and
+	// serves the WebSocket endpoint.
+	br, pres, closeBroker, err := openBroker(ctx, cfg, log)
+	if err != nil {
+		return err
 	}
-	// ======================================================================
+	defer closeBroker()
+	wsRate := cfg.WSRate
+	if wsRate == 0 {
+		wsRate = -1 // CHAT_WS_RATE=0 means no limit, as for CHAT_AUTH_RATE
+	}
+	hub, err := realtime.NewHub(realtime.Options{
+		Broker:         br,
+		Store:          st,
+		Presence:       pres,
+		Log:            log,
+		AllowedOrigins: cfg.CORSOrigins,
+		FrameRate:      wsRate,
+	})
+	if err != nil {
+		return fmt.Errorf("realtime hub: %w", err)
+	}
+	if cfg.RedisURL != "" {
+		ready["broker"] = hub.Ping
+	}
 
 	svc := app.New(app.Deps{
 		Store:        st,
 		Tokens:       tokens,
 		Hasher:       hasher,
-		Notifier:     notifier,
-		Presence:     presence,
+		Notifier:     hub,
+		Presence:     hub,
 		LoginLimiter: auth.NewLimiter(loginPerUserPerMinute, loginPerUserPerMinute),
 		Log:          log,
 	}, app.Config{RefreshTTL: cfg.RefreshTTL})
@@ -129,7 +148,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 		StaticDir:      cfg.StaticDir,
 		CORSOrigins:    cfg.CORSOrigins,
 		AuthRate:       cfg.AuthRate,
-		WS:             ws,
+		WS:             hub.Handler(svc),
 		Ready:          ready,
 		TrustedProxies: cfg.TrustedProxies,
 	})
@@ -150,6 +169,18 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "database", st.Dialect(), "static_dir", cfg.StaticDir)
+
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan error, 1)
+	go func() { hubDone <- hub.Run(hubCtx) }()
+	defer func() {
+		// The hub closes every WebSocket with 1001 (going away) so clients
+		// reconnect to another instance and resume; then the store closes.
+		stopHub()
+		if err := <-hubDone; err != nil {
+			log.Warn("realtime hub stopped", "err", err)
+		}
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -250,7 +281,33 @@ func loadOrCreateSecret(path string, log *slog.Logger) ([]byte, error) {
 	return secret, nil
 }
 
-// discardNotifier drops events until the realtime hub is wired in.
-type discardNotifier struct{}
-
-func (discardNotifier) Notify(context.Context, chat.Event) {}
+// openBroker returns the Redis broker and presence when REDIS_URL is set,
+// else the in-process ones, and a function that releases them.
+func openBroker(ctx context.Context, cfg Config, log *slog.Logger) (realtime.Broker, realtime.Presence, func(), error) {
+	if cfg.RedisURL == "" {
+		return broker.NewMemory(), broker.NewMemoryPresence(), func() {}, nil
+	}
+	opt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	rc := redis.NewClient(opt)
+	release := func() {
+		if err := rc.Close(); err != nil {
+			log.Warn("close redis client", "err", err)
+		}
+	}
+	// Redis being down at start is not fatal: the database is the truth,
+	// /readyz reports the broker, and the subscription reconnects.
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := rc.Ping(pctx).Err(); err != nil {
+		log.Warn("redis does not answer yet; will keep trying", "err", err)
+	}
+	pres, err := broker.NewRedisPresence(rc, "chat:presence")
+	if err != nil {
+		release()
+		return nil, nil, nil, fmt.Errorf("redis presence: %w", err)
+	}
+	return broker.NewRedis(rc, "chat:events", log), pres, release, nil
+}
