@@ -64,7 +64,7 @@ func classify(err error) (status int, p errorPayload, retryAfter int, ok bool) {
 		}
 		p = errorPayload{Code: k.code, Message: k.message}
 		var ce *chat.Error
-		if errors.As(err, &ce) && ce.Kind == k.kind {
+		if errors.As(err, &ce) && ce.Kind == k.kind { //nolint:errorlint // kinds are sentinel values compared for identity
 			if ce.Code != "" {
 				p.Code = ce.Code
 			}

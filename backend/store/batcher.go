@@ -58,9 +58,9 @@ type batchCall[Q, R any] struct {
 }
 
 // newBatcher starts the batch loop; close stops it.
-func newBatcher[Q, R any](max int, timeout time.Duration, commit func(ctx context.Context, qs []Q) []batchResult[R]) *batcher[Q, R] {
+func newBatcher[Q, R any](limit int, timeout time.Duration, commit func(ctx context.Context, qs []Q) []batchResult[R]) *batcher[Q, R] {
 	b := &batcher[Q, R]{
-		commit: commit, max: max, timeout: timeout,
+		commit: commit, max: limit, timeout: timeout,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	go b.loop()

@@ -38,7 +38,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := classify(tc.err); got != tc.want {
+			if got := classify(tc.err); got != tc.want { //nolint:errorlint // classify returns the sentinel itself
 				t.Errorf("classify(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 			wrapped := translate("op", tc.err)

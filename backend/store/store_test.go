@@ -114,7 +114,7 @@ func TestPostgresConcurrentMigrations(t *testing.T) {
 			t.Errorf("open %d: %v", i, errs[i])
 			continue
 		}
-		defer stores[i].Close()
+		t.Cleanup(func() { _ = stores[i].Close() })
 	}
 	if t.Failed() {
 		return
