@@ -1,0 +1,127 @@
+import { HttpClient, tokensFrom } from './http';
+import type { AuthResult, Group, Member, Message, MessagePage, MyGroup, Page, Role, User, Visibility } from './types';
+
+/** The REST endpoints of API.md, typed. */
+export class ChatApi {
+  constructor(
+    readonly http: HttpClient,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  register(username: string, password: string, displayName?: string): Promise<AuthResult> {
+    const body: Record<string, string> = { username, password };
+    if (displayName !== undefined && displayName.trim() !== '') body.display_name = displayName.trim();
+    return this.http.request<AuthResult>('POST', '/auth/register', { body, auth: false });
+  }
+
+  login(username: string, password: string): Promise<AuthResult> {
+    return this.http.request<AuthResult>('POST', '/auth/login', { body: { username, password }, auth: false });
+  }
+
+  logout(refreshToken: string): Promise<void> {
+    return this.http.request<void>('POST', '/auth/logout', { body: { refresh_token: refreshToken }, auth: false });
+  }
+
+  tokensOf(result: AuthResult) {
+    return tokensFrom(result, this.now());
+  }
+
+  me(): Promise<User> {
+    return this.http.request<User>('GET', '/users/me');
+  }
+
+  updateMe(patch: { display_name?: string; password?: string; current_password?: string }): Promise<User> {
+    return this.http.request<User>('PATCH', '/users/me', { body: patch });
+  }
+
+  searchUsers(q: string, limit = 20, signal?: AbortSignal): Promise<Page<User>> {
+    return this.http.request<Page<User>>('GET', `/users?${query({ q, limit })}`, { signal });
+  }
+
+  user(id: number): Promise<User> {
+    return this.http.request<User>('GET', `/users/${id}`);
+  }
+
+  searchGroups(q: string, limit = 20, signal?: AbortSignal): Promise<Page<Group>> {
+    return this.http.request<Page<Group>>('GET', `/groups?${query({ q, limit })}`, { signal });
+  }
+
+  myGroups(): Promise<{ items: MyGroup[] }> {
+    return this.http.request<{ items: MyGroup[] }>('GET', '/me/groups');
+  }
+
+  createGroup(name: string, description: string, visibility: Visibility): Promise<Group> {
+    return this.http.request<Group>('POST', '/groups', { body: { name, description, visibility } });
+  }
+
+  direct(userId: number): Promise<Group> {
+    return this.http.request<Group>('POST', '/direct', { body: { user_id: userId } });
+  }
+
+  group(id: number): Promise<Group> {
+    return this.http.request<Group>('GET', `/groups/${id}`);
+  }
+
+  updateGroup(id: number, patch: { name?: string; description?: string; visibility?: Visibility }): Promise<Group> {
+    return this.http.request<Group>('PATCH', `/groups/${id}`, { body: patch });
+  }
+
+  deleteGroup(id: number): Promise<void> {
+    return this.http.request<void>('DELETE', `/groups/${id}`);
+  }
+
+  join(id: number): Promise<Group> {
+    return this.http.request<Group>('POST', `/groups/${id}/join`);
+  }
+
+  leave(id: number): Promise<void> {
+    return this.http.request<void>('POST', `/groups/${id}/leave`);
+  }
+
+  members(id: number): Promise<{ items: Member[] }> {
+    return this.http.request<{ items: Member[] }>('GET', `/groups/${id}/members`);
+  }
+
+  addMember(id: number, userId: number): Promise<unknown> {
+    return this.http.request<unknown>('POST', `/groups/${id}/members`, { body: { user_id: userId } });
+  }
+
+  setRole(id: number, userId: number, role: Exclude<Role, 'owner'>): Promise<unknown> {
+    return this.http.request<unknown>('PATCH', `/groups/${id}/members/${userId}`, { body: { role } });
+  }
+
+  removeMember(id: number, userId: number): Promise<void> {
+    return this.http.request<void>('DELETE', `/groups/${id}/members/${userId}`);
+  }
+
+  markRead(id: number, seq: number): Promise<void> {
+    return this.http.request<void>('POST', `/groups/${id}/read`, { body: { seq } });
+  }
+
+  messages(id: number, opts: { beforeSeq?: number; afterSeq?: number; limit?: number } = {}): Promise<MessagePage> {
+    return this.http.request<MessagePage>(
+      'GET',
+      `/groups/${id}/messages?${query({ before_seq: opts.beforeSeq, after_seq: opts.afterSeq, limit: opts.limit })}`,
+    );
+  }
+
+  sendMessage(id: number, body: string, clientId: string): Promise<Message> {
+    return this.http.request<Message>('POST', `/groups/${id}/messages`, { body: { body, client_id: clientId } });
+  }
+
+  editMessage(id: number, body: string): Promise<Message> {
+    return this.http.request<Message>('PATCH', `/messages/${id}`, { body: { body } });
+  }
+
+  deleteMessage(id: number): Promise<void> {
+    return this.http.request<void>('DELETE', `/messages/${id}`);
+  }
+}
+
+function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== '') q.set(k, String(v));
+  }
+  return q.toString();
+}

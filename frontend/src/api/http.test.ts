@@ -1,0 +1,168 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiError, HttpClient, NetworkError, parseRetryAfter, type TokenStore, type Tokens } from './http';
+
+function memoryTokens(initial: Tokens | null): TokenStore & { value: Tokens | null } {
+  return {
+    value: initial,
+    load() {
+      return this.value;
+    },
+    save(t) {
+      this.value = t;
+    },
+  };
+}
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });
+
+const authResult = (n: number) => ({
+  user: { id: 1, username: 'alice', display_name: '', created_at: '' },
+  access_token: `access-${n}`,
+  token_type: 'Bearer',
+  expires_in: 900,
+  refresh_token: `refresh-${n}`,
+});
+
+const NOW = 1_000_000;
+
+describe('HttpClient', () => {
+  it('turns error bodies into typed errors', async () => {
+    const fetch = vi.fn(async () =>
+      json(409, { error: { code: 'username_taken', message: 'taken', details: { username: 'already taken' } } }),
+    );
+    const http = new HttpClient({ fetch, tokens: memoryTokens(null), now: () => NOW });
+    const err = await http.request('POST', '/auth/register', { body: {}, auth: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 409, code: 'username_taken', details: { username: 'already taken' } });
+  });
+
+  it('reads Retry-After on 429', async () => {
+    const fetch = vi.fn(async () =>
+      json(429, { error: { code: 'rate_limited', message: 'slow down' } }, { 'Retry-After': '17' }),
+    );
+    const http = new HttpClient({ fetch, tokens: memoryTokens(null), now: () => NOW });
+    await expect(http.request('POST', '/auth/login', { auth: false })).rejects.toMatchObject({
+      code: 'rate_limited',
+      retryAfter: 17,
+    });
+  });
+
+  it('reports a network failure as NetworkError', async () => {
+    const fetch = vi.fn(async () => {
+      throw new TypeError('Failed to fetch');
+    });
+    const http = new HttpClient({ fetch, tokens: memoryTokens(null), now: () => NOW });
+    await expect(http.request('GET', '/x', { auth: false })).rejects.toBeInstanceOf(NetworkError);
+  });
+
+  it('sends the bearer token and parses JSON; 204 gives undefined', async () => {
+    const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {
+      expect((init?.headers as Record<string, string>).Authorization).toBe('Bearer a');
+      return init?.method === 'DELETE' ? new Response(null, { status: 204 }) : json(200, { id: 3 });
+    });
+    const http = new HttpClient({ fetch, tokens: memoryTokens({ access: 'a', refresh: 'r', expiresAt: NOW + 600_000 }), now: () => NOW });
+    expect(await http.request('GET', '/users/me')).toEqual({ id: 3 });
+    expect(await http.request('DELETE', '/messages/1')).toBeUndefined();
+    expect(fetch.mock.calls[0]?.[0]).toBe('/api/v1/users/me');
+  });
+
+  it('refreshes once on 401, stores the rotated pair and retries', async () => {
+    const tokens = memoryTokens({ access: 'old', refresh: 'refresh-0', expiresAt: NOW + 600_000 });
+    const calls: string[] = [];
+    const fetch = vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
+      const auth = (init?.headers as Record<string, string>).Authorization ?? '';
+      calls.push(`${String(url)} ${auth}`);
+      if (String(url).endsWith('/auth/refresh')) {
+        expect(JSON.parse(String(init?.body))).toEqual({ refresh_token: 'refresh-0' });
+        return json(200, authResult(1));
+      }
+      return auth === 'Bearer old' ? json(401, { error: { code: 'token_expired', message: 'expired' } }) : json(200, { ok: true });
+    });
+    const http = new HttpClient({ fetch, tokens, now: () => NOW });
+    expect(await http.request('GET', '/users/me')).toEqual({ ok: true });
+    expect(calls).toEqual([
+      '/api/v1/users/me Bearer old',
+      '/api/v1/auth/refresh ',
+      '/api/v1/users/me Bearer access-1',
+    ]);
+    expect(tokens.value).toEqual({ access: 'access-1', refresh: 'refresh-1', expiresAt: NOW + 900_000 });
+  });
+
+  it('does not loop: a second 401 after refreshing is the answer', async () => {
+    const tokens = memoryTokens({ access: 'old', refresh: 'r', expiresAt: NOW + 600_000 });
+    const fetch = vi.fn(async (url: RequestInfo | URL) =>
+      String(url).endsWith('/auth/refresh')
+        ? json(200, authResult(1))
+        : json(401, { error: { code: 'unauthorized', message: 'no' } }),
+    );
+    const http = new HttpClient({ fetch, tokens, now: () => NOW });
+    await expect(http.request('GET', '/users/me')).rejects.toMatchObject({ status: 401 });
+    expect(fetch).toHaveBeenCalledTimes(3);
+  });
+
+  it('single-flights concurrent refreshes (one refresh token is never presented twice)', async () => {
+    const tokens = memoryTokens({ access: 'old', refresh: 'refresh-0', expiresAt: NOW + 1000 }); // about to expire
+    let refreshes = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const fetch = vi.fn(async (url: RequestInfo | URL) => {
+      if (String(url).endsWith('/auth/refresh')) {
+        refreshes++;
+        await gate;
+        return json(200, authResult(refreshes));
+      }
+      return json(200, { ok: true });
+    });
+    const http = new HttpClient({ fetch, tokens, now: () => NOW });
+    const all = Promise.all([http.request('GET', '/a'), http.request('GET', '/b'), http.request('GET', '/c')]);
+    release();
+    await all;
+    expect(refreshes).toBe(1);
+    expect(tokens.value?.refresh).toBe('refresh-1');
+  });
+
+  it('ends the session when the refresh token is refused', async () => {
+    const tokens = memoryTokens({ access: 'old', refresh: 'reused', expiresAt: NOW - 1 });
+    const ended = vi.fn();
+    const fetch = vi.fn(async () => json(401, { error: { code: 'unauthorized', message: 'revoked' } }));
+    const http = new HttpClient({ fetch, tokens, now: () => NOW, onSessionEnded: ended });
+    await expect(http.request('GET', '/users/me')).rejects.toMatchObject({ status: 401 });
+    expect(ended).toHaveBeenCalledTimes(1);
+    expect(tokens.value).toBeNull();
+  });
+
+  it('adopts a pair another tab already rotated instead of refreshing again', async () => {
+    const tokens = memoryTokens({ access: 'old', refresh: 'r0', expiresAt: NOW + 600_000 });
+    const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {
+      const auth = (init?.headers as Record<string, string>).Authorization;
+      if (auth === 'Bearer old') {
+        // Meanwhile the other tab stored a fresh pair.
+        tokens.value = { access: 'other-tab', refresh: 'r1', expiresAt: NOW + 900_000 };
+        return json(401, { error: { code: 'token_expired', message: 'expired' } });
+      }
+      return json(200, { auth });
+    });
+    const http = new HttpClient({ fetch, tokens, now: () => NOW });
+    expect(await http.request('GET', '/users/me')).toEqual({ auth: 'Bearer other-tab' });
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  it.each([
+    ['30', 30],
+    ['0', 0],
+    ['', null],
+    ['soon', null],
+  ])('%s → %s', (v, want) => {
+    expect(parseRetryAfter(v, NOW)).toBe(want);
+  });
+
+  it('accepts an HTTP date', () => {
+    expect(parseRetryAfter(new Date(NOW + 5000).toUTCString(), NOW)).toBe(5);
+  });
+});

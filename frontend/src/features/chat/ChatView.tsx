@@ -1,0 +1,119 @@
+import { useEffect, useState } from 'preact/hooks';
+import { BackIcon } from '../../app/Icons';
+import { Avatar } from '../../app/Avatar';
+import { useChat, useServices } from '../../app/context';
+import { groupTitle } from '../../app/format';
+import type { Group } from '../../api/types';
+import { messageOf } from '../../state/chat';
+import { GroupDetails } from '../groups/GroupDetails';
+import { Composer } from './Composer';
+import { MessageList } from './MessageList';
+import { TypingIndicator } from './TypingIndicator';
+import styles from './ChatView.module.scss';
+
+/** One conversation: header, history, typing line and composer. */
+export function ChatView({ groupId }: { groupId: number }) {
+  const chat = useChat();
+  const { router } = useServices();
+  const group = chat.group(groupId);
+  const [details, setDetails] = useState(false);
+  const loaded = chat.groupsLoaded.value;
+
+  const present = group !== undefined;
+
+  const peerId = group?.kind === 'direct' ? group.peer?.id : undefined;
+
+  useEffect(() => {
+    if (present) void chat.openConversation(groupId);
+  }, [chat, groupId, present]);
+
+  useEffect(() => {
+    if (peerId !== undefined) void chat.refreshPresence(peerId);
+  }, [chat, peerId]);
+
+  if (!group) {
+    return loaded ? <NotMember groupId={groupId} /> : <p class={styles.center}>Loading…</p>;
+  }
+
+  const title = groupTitle(group);
+  const online = group.kind === 'direct' && group.peer ? (chat.presence.value[group.peer.id] ?? group.peer.online ?? false) : undefined;
+  const subtitle =
+    group.kind === 'direct'
+      ? online
+        ? 'online'
+        : 'offline'
+      : `${group.member_count} ${group.member_count === 1 ? 'member' : 'members'}`;
+
+  return (
+    <section class={styles.view} aria-labelledby="chat-title">
+      <header class={styles.header}>
+        <button
+          type="button"
+          class={`icon-btn ${styles.back}`}
+          aria-label="Back to conversations"
+          onClick={() => router.navigate('/')}
+        >
+          <BackIcon />
+        </button>
+        <Avatar name={title} seed={group.kind === 'direct' && group.peer ? group.peer.username : `g${group.id}`} online={online} />
+        <div class={styles.titles}>
+          <h1 id="chat-title" class={styles.title}>
+            {title}
+          </h1>
+          <p class={styles.subtitle}>{subtitle}</p>
+        </div>
+        <button type="button" class="btn btn-secondary btn-small" onClick={() => setDetails(true)} aria-haspopup="dialog">
+          Details
+        </button>
+      </header>
+      <MessageList group={group} />
+      <TypingIndicator groupId={groupId} />
+      <Composer groupId={groupId} />
+      {details && <GroupDetails group={group} onClose={() => setDetails(false)} />}
+    </section>
+  );
+}
+
+/** A deep link to a group the user is not in: offer to join a public one. */
+function NotMember({ groupId }: { groupId: number }) {
+  const chat = useChat();
+  const { session, router } = useServices();
+  const [grp, setGrp] = useState<Group | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    setError(null);
+    session.api.group(groupId).then(setGrp, (err: unknown) => setError(messageOf(err)));
+  }, [groupId, session]);
+
+  return (
+    <div class={styles.center}>
+      <button type="button" class={`icon-btn ${styles.back}`} aria-label="Back to conversations" onClick={() => router.navigate('/')}>
+        <BackIcon />
+      </button>
+      {error !== null && (
+        <>
+          <h1 class={styles.title}>Conversation not found</h1>
+          <p>It does not exist, or you are not a member.</p>
+        </>
+      )}
+      {grp && (
+        <>
+          <h1 class={styles.title}>{grp.name ?? 'Group'}</h1>
+          {grp.description && <p>{grp.description}</p>}
+          <p>
+            {grp.member_count} {grp.member_count === 1 ? 'member' : 'members'}
+          </p>
+          <button
+            type="button"
+            class="btn"
+            onClick={() => chat.join(groupId).catch((err: unknown) => setError(messageOf(err)))}
+          >
+            Join group
+          </button>
+        </>
+      )}
+      {!grp && error === null && <p>Loading…</p>}
+    </div>
+  );
+}

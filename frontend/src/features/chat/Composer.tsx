@@ -1,0 +1,77 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { SendIcon } from '../../app/Icons';
+import { useChat } from '../../app/context';
+import { MAX_BODY } from '../../state/chat';
+import styles from './Chat.module.scss';
+
+const draftKey = (groupId: number) => `chat.draft.${groupId}`;
+
+/** Enter sends, Shift+Enter adds a line; drafts survive switching conversations. */
+export function Composer({ groupId }: { groupId: number }) {
+  const chat = useChat();
+  const [text, setText] = useState(() => sessionStorage.getItem(draftKey(groupId)) ?? '');
+  const area = useRef<HTMLTextAreaElement>(null);
+  const trimmed = text.trim();
+  const tooLong = trimmed.length > MAX_BODY;
+
+  useEffect(() => {
+    if (window.matchMedia?.('(pointer: fine)').matches) area.current?.focus();
+  }, [groupId]);
+
+  useEffect(() => {
+    if (text === '') sessionStorage.removeItem(draftKey(groupId));
+    else sessionStorage.setItem(draftKey(groupId), text);
+    const el = area.current;
+    if (el) {
+      el.style.height = 'auto';
+      el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
+    }
+  }, [text, groupId]);
+
+  const send = () => {
+    if (trimmed === '' || tooLong) return;
+    if (chat.send(groupId, trimmed)) setText('');
+  };
+
+  return (
+    <form
+      class={styles.composer}
+      onSubmit={(e) => {
+        e.preventDefault();
+        send();
+      }}
+    >
+      <label for="composer-input" class="visually-hidden">
+        Message
+      </label>
+      <textarea
+        ref={area}
+        id="composer-input"
+        class={styles.input}
+        rows={1}
+        placeholder="Write a message…"
+        value={text}
+        aria-describedby={tooLong ? 'composer-error' : undefined}
+        aria-invalid={tooLong ? 'true' : 'false'}
+        onInput={(e) => {
+          setText(e.currentTarget.value);
+          if (e.currentTarget.value.trim() !== '') chat.notifyTyping(groupId);
+        }}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+            e.preventDefault();
+            send();
+          }
+        }}
+      />
+      {trimmed.length > MAX_BODY - 400 && (
+        <span id="composer-error" class={tooLong ? styles.countOver : styles.count} aria-live="polite">
+          {trimmed.length}/{MAX_BODY}
+        </span>
+      )}
+      <button class={`btn ${styles.send}`} type="submit" disabled={trimmed === '' || tooLong} aria-label="Send">
+        <SendIcon />
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,171 @@
+import { useState } from 'preact/hooks';
+import { useChat } from '../../app/context';
+import { formatFull, formatTime } from '../../app/format';
+import type { OutboxItem } from '../../api/socket';
+import { displayName, type Message } from '../../api/types';
+import { MAX_BODY, messageOf } from '../../state/chat';
+import styles from './Chat.module.scss';
+
+interface Props {
+  message: Message;
+  mine: boolean;
+  showSender: boolean;
+  canDelete: boolean;
+}
+
+/** One message. The body is a text node: markup in it shows as typed, never runs. */
+export function MessageItem({ message: m, mine, showSender, canDelete }: Props) {
+  const chat = useChat();
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(m.body);
+  const [confirming, setConfirming] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const sender = displayName(m.sender);
+
+  const save = async () => {
+    const body = draft.trim();
+    if (body === '' || body.length > MAX_BODY) return;
+    if (body === m.body) {
+      setEditing(false);
+      return;
+    }
+    try {
+      await chat.edit(m.id, body);
+      setEditing(false);
+      setError(null);
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+
+  const del = async () => {
+    try {
+      await chat.remove(m.id);
+      setConfirming(false);
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+
+  return (
+    <div
+      class={`${styles.row} ${mine ? styles.mine : styles.theirs} ${showSender ? styles.runStart : ''}`}
+      data-seq={m.seq}
+      data-message-id={m.id}
+    >
+      {showSender && !mine && <div class={styles.sender}>{sender}</div>}
+      <div class={`${styles.bubble} ${m.deleted ? styles.deleted : ''}`}>
+        <span class="visually-hidden">{mine ? 'You' : sender}: </span>
+        {m.deleted ? (
+          <span class={styles.body}>This message was deleted</span>
+        ) : editing ? (
+          <div class={styles.edit}>
+            <label for={`edit-${m.id}`} class="visually-hidden">
+              Edit message
+            </label>
+            <textarea
+              id={`edit-${m.id}`}
+              value={draft}
+              rows={Math.min(6, draft.split('\n').length + 1)}
+              onInput={(e) => setDraft(e.currentTarget.value)}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+                  e.preventDefault();
+                  void save();
+                } else if (e.key === 'Escape') {
+                  setEditing(false);
+                  setDraft(m.body);
+                }
+              }}
+              ref={(el) => el?.focus()}
+            />
+            <div class={styles.editActions}>
+              <button type="button" class="btn btn-small btn-secondary" onClick={() => setEditing(false)}>
+                Cancel
+              </button>
+              <button type="button" class="btn btn-small" onClick={() => void save()}>
+                Save
+              </button>
+            </div>
+          </div>
+        ) : (
+          <span class={styles.body}>{m.body}</span>
+        )}
+        <span class={styles.meta}>
+          {m.edited_at && !m.deleted && <span class={styles.edited}>edited · </span>}
+          <time dateTime={m.created_at} title={formatFull(m.created_at)}>
+            {formatTime(m.created_at)}
+          </time>
+        </span>
+      </div>
+      {error !== null && (
+        <div class="field-error" role="alert">
+          {error}
+        </div>
+      )}
+      {!m.deleted && !editing && (mine || canDelete) && (
+        <div class={styles.actions}>
+          {confirming ? (
+            <>
+              <span class={styles.confirmText}>Delete this message?</span>
+              <button type="button" class="btn btn-small btn-secondary" onClick={() => setConfirming(false)}>
+                Cancel
+              </button>
+              <button type="button" class="btn btn-small btn-danger" onClick={() => void del()}>
+                Delete
+              </button>
+            </>
+          ) : (
+            <>
+              {mine && (
+                <button
+                  type="button"
+                  class={styles.action}
+                  onClick={() => {
+                    setDraft(m.body);
+                    setEditing(true);
+                  }}
+                >
+                  Edit<span class="visually-hidden"> message</span>
+                </button>
+              )}
+              {canDelete && (
+                <button type="button" class={styles.action} onClick={() => setConfirming(true)}>
+                  Delete<span class="visually-hidden"> message</span>
+                </button>
+              )}
+            </>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** A message still in the outbox: sending, waiting for the connection, or refused. */
+export function PendingItem({ item, online }: { item: OutboxItem; online: boolean }) {
+  const chat = useChat();
+  const failed = item.error !== undefined;
+  return (
+    <div class={`${styles.row} ${styles.mine} ${styles.pending}`} data-pending={item.client_id}>
+      <div class={styles.bubble}>
+        <span class="visually-hidden">You: </span>
+        <span class={styles.body}>{item.body}</span>
+        <span class={styles.meta}>
+          {failed ? 'Not sent' : online ? 'Sending…' : 'Waiting for connection…'}
+        </span>
+      </div>
+      {failed && (
+        <div class={styles.actions} style={{ opacity: 1 }}>
+          <span class="field-error">{item.error}</span>
+          <button type="button" class={styles.action} onClick={() => chat.retry(item.client_id)}>
+            Retry
+          </button>
+          <button type="button" class={styles.action} onClick={() => chat.discard(item.client_id)}>
+            Discard
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,146 @@
+import { signal } from '@preact/signals';
+import { ChatApi } from '../api/api';
+import { ApiError, HttpClient, REFRESH_MARGIN_MS, type LockFn, type TokenStore } from '../api/http';
+import type { User } from '../api/types';
+
+export type SessionState = 'loading' | 'anonymous' | 'authenticated';
+
+export interface SessionDeps {
+  tokens: TokenStore;
+  storage: Storage;
+  fetch?: typeof fetch;
+  lock?: LockFn;
+  now?: () => number;
+}
+
+const ME_KEY = 'chat.me';
+
+/**
+ * Who is logged in. Tokens live in localStorage so a reload stays logged in;
+ * the access token is refreshed shortly before it expires.
+ */
+export class Session {
+  readonly state = signal<SessionState>('loading');
+  readonly user = signal<User | null>(null);
+  readonly api: ChatApi;
+  readonly http: HttpClient;
+  private readonly tokens: TokenStore;
+  private readonly storage: Storage;
+  private readonly now: () => number;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(deps: SessionDeps) {
+    this.tokens = deps.tokens;
+    this.storage = deps.storage;
+    this.now = deps.now ?? Date.now;
+    this.http = new HttpClient({
+      tokens: deps.tokens,
+      fetch: deps.fetch,
+      lock: deps.lock,
+      now: this.now,
+      onSessionEnded: () => this.ended(),
+    });
+    this.api = new ChatApi(this.http, this.now);
+  }
+
+  /** Restores the session from storage; verifies it in the background when a cached user exists. */
+  async restore(): Promise<void> {
+    if (!this.tokens.load()) {
+      this.state.value = 'anonymous';
+      return;
+    }
+    const cached = this.cachedUser();
+    if (cached) {
+      this.authenticated(cached);
+      this.api.me().then(
+        (u) => this.setUser(u),
+        () => undefined, // offline: keep the cached user; a 401 already ended the session
+      );
+      return;
+    }
+    try {
+      this.authenticated(await this.api.me());
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) this.ended();
+      else this.state.value = 'anonymous';
+    }
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    const res = await this.api.login(username.trim(), password);
+    this.tokens.save(this.api.tokensOf(res));
+    this.authenticated(res.user);
+  }
+
+  async register(username: string, password: string, displayName: string): Promise<void> {
+    const res = await this.api.register(username.trim(), password, displayName);
+    this.tokens.save(this.api.tokensOf(res));
+    this.authenticated(res.user);
+  }
+
+  async logout(): Promise<void> {
+    const t = this.tokens.load();
+    this.ended();
+    if (t) {
+      await this.api.logout(t.refresh).catch(() => undefined);
+    }
+  }
+
+  /** Another tab logged out or in: follow it. */
+  onStorage(key: string | null): void {
+    if (key !== null && key !== 'chat.tokens') return;
+    const has = this.tokens.load() !== null;
+    if (!has && this.state.value === 'authenticated') this.ended();
+  }
+
+  setUser(u: User): void {
+    this.user.value = u;
+    this.storage.setItem(ME_KEY, JSON.stringify(u));
+  }
+
+  private authenticated(u: User): void {
+    this.setUser(u);
+    this.state.value = 'authenticated';
+    this.scheduleRefresh();
+  }
+
+  private ended(): void {
+    this.tokens.save(null);
+    this.storage.removeItem(ME_KEY);
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    this.user.value = null;
+    this.state.value = 'anonymous';
+  }
+
+  /** Keep the access token fresh even while idle, so a reconnect never starts with an expired one. */
+  private scheduleRefresh(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    const t = this.tokens.load();
+    if (!t) return;
+    const wait = Math.max(5_000, t.expiresAt - REFRESH_MARGIN_MS - this.now() + 1_000);
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      if (this.state.value !== 'authenticated') return;
+      this.http.accessToken().then(
+        () => this.scheduleRefresh(),
+        (err: unknown) => {
+          if (!(err instanceof ApiError && err.status === 401)) {
+            this.refreshTimer = setTimeout(() => this.scheduleRefresh(), 15_000);
+          }
+        },
+      );
+    }, Math.min(wait, 2 ** 31 - 1));
+  }
+
+  private cachedUser(): User | null {
+    const raw = this.storage.getItem(ME_KEY);
+    if (!raw) return null;
+    try {
+      const u = JSON.parse(raw) as User;
+      return typeof u.id === 'number' && typeof u.username === 'string' ? u : null;
+    } catch {
+      return null;
+    }
+  }
+}
