@@ -12,7 +12,6 @@ import (
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/auth"
 	"github.com/chatapp/chat/chat"
-	"github.com/chatapp/chat/store"
 	"github.com/chatapp/chat/store/storetest"
 )
 
@@ -69,7 +68,7 @@ type fx struct {
 
 const loginBurst = 3
 
-func newFx(t testing.TB, st *store.Store, pres app.Presence) *fx {
+func newFx(t testing.TB, st app.Store, pres app.Presence) *fx {
 	t.Helper()
 	h, err := auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, nil)
 	if err != nil {
@@ -310,6 +309,97 @@ func TestUpdateMe(t *testing.T) {
 		_, err = f.svc.Login(ctx, me.Username, "new-password")
 		wantCode(t, err, "")
 	})
+}
+
+func TestPasswordChangeEndsSessions(t *testing.T) {
+	eachStore(t, nil, func(t *testing.T, f *fx) {
+		here := f.user(t, "pw") // this device
+		uid := here.User.ID
+		thief, err := f.svc.Login(ctx, here.User.Username, "password-1")
+		wantCode(t, err, "")
+		thief, err = f.svc.Refresh(ctx, thief.RefreshToken) // a rotated family too
+		wantCode(t, err, "")
+
+		steps := []struct {
+			name    string
+			in      app.ProfileChange
+			code    string
+			revokes bool
+		}{
+			{"display name only", app.ProfileChange{DisplayName: ptr("Pat")}, "", false},
+			{"wrong current password", app.ProfileChange{Password: ptr("new-password"), CurrentPassword: ptr("wrong-one")}, "validation_failed", false},
+			{"password", app.ProfileChange{Password: ptr("new-password"), CurrentPassword: ptr("password-1")}, "", true},
+		}
+		for _, st := range steps {
+			_, err := f.svc.UpdateMe(ctx, uid, st.in)
+			wantCode(t, err, st.code)
+			want := ""
+			if st.revokes {
+				want = "unauthorized"
+			}
+			for _, s := range []*app.AuthResult{&here, &thief} {
+				next, err := f.svc.Refresh(ctx, s.RefreshToken)
+				wantCode(t, err, want)
+				if err == nil {
+					*s = next
+				}
+			}
+		}
+		// The access token in hand stays valid until it expires; only the
+		// refresh tokens ended.
+		got, err := f.svc.Authenticate(ctx, here.AccessToken)
+		wantCode(t, err, "")
+		if got != uid {
+			t.Fatalf("Authenticate = %d, want %d", got, uid)
+		}
+		// What the client does next: log in again with the new password.
+		f.clock.Add(time.Hour) // refill the limiter
+		again, err := f.svc.Login(ctx, here.User.Username, "new-password")
+		wantCode(t, err, "")
+		_, err = f.svc.Refresh(ctx, again.RefreshToken)
+		wantCode(t, err, "")
+	})
+}
+
+// hookStore runs onCreate once, right after the next refresh token is
+// stored: a revocation that lands in the middle of a rotation.
+type hookStore struct {
+	app.Store
+	onCreate func(ctx context.Context, t *app.RefreshToken)
+}
+
+func (h *hookStore) CreateRefreshToken(ctx context.Context, t *app.RefreshToken) error {
+	if err := h.Store.CreateRefreshToken(ctx, t); err != nil {
+		return err
+	}
+	if fn := h.onCreate; fn != nil {
+		h.onCreate = nil
+		fn(ctx, t)
+	}
+	return nil
+}
+
+func TestRefreshRacingPasswordChange(t *testing.T) {
+	for name, open := range storetest.Stores(t) {
+		t.Run(name, func(t *testing.T) {
+			hs := &hookStore{Store: open(t)}
+			f := newFx(t, hs, nil)
+			u := f.user(t, "race")
+			var successor string
+			hs.onCreate = func(ctx context.Context, tok *app.RefreshToken) {
+				successor = tok.Hash
+				if err := hs.RevokeUserTokens(ctx, u.User.ID, f.clock.Now()); err != nil {
+					t.Errorf("RevokeUserTokens: %v", err)
+				}
+			}
+			_, err := f.svc.Refresh(ctx, u.RefreshToken)
+			wantCode(t, err, "unauthorized")
+			tok, err := hs.RefreshTokenByHash(ctx, successor)
+			if err != nil || tok.RevokedAt == nil {
+				t.Fatalf("the successor issued during the revocation survived: %+v %v", tok, err)
+			}
+		})
+	}
 }
 
 func TestUsersAndPresence(t *testing.T) {

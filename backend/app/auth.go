@@ -161,7 +161,25 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (AuthResult,
 	if err != nil {
 		return AuthResult{}, fmt.Errorf("refresh: %w", err)
 	}
-	return s.issuePair(ctx, u, t.FamilyID)
+	res, err := s.issuePair(ctx, u, t.FamilyID)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	// A revocation (a password change, a reuse elsewhere) that ran between
+	// our use of t and the insert of its successor did not see the
+	// successor. Revocations mark used tokens too, so t tells: if it is
+	// revoked now, revoke its family again, which catches the successor.
+	after, err := s.Store.RefreshTokenByHash(ctx, t.Hash)
+	if err != nil {
+		return AuthResult{}, fmt.Errorf("refresh: recheck: %w", err)
+	}
+	if after.RevokedAt != nil {
+		if err := s.Store.RevokeFamily(ctx, t.FamilyID, now); err != nil {
+			return AuthResult{}, fmt.Errorf("refresh: revoke family: %w", err)
+		}
+		return AuthResult{}, unauthorized()
+	}
+	return res, nil
 }
 
 // reuse answers a refresh token presented a second time. Either the client

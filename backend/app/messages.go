@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/chatapp/chat/chat"
@@ -56,7 +57,7 @@ func (s *Service) History(ctx context.Context, uid, gid int64, q HistoryQuery) (
 	if err := chat.Merge(problems...); err != nil {
 		return nil, false, err
 	}
-	if _, err := s.member(ctx, uid, gid); err != nil {
+	if err := s.mustBeMember(ctx, uid, gid); err != nil {
 		return nil, false, err
 	}
 	items, more, err := s.Store.Messages(ctx, gid, q)
@@ -84,7 +85,7 @@ func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.M
 	if err := chat.Merge(bodyErr, cidErr); err != nil {
 		return chat.Message{}, false, err
 	}
-	if _, err := s.member(ctx, uid, gid); err != nil {
+	if err := s.mustBeMember(ctx, uid, gid); err != nil {
 		return chat.Message{}, false, err
 	}
 	msg, created, err := s.Store.InsertMessage(ctx, NewMessage{GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now()})
@@ -97,6 +98,22 @@ func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.M
 		s.notify(ctx, chat.Event{Type: chat.EventMessage, GroupID: gid, Message: &msg})
 	}
 	return msg, created, nil
+}
+
+// mustBeMember is member for the hot paths (send, history), which need no
+// group row: a membership row is all they check (it implies the group
+// exists), and the group is read only to tell a non-member which error
+// applies. One indexed read instead of two.
+func (s *Service) mustBeMember(ctx context.Context, uid, gid int64) error {
+	_, err := s.Store.Membership(ctx, gid, uid)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, chat.ErrNotFound) {
+		return fmt.Errorf("load membership: %w", err)
+	}
+	_, err = s.member(ctx, uid, gid)
+	return err
 }
 
 // EditMessage changes the body of the caller's own message.

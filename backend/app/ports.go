@@ -62,6 +62,12 @@ type TokenStore interface {
 	// used or revoked (a reuse: the caller revokes the family).
 	UseRefreshToken(ctx context.Context, id int64, at time.Time) (bool, error)
 	RevokeFamily(ctx context.Context, familyID string, at time.Time) error
+	// RevokeUserTokens revokes every refresh token of the user not revoked
+	// yet, used ones included (a refresh that is rotating one of them right
+	// now then sees its parent revoked), across all families: a password
+	// change ends every session. Tokens of other users stay; a user without
+	// tokens is not an error.
+	RevokeUserTokens(ctx context.Context, userID int64, at time.Time) error
 }
 
 // GroupPatch holds the fields of a group to change; nil leaves one as it is.

@@ -37,6 +37,7 @@ func (s *Service) Me(ctx context.Context, uid int64) (chat.User, error) {
 // that field (400), not a 401, because the session itself is fine and a 401
 // would make clients log out. Wrong guesses draw from the same per-username
 // limiter as logins, so a stolen session cannot brute-force the password.
+// A password change revokes every refresh token of the user.
 func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (chat.User, error) {
 	var display *string
 	var problems []*chat.Error
@@ -86,6 +87,18 @@ func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (ch
 	u, err := s.Store.UpdateUser(ctx, uid, display, hash)
 	if err != nil {
 		return chat.User{}, orNotFound(err, "update me", "user")
+	}
+	if hash != nil {
+		// A new password must lock out whoever holds a refresh token,
+		// including a thief's: every session ends, the caller's too (its
+		// client logs in again with the new password). Revoking after the
+		// update, not before, leaves no moment in which the old password
+		// could start a session that survives. The access tokens already
+		// issued stay valid until they expire (at most their short TTL).
+		if err := s.Store.RevokeUserTokens(ctx, uid, s.now()); err != nil {
+			return chat.User{}, fmt.Errorf("update me: end sessions after password change: %w", err)
+		}
+		s.Log.InfoContext(ctx, "password changed; all refresh tokens revoked", "user_id", uid)
 	}
 	return u, nil
 }

@@ -77,9 +77,13 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	headerToken, hasHeader := bearer(r)
-	ws, err := websocket.Accept(&smallBuffers{ResponseWriter: w}, r, &websocket.AcceptOptions{
+	sb := &smallBuffers{ResponseWriter: w, pool: &h.corkPool}
+	ws, err := websocket.Accept(sb, r, &websocket.AcceptOptions{
 		// The origin was checked above, with the configured origins.
 		InsecureSkipVerify: true,
+		// Chat frames are small; per-connection deflate state would cost
+		// tens of KiB per connection and CPU on every frame.
+		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
 		h.log.Debug("realtime: upgrade failed", "err", err)
@@ -123,8 +127,10 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	c := &conn{hub: h, ws: ws, id: h.newConnID(), uid: uid}
+	c := &conn{hub: h, ws: ws, out: sb.out, id: h.newConnID(), uid: uid}
 	c.ctx, c.cancel = ctx, cancel
+	// Ends with the connection (cancel runs in finish) or the hub.
+	context.AfterFunc(ctx, c.abortWrite)
 	if err := h.register(ctx, c, groups, cursors, encode(simpleFrame{Type: "ready", User: &user})); err != nil {
 		if errors.Is(err, errStopped) {
 			_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
@@ -155,9 +161,18 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // idle, chat frames are small, and larger frames bypass the buffers.
 type smallBuffers struct {
 	http.ResponseWriter
+	pool *sync.Pool  // cork buffers (corkWriter)
+	out  *corkWriter // set by Hijack
 }
 
-const connBufferSize = 1024
+// connReadBufferSize holds a typical client frame (a send is a few hundred
+// bytes) in one read. The write buffer only has to take a frame header: the
+// writer corks every batch (corkWriter), which is where frames collect for
+// their one write to the socket, from a pool shared by all connections.
+const (
+	connReadBufferSize  = 512
+	connWriteBufferSize = 64
+)
 
 func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := s.ResponseWriter.(http.Hijacker)
@@ -171,7 +186,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// Bytes the client sent right behind the handshake must stay buffered
 	// in the new reader: the library takes over what is buffered there.
 	var rd io.Reader = nc
-	size := connBufferSize
+	size := connReadBufferSize
 	n := brw.Reader.Buffered()
 	if n > 0 {
 		early, _ := brw.Reader.Peek(n)
@@ -185,7 +200,8 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			return nil, nil, fmt.Errorf("realtime: keep early bytes: %w", err)
 		}
 	}
-	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, connBufferSize)), nil
+	s.out = &corkWriter{nc: nc, pool: s.pool}
+	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(s.out, connWriteBufferSize)), nil
 }
 
 // WriteHeaderNow is forwarded for Gin, whose WriteHeader only records the
@@ -290,13 +306,15 @@ func (hd *handler) readLoop(c *conn) {
 	h := hd.hub
 	s := &session{c: c, lim: limiter{rate: float64(h.opt.FrameRate)}}
 	maxStrikes := max(2*h.opt.FrameRate, 5)
+	// Reads are not bounded by a context: keepalive pings find dead peers,
+	// and closing the connection ends the read.
+	readCtx := context.WithoutCancel(c.ctx)
 	for {
-		// Reads are not bounded by a context: keepalive pings find dead
-		// peers, and closing the connection ends the read.
-		typ, data, err := c.ws.Read(context.WithoutCancel(c.ctx))
+		typ, data, err := c.ws.Read(readCtx)
 		if err != nil {
 			return
 		}
+		h.metrics.received.Inc()
 		if c.isClosing() {
 			continue // a close is under way; the peer's answer ends the loop
 		}

@@ -27,6 +27,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/broker"
 	"github.com/chatapp/chat/chat"
@@ -67,6 +69,9 @@ type Options struct {
 	Presence Presence     // nil: in-process (broker.NewMemoryPresence)
 	Log      *slog.Logger // nil: discard
 	Clock    func() time.Time
+	// Metrics is where the hub registers its Prometheus series (chatd's
+	// /metrics registry); nil: counted but not exported.
+	Metrics prometheus.Registerer
 
 	// AllowedOrigins are the browser origins accepted besides the server's
 	// own, as "scheme://host[:port]" (CORS_ORIGINS).
@@ -154,6 +159,7 @@ type sub struct {
 type Hub struct {
 	opt      Options
 	log      *slog.Logger
+	metrics  *metrics
 	instance string
 	connSeq  atomic.Uint64
 
@@ -165,6 +171,8 @@ type Hub struct {
 	fillQ    []int64
 	dirty    map[int64]struct{} // users whose presence may have changed
 	handlers sync.WaitGroup     // live WebSocket handlers
+
+	corkPool sync.Pool // *[]byte buffers of corkWriter, shared by all connections
 
 	fillKick     chan struct{}
 	presenceKick chan struct{}
@@ -183,6 +191,10 @@ func NewHub(opt Options) (*Hub, error) {
 		return nil, fmt.Errorf("realtime: Broker and Store are required")
 	}
 	opt.defaults()
+	m, err := newMetrics(opt.Metrics)
+	if err != nil {
+		return nil, err
+	}
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("realtime: instance id: %w", err)
@@ -190,6 +202,7 @@ func NewHub(opt Options) (*Hub, error) {
 	return &Hub{
 		opt:          opt,
 		log:          opt.Log,
+		metrics:      m,
 		instance:     hex.EncodeToString(b[:]),
 		groups:       make(map[int64]*groupState),
 		users:        make(map[int64]map[*conn]struct{}),
@@ -282,7 +295,7 @@ func (h *Hub) Notify(ctx context.Context, ev chat.Event) {
 		h.log.Error("realtime: notify", "err", err, "type", ev.Type)
 		return
 	}
-	payload, err := json.Marshal(env)
+	payload, err := env.encode()
 	if err != nil {
 		h.log.Error("realtime: notify", "err", err, "type", ev.Type)
 		return
@@ -414,6 +427,9 @@ func (h *Hub) sequence(gid int64, st *groupState, seq int64, frame []byte) {
 		h.pushMessage(st, seq, frame)
 	default:
 		st.target = max(st.target, seq)
+		if !st.queued {
+			h.metrics.gapFills.Inc()
+		}
 		h.queueFill(gid, st)
 	}
 }
@@ -517,6 +533,7 @@ func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map
 		h.users[c.uid] = set
 	}
 	set[c] = struct{}{}
+	h.metrics.connections.Inc()
 	c.push(first)
 	for _, g := range groups {
 		b, ok := baseline[g]
@@ -554,6 +571,7 @@ func (h *Hub) unregister(c *conn) {
 		return
 	}
 	delete(set, c)
+	h.metrics.connections.Dec()
 	if len(set) == 0 {
 		delete(h.users, c.uid)
 		h.markDirtyLocked(c.uid)

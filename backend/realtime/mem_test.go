@@ -61,10 +61,11 @@ func TestIdleConnectionMemory(t *testing.T) {
 		defer f.inst.hub.mu.Unlock()
 		return len(f.inst.hub.users[f.alice.ID]) == n
 	})
-	time.Sleep(100 * time.Millisecond)
+	// Idle means the writers that sent "ready" have stopped lingering.
+	time.Sleep(writerLinger + 100*time.Millisecond)
 	after := heapAndStacks()
 	per := (int64(after) - int64(before)) / n
-	t.Logf("%d bytes per idle connection (server and raw client)", per)
+	t.Logf("%d bytes per idle connection (server and raw client); goroutines %d", per, runtime.NumGoroutine())
 	budget := int64(16 << 10)
 	if raceEnabled {
 		budget = 24 << 10 // instrumentation overhead, not ours

@@ -53,6 +53,25 @@ func newEnvelope(ev chat.Event) (envelope, error) {
 	return env, nil
 }
 
+// encode is the broker payload of the envelope.
+func (env *envelope) encode() ([]byte, error) {
+	b, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("realtime: encode envelope: %w", err)
+	}
+	return b, nil
+}
+
+// encodeEnvelope is Notify's encoding: the client frame, once, inside the
+// broker envelope.
+func encodeEnvelope(ev chat.Event) ([]byte, error) {
+	env, err := newEnvelope(ev)
+	if err != nil {
+		return nil, err
+	}
+	return env.encode()
+}
+
 // messageFrame encodes a stored message as the event a client receives.
 func messageFrame(m chat.Message) []byte {
 	b, err := json.Marshal(chat.Event{Type: chat.EventMessage, GroupID: m.GroupID, Message: &m})

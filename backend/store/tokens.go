@@ -60,3 +60,12 @@ func (s *Store) RevokeFamily(ctx context.Context, familyID string, at time.Time)
 		Update("revoked_at", ts(at)).Error
 	return s.wrap("revoke token family", err)
 }
+
+// RevokeUserTokens revokes every token of a user not revoked yet, in one
+// statement over the refresh_tokens_user index.
+func (s *Store) RevokeUserTokens(ctx context.Context, userID int64, at time.Time) error {
+	err := s.writer(ctx).Model(&tokenRow{}).
+		Where("user_id = ? AND revoked_at IS NULL", userID).
+		Update("revoked_at", ts(at)).Error
+	return s.wrap("revoke user tokens", err)
+}

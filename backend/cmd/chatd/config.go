@@ -38,7 +38,10 @@ type Config struct {
 	AuthRate       int        // CHAT_AUTH_RATE, per minute per client address; 0: off
 	WSRate         int        // CHAT_WS_RATE, frames per second per connection
 	TrustedProxies []string   // CHAT_TRUSTED_PROXIES, addresses or CIDRs
-	ShutdownGrace  time.Duration
+	// PprofAddr is CHAT_PPROF_ADDR: a loopback host:port serving
+	// net/http/pprof; empty: no profiling listener.
+	PprofAddr     string
+	ShutdownGrace time.Duration
 }
 
 // defaultStaticDir is where `make frontend` puts the built SPA.
@@ -153,10 +156,37 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		c.TrustedProxies = append(c.TrustedProxies, p)
 	}
 
+	// Profiles expose memory contents and can cost CPU on demand: they are
+	// served only on a loopback address, never next to the public API.
+	if v := get("CHAT_PPROF_ADDR", ""); v != "" {
+		if !loopbackAddr(v) {
+			bad("CHAT_PPROF_ADDR", "%q is not a loopback host:port (e.g. 127.0.0.1:6060)", v)
+		} else {
+			c.PprofAddr = v
+		}
+	}
+
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("bad configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// loopbackAddr accepts host:port where host is a loopback IP or localhost
+// (an empty host would listen on every interface).
+func loopbackAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func duration(get func(string, string) string, bad func(string, string, ...any), name string, def time.Duration) time.Duration {

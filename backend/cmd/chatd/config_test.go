@@ -77,6 +77,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"REFRESH_TOKEN_TTL":    "48h",
 		"JWT_ISSUER":           "me",
 		"CHAT_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
+		"CHAT_PPROF_ADDR":      "127.0.0.1:6060",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +85,7 @@ func TestLoadConfigValues(t *testing.T) {
 	if c.Addr != "127.0.0.1:9000" || c.DataDir != "/var/lib/chat" || c.DatabaseURL == "" || c.RedisURL == "" ||
 		string(c.JWTSecret) != strings.Repeat("s", 32) || c.StaticDir != static || c.LogLevel != slog.LevelDebug ||
 		c.LogFormat != "text" || c.AuthRate != 0 || c.WSRate != 5 || c.AccessTTL != 5*time.Minute ||
-		c.RefreshTTL != 48*time.Hour || c.JWTIssuer != "me" ||
+		c.RefreshTTL != 48*time.Hour || c.JWTIssuer != "me" || c.PprofAddr != "127.0.0.1:6060" ||
 		!reflect.DeepEqual(c.CORSOrigins, []string{"http://localhost:5173", "https://chat.example.com"}) ||
 		!reflect.DeepEqual(c.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.1"}) {
 		t.Fatalf("config %+v", c)
@@ -114,6 +115,10 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"zero duration", "REFRESH_TOKEN_TTL", "0s", false},
 		{"refresh shorter than access", "REFRESH_TOKEN_TTL", "1m", false},
 		{"bad proxy", "CHAT_TRUSTED_PROXIES", "proxy.local", false},
+		{"pprof on every interface", "CHAT_PPROF_ADDR", ":6060", false},
+		{"pprof on a public address", "CHAT_PPROF_ADDR", "192.0.2.1:6060", false},
+		{"pprof without port", "CHAT_PPROF_ADDR", "127.0.0.1", false},
+		{"pprof by host name", "CHAT_PPROF_ADDR", "example.com:6060", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadConfig(env(map[string]string{tc.key: tc.value}))
@@ -133,6 +138,16 @@ func TestLoadConfigRejects(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{"LOG_LEVEL": "loud", "CHAT_AUTH_RATE": "x"}))
 	if err == nil || !strings.Contains(err.Error(), "LOG_LEVEL") || !strings.Contains(err.Error(), "CHAT_AUTH_RATE") {
 		t.Fatalf("joined error %v", err)
+	}
+}
+
+func TestLoadConfigPprofLoopback(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:0", "127.0.0.2:7070"} {
+		c, err := loadConfig(env(map[string]string{"CHAT_PPROF_ADDR": addr}))
+		if err != nil || c.PprofAddr != addr {
+			t.Errorf("CHAT_PPROF_ADDR=%q: %q, %v", addr, c.PprofAddr, err)
+		}
 	}
 }
 
@@ -203,18 +218,25 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		done <- run(ctx, env(map[string]string{"CHAT_ADDR": "127.0.0.1:0", "CHAT_DATA_DIR": "data", "LOG_LEVEL": "debug"}), logs)
+		done <- run(ctx, env(map[string]string{
+			"CHAT_ADDR": "127.0.0.1:0", "CHAT_DATA_DIR": "data", "LOG_LEVEL": "debug", "CHAT_PPROF_ADDR": "127.0.0.1:0",
+		}), logs)
 	}()
 
-	var addr string
-	for addr == "" {
+	var addr, pprofAddr string
+	for addr == "" || pprofAddr == "" {
 		if time.Since(start) > time.Second {
 			t.Fatalf("not listening after 1 s; log:\n%s", logs.String())
 		}
 		for line := range strings.Lines(logs.String()) {
 			var rec struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
-				addr = rec.Addr
+			if json.Unmarshal([]byte(line), &rec) == nil {
+				switch rec.Msg {
+				case "listening":
+					addr = rec.Addr
+				case "pprof listening":
+					pprofAddr = rec.Addr
+				}
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -222,15 +244,24 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	// One connection per request, closed after it: a connection the server
 	// has accepted but not read from yet delays Shutdown by up to 5 s.
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	for _, path := range []string{"/healthz", "/readyz"} {
-		resp, err := client.Get("http://" + addr + path)
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{
+		{"http://" + addr + "/healthz", http.StatusOK},
+		{"http://" + addr + "/readyz", http.StatusOK},
+		{"http://" + pprofAddr + "/debug/pprof/cmdline", http.StatusOK},
+		// The profiles are on their own listener only, never on the API's.
+		{"http://" + addr + "/debug/pprof/cmdline", http.StatusNotFound},
+	} {
+		resp, err := client.Get(tc.url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: %d", path, resp.StatusCode)
+		if resp.StatusCode != tc.want {
+			t.Fatalf("%s: %d, want %d", tc.url, resp.StatusCode, tc.want)
 		}
 	}
 	if st, err := os.Stat(filepath.Join("data", "jwt-secret")); err != nil || st.Mode().Perm() != 0o600 {
@@ -246,8 +277,11 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("server did not stop; log:\n%s", logs.String())
 	}
-	if _, err := client.Get("http://" + addr + "/healthz"); err == nil {
-		t.Fatal("still serving after shutdown")
+	for _, a := range []string{addr, pprofAddr} {
+		if resp, err := client.Get("http://" + a + "/healthz"); err == nil {
+			resp.Body.Close()
+			t.Fatalf("%s still serving after shutdown", a)
+		}
 	}
 	if out := logs.String(); strings.Contains(out, "access_token") || !strings.Contains(out, `"msg":"stopped"`) {
 		t.Fatalf("log:\n%s", out)

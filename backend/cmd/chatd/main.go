@@ -1,5 +1,6 @@
 // Command chatd is the chat server: the REST API, the WebSocket endpoint and
 // the single-page app, over SQLite (default) or Postgres.
+
 package main
 
 import (
@@ -121,6 +122,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 		Store:          st,
 		Presence:       pres,
 		Log:            log,
+		Metrics:        reg,
 		AllowedOrigins: cfg.CORSOrigins,
 		FrameRate:      wsRate,
 	})
@@ -181,6 +183,15 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 			log.Warn("realtime hub stopped", "err", err)
 		}
 	}()
+
+	if cfg.PprofAddr != "" {
+		stopPprof, err := startPprof(ctx, cfg.PprofAddr, log)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stopPprof()
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -35,6 +35,21 @@ func goalsFor(run string, r map[string]any) []goal {
 			zero("disconnects", "connections lost while idle"),
 		}
 	case "fanout-rate":
+		if num(r, "target_deliveries_per_s") >= 100000 {
+			// issue 6: ≥ 100,000 deliveries/s with p99 ≤ 100 ms, offered
+			// open-loop at that rate so that the latency is the server's,
+			// not a queue of the generator's own making.
+			return []goal{
+				{"deliveries_per_s", "deliveries/s", ">=", 0.95 * num(r, "target_deliveries_per_s"), "issue 6 (95 % of the offered rate)"},
+				{"msgs_per_s", "messages/s", "", 0, ""},
+				{"latency_p50_ms", "send → receive p50 (ms)", "", 0, ""},
+				{"latency_p90_ms", "send → receive p90 (ms)", "", 0, ""},
+				{"latency_p99_ms", "send → receive p99 (ms)", "<=", 100, "issue 6 (at 100,000 deliveries/s)"},
+				{"latency_max_ms", "send → receive max (ms)", "", 0, ""},
+				zero("lost", "lost deliveries"), zero("duplicated", "duplicated deliveries"), zero("out_of_order", "out-of-order deliveries"),
+				zero("error_frames", "error frames"), zero("disconnects", "connections closed by the server"),
+			}
+		}
 		return []goal{
 			{"deliveries_per_s", "deliveries/s", ">=", 0.95 * num(r, "target_deliveries_per_s"), "offered rate (95 %)"},
 			{"msgs_per_s", "messages/s", ">=", 0.95 * num(r, "target_msgs_per_s"), "issue 6"},
@@ -49,8 +64,11 @@ func goalsFor(run string, r map[string]any) []goal {
 		return []goal{
 			{"msgs_per_s", "messages/s", "", 0, ""},
 			{"deliveries_per_s", "deliveries/s", ">=", 100000, "issue 6 (1,000 members)"},
+			// Closed loop: senders × in-flight messages are always queued,
+			// so latency ≈ that many × members ÷ throughput (Little's law);
+			// the p99 target is checked at the offered 100,000/s instead.
 			{"latency_p50_ms", "send → receive p50 (ms)", "", 0, ""},
-			{"latency_p99_ms", "send → receive p99 (ms)", "<=", 100, "issue 6"},
+			{"latency_p99_ms", "send → receive p99 (ms)", "", 0, ""},
 			{"latency_max_ms", "send → receive max (ms)", "", 0, ""},
 			zero("lost", "lost deliveries"), zero("duplicated", "duplicated deliveries"), zero("out_of_order", "out-of-order deliveries"),
 			{"disconnects", "connections closed by the server (1013, then resumed)", "", 0, ""},
@@ -123,7 +141,7 @@ func title(run string, r map[string]any) string {
 	case "fanout-rate":
 		return fmt.Sprintf("fanout: %s members, %s deliveries/s offered", fmtNum(num(r, "members")), fmtNum(num(r, "target_deliveries_per_s")))
 	case "fanout-max":
-		return fmt.Sprintf("fanout: %s members, %s sender(s) at max rate", fmtNum(num(r, "members")), fmtNum(num(r, "senders")))
+		return fmt.Sprintf("fanout: %s members, %s sender(s) at max rate, %s in flight each", fmtNum(num(r, "members")), fmtNum(num(r, "senders")), fmtNum(num(r, "inflight_per_conn")))
 	case "write":
 		return fmt.Sprintf("write: %s groups × %s members, %s in flight per connection", fmtNum(num(r, "groups")), fmtNum(num(r, "members_per_group")), fmtNum(num(r, "inflight_per_conn")))
 	case "history":

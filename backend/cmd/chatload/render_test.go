@@ -12,6 +12,8 @@ func TestRenderMarkdown(t *testing.T) {
 		`{"scenario":"startup","label":"postgres+redis","phase":"empty database","ms":120}`,
 		`{"scenario":"idle","label":"postgres+redis","connections":10000,"users":1000,"rss_per_conn_kb":12.5,"go_inuse_per_conn_kb":20,"disconnects":0}`,
 		`{"scenario":"fanout","label":"postgres+redis","members":1000,"target_msgs_per_s":10,"target_deliveries_per_s":10000,"deliveries_per_s":9990,"msgs_per_s":10,"latency_p99_ms":12,"lost":0,"duplicated":0,"out_of_order":0}`,
+		`{"scenario":"fanout","label":"postgres+redis","members":1000,"target_msgs_per_s":100,"target_deliveries_per_s":100000,"deliveries_per_s":99000,"msgs_per_s":99,"latency_p99_ms":40,"lost":0,"duplicated":0,"out_of_order":0}`,
+		`{"scenario":"fanout","label":"postgres+redis","members":1000,"senders":4,"inflight_per_conn":8,"target_msgs_per_s":0,"deliveries_per_s":150000,"latency_p99_ms":300}`,
 		`not json lines are skipped`,
 	}, "\n")
 	var out bytes.Buffer
@@ -30,6 +32,11 @@ func TestRenderMarkdown(t *testing.T) {
 		"| lost deliveries | 0 | = 0 (API.md guarantee) | met |",
 		"| process start → /readyz 200 (ms) | 120 | ≤ 1,000 (issue 6) | met |",
 		"| send → receive p50 (ms) | – | ≤ 5 (issue 6 (at 10,000 deliveries/s)) | not measured |",
+		"### fanout: 1,000 members, 100,000 deliveries/s offered",
+		"| send → receive p99 (ms) | 40 | ≤ 100 (issue 6 (at 100,000 deliveries/s)) | met |",
+		"### fanout: 1,000 members, 4 sender(s) at max rate, 8 in flight each",
+		"| deliveries/s | 150,000 | ≥ 100,000 (issue 6 (1,000 members)) | met |",
+		"| send → receive p99 (ms) | 300 | – |  |",
 		"## How to reproduce",
 	} {
 		if !strings.Contains(md, want) {

@@ -413,9 +413,10 @@ func (r *runner) fanout(ctx context.Context, rep *report) error {
 	if err != nil {
 		return err
 	}
-	// Connecting N members sends presence events to the others; let that
-	// wave pass before measuring.
-	if err := sleepCtx(ctx, cfg.Settle); err != nil {
+	// Connecting N members sends presence events to the others (N × N
+	// frames: a million for 1,000 members); let that wave pass before
+	// measuring, however long it takes, and report how long it took.
+	if err := r.settle(ctx, rep, p); err != nil {
 		return err
 	}
 	senders := p.sessions[:cfg.Senders]
@@ -449,6 +450,7 @@ func (r *runner) fanout(ctx context.Context, rep *report) error {
 	}
 	rep.add("members", cfg.Conns)
 	rep.add("senders", cfg.Senders)
+	rep.add("inflight_per_conn", cfg.Inflight)
 	rep.add("target_msgs_per_s", cfg.Rate)
 	rep.add("target_deliveries_per_s", cfg.Rate*float64(cfg.Conns))
 	rep.add("duration_s", round(window.Seconds(), 2))
@@ -509,7 +511,7 @@ func (r *runner) write(ctx context.Context, rep *report) error {
 	if err != nil {
 		return err
 	}
-	if err := sleepCtx(ctx, cfg.Settle); err != nil {
+	if err := r.settle(ctx, rep, p); err != nil {
 		return err
 	}
 	window, ackedInWindow := r.sendPhase(ctx, p.sessions, 0)
@@ -667,4 +669,30 @@ func validPage(b []byte, want int) bool {
 		}
 	}
 	return true
+}
+
+// settle waits at least -settle after connecting, and then until no frame
+// has arrived for quietFor (presence waves), at most maxSettle in all. The
+// wait and the frames seen during it are reported.
+func (r *runner) settle(ctx context.Context, rep *report, p *pool) error {
+	const quietFor, maxSettle = 500 * time.Millisecond, 60 * time.Second
+	start := time.Now()
+	before := p.frames.Load()
+	if err := sleepCtx(ctx, r.cfg.Settle); err != nil {
+		return err
+	}
+	last := p.frames.Load()
+	for time.Since(start) < maxSettle {
+		if err := sleepCtx(ctx, quietFor); err != nil {
+			return err
+		}
+		n := p.frames.Load()
+		if n == last {
+			break
+		}
+		last = n
+	}
+	rep.add("settle_s", round(time.Since(start).Seconds(), 2))
+	rep.add("settle_frames", last-before)
+	return nil
 }

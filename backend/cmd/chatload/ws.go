@@ -36,6 +36,7 @@ type pool struct {
 	errFrames   atomic.Int64 // "error" frames
 	rateLimited atomic.Int64 // of which rate_limited
 	writeErrs   atomic.Int64
+	frames      atomic.Int64 // every frame read, of any type
 	wg          sync.WaitGroup
 }
 
@@ -142,6 +143,9 @@ func (s *session) readLoop(ctx context.Context) {
 		if err == nil {
 			buf.Reset()
 			_, err = buf.ReadFrom(r)
+		}
+		if err == nil {
+			s.p.frames.Add(1)
 		}
 		if err != nil {
 			if s.closing.Load() || ctx.Err() != nil {

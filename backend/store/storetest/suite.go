@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 		{"SearchUsersPaging", testSearchUsersPaging},
 		{"RefreshTokens", testRefreshTokens},
 		{"RefreshTokenConcurrentUse", testRefreshTokenConcurrentUse},
+		{"RevokeUserTokens", testRevokeUserTokens},
 		{"Groups", testGroups},
 		{"DeleteGroup", testDeleteGroup},
 		{"DirectGroup", testDirectGroup},
@@ -388,6 +389,67 @@ func testRefreshTokens(t *testing.T, s *store.Store) {
 		t.Error("other family revoked")
 	}
 	noErr(t, s.RevokeFamily(ctx, "unknown", base))
+}
+
+// testRevokeUserTokens checks the password-change revocation: every token of
+// the user in every family ends, used or not, while a token revoked earlier
+// keeps its first revocation time and other users' tokens stay alive.
+func testRevokeUserTokens(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	base := baseTime()
+	u := newUser(t, s, "frank", "")
+	other := newUser(t, s, "grace", "")
+	mk := func(uid int64, family, hash string) app.RefreshToken {
+		tok := app.RefreshToken{UserID: uid, FamilyID: family, Hash: hash, ExpiresAt: base.Add(time.Hour), CreatedAt: base}
+		noErr(t, s.CreateRefreshToken(ctx, &tok))
+		return tok
+	}
+	fresh := mk(u.ID, "laptop", "u-fresh")
+	used := mk(u.ID, "phone", "u-used")
+	mk(u.ID, "old", "u-revoked")
+	mk(other.ID, "other", "o-fresh")
+	ok, err := s.UseRefreshToken(ctx, used.ID, base)
+	noErr(t, err)
+	if !ok {
+		t.Fatal("use = false")
+	}
+	noErr(t, s.RevokeFamily(ctx, "old", base))
+
+	at := base.Add(time.Minute)
+	noErr(t, s.RevokeUserTokens(ctx, u.ID, at))
+
+	tests := []struct {
+		hash      string
+		revokedAt *time.Time // nil: must not be revoked
+	}{
+		{"u-fresh", &at},
+		{"u-used", &at},
+		{"u-revoked", &base},
+		{"o-fresh", nil},
+	}
+	for _, tt := range tests {
+		got, err := s.RefreshTokenByHash(ctx, tt.hash)
+		noErr(t, err)
+		switch {
+		case tt.revokedAt == nil && got.RevokedAt != nil:
+			t.Errorf("%s: revoked at %v, want alive", tt.hash, got.RevokedAt)
+		case tt.revokedAt != nil && (got.RevokedAt == nil || !got.RevokedAt.Equal(tt.revokedAt.Truncate(time.Microsecond))):
+			t.Errorf("%s: RevokedAt = %v, want %v", tt.hash, got.RevokedAt, *tt.revokedAt)
+		}
+	}
+	ok, err = s.UseRefreshToken(ctx, fresh.ID, at)
+	noErr(t, err)
+	if ok {
+		t.Error("use of a token revoked with its user = true")
+	}
+	// Idempotent, and a user without tokens is no error.
+	noErr(t, s.RevokeUserTokens(ctx, u.ID, at.Add(time.Minute)))
+	noErr(t, s.RevokeUserTokens(ctx, other.ID+1000, at))
+	got, err := s.RefreshTokenByHash(ctx, "u-fresh")
+	noErr(t, err)
+	if got.RevokedAt == nil || !got.RevokedAt.Equal(at.Truncate(time.Microsecond)) {
+		t.Errorf("a second revocation moved RevokedAt to %v", got.RevokedAt)
+	}
 }
 
 func testRefreshTokenConcurrentUse(t *testing.T, s *store.Store) {

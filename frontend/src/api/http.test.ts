@@ -135,6 +135,23 @@ describe('HttpClient', () => {
     expect(tokens.value).toBeNull();
   });
 
+  it('keeps a pair stored while a refused refresh was out (a login again after a password change)', async () => {
+    const tokens = memoryTokens({ access: 'old', refresh: 'revoked', expiresAt: NOW - 1 });
+    const ended = vi.fn();
+    const fetch = vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
+      if (String(url).endsWith('/auth/refresh')) {
+        // The password change revoked this refresh token; the new login landed meanwhile.
+        tokens.value = { access: 'after-login', refresh: 'fresh', expiresAt: NOW + 900_000 };
+        return json(401, { error: { code: 'unauthorized', message: 'revoked' } });
+      }
+      return json(200, { auth: (init?.headers as Record<string, string>).Authorization });
+    });
+    const http = new HttpClient({ fetch, tokens, now: () => NOW, onSessionEnded: ended });
+    expect(await http.request('GET', '/users/me')).toEqual({ auth: 'Bearer after-login' });
+    expect(ended).not.toHaveBeenCalled();
+    expect(tokens.value?.refresh).toBe('fresh');
+  });
+
   it('adopts a pair another tab already rotated instead of refreshing again', async () => {
     const tokens = memoryTokens({ access: 'old', refresh: 'r0', expiresAt: NOW + 600_000 });
     const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {

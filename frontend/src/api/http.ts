@@ -159,6 +159,10 @@ export class HttpClient {
         return next;
       } catch (err) {
         if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+          // A new pair stored while this refresh was out (a login again after
+          // a password change, here or in another tab) is not dead with ours.
+          const stored = this.tokens.load();
+          if (stored && stored.refresh !== current.refresh) return stored;
           this.tokens.save(null);
           this.onSessionEnded?.();
         }

@@ -4,6 +4,7 @@ import { displayName } from '../api/types';
 import { ChatView } from '../features/chat/ChatView';
 import { ConversationList } from '../features/conversations/ConversationList';
 import { CreateGroupDialog } from '../features/groups/CreateGroupDialog';
+import { ProfileDialog } from '../features/profile/ProfileDialog';
 import { SearchPanel } from '../features/search/SearchPanel';
 import { useChat, useServices } from './context';
 import { ConnectionBanner } from './ConnectionBanner';
@@ -17,6 +18,7 @@ export function Shell() {
   const me = session.user.value;
   const [query, setQuery] = useState('');
   const [creating, setCreating] = useState(false);
+  const [profile, setProfile] = useState(false);
   const activeId = route.name === 'group' ? route.id : null;
   const total = chat.groups.value.reduce((n, g) => n + (g.id === activeId ? 0 : g.unread_count), 0);
   const active = activeId !== null ? chat.group(activeId) : undefined;
@@ -44,6 +46,14 @@ export function Shell() {
           <span class={styles.username} title={me ? `@${me.username}` : undefined}>
             {me ? displayName(me) : ''}
           </span>
+          <button
+            class="btn btn-secondary btn-small"
+            type="button"
+            aria-haspopup="dialog"
+            onClick={() => setProfile(true)}
+          >
+            Profile
+          </button>
           <button class="btn btn-secondary btn-small" type="button" onClick={() => void session.logout()}>
             Log out
           </button>
@@ -78,6 +88,7 @@ export function Shell() {
           )}
         </main>
       </div>
+      {profile && <ProfileDialog onClose={() => setProfile(false)} onSaved={(u) => chat.applyMe(u)} />}
       {creating && (
         <CreateGroupDialog
           onClose={() => setCreating(false)}

@@ -87,6 +87,22 @@ describe('ChatStore', () => {
     expect(store.group(7)?.unread_count).toBe(0);
   });
 
+  it('shows a new display name of mine on my loaded messages, the conversation list and the users map', async () => {
+    const { store, ws } = await started([msg(1, { sender: alice }), msg(2), msg(3, { sender: alice })]);
+    await store.openConversation(7);
+    ws.receive({ type: 'message', message: msg(4, { sender: alice }) });
+    const renamed = { ...alice, display_name: 'Alice Liddell' };
+    store.applyMe(renamed);
+    const senders = store.conversation(7).items.map((m) => `${m.seq}:${m.sender.display_name}`);
+    expect(senders).toEqual(['1:Alice Liddell', '2:', '3:Alice Liddell', '4:Alice Liddell']);
+    expect(store.group(7)?.last_message?.sender.display_name).toBe('Alice Liddell');
+    expect(store.users.value[alice.id]?.display_name).toBe('Alice Liddell');
+    expect(store.me.display_name).toBe('Alice Liddell');
+    // Someone else's profile never lands on me.
+    store.applyMe({ ...bob, display_name: 'Not Bob' });
+    expect(store.me).toEqual(renamed);
+  });
+
   it('keeps the outbox across a reload and sends it with the same client_id after reconnecting', async () => {
     const first = await started();
     first.ws.serverClose(1006);

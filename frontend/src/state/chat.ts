@@ -40,7 +40,8 @@ export interface ChatDeps {
  * WebSocket events: conversations, messages, outbox, typing and presence.
  */
 export class ChatStore {
-  readonly me: User;
+  /** The signed-in user; only its fields change (applyMe), never its id. */
+  me: User;
   readonly status = signal<ConnectionStatus>('idle');
   readonly groups = signal<MyGroup[]>([]);
   readonly groupsLoaded = signal(false);
@@ -456,6 +457,46 @@ export class ChatStore {
     } catch {
       // Unknown presence just shows as offline.
     }
+  }
+
+  /**
+   * The user's own profile changed (display name): every copy of it that is
+   * on screen follows — the sender of own messages already loaded, the last
+   * message of each conversation, member lists — without waiting for a reload.
+   */
+  applyMe(u: User): void {
+    if (u.id !== this.me.id) return;
+    this.me = u;
+    // A copy of me still showing the old name.
+    const stale = (a: User) => a.id === u.id && (a.display_name !== u.display_name || a.username !== u.username);
+    const asSender = (m: Message): Message =>
+      stale(m.sender) ? { ...m, sender: { ...m.sender, display_name: u.display_name, username: u.username } } : m;
+    batch(() => {
+      this.rememberUsers([u]);
+      const convs = this.conversations.value;
+      let nextConvs: Record<number, Conversation> | null = null;
+      for (const [id, c] of Object.entries(convs)) {
+        if (!c.items.some((m) => stale(m.sender))) continue;
+        nextConvs ??= { ...convs };
+        nextConvs[Number(id)] = { ...c, items: c.items.map(asSender) };
+      }
+      if (nextConvs) this.conversations.value = nextConvs;
+      if (this.groups.value.some((g) => g.last_message && stale(g.last_message.sender))) {
+        this.groups.value = this.groups.value.map((g) =>
+          g.last_message && stale(g.last_message.sender) ? { ...g, last_message: asSender(g.last_message) } : g,
+        );
+      }
+      const members = this.members.value;
+      let nextMembers: Record<number, Member[]> | null = null;
+      for (const [id, list] of Object.entries(members)) {
+        if (!list.some(stale)) continue;
+        nextMembers ??= { ...members };
+        nextMembers[Number(id)] = list.map((m) =>
+          stale(m) ? { ...m, display_name: u.display_name, username: u.username } : m,
+        );
+      }
+      if (nextMembers) this.members.value = nextMembers;
+    });
   }
 
   rememberUsers(users: readonly User[]): void {

@@ -15,6 +15,22 @@ export interface SessionDeps {
 
 const ME_KEY = 'chat.me';
 
+export interface ProfileChange {
+  displayName?: string;
+  /** A new password; needs currentPassword. */
+  password?: string;
+  currentPassword?: string;
+}
+
+/** The password was changed, but logging in again with it failed (offline, rate limited). */
+export class SignInAgainError extends Error {
+  constructor(cause: unknown) {
+    super('Your password was changed, but signing in again failed. Log in with your new password.');
+    this.name = 'SignInAgainError';
+    this.cause = cause;
+  }
+}
+
 /**
  * Who is logged in. Tokens live in localStorage so a reload stays logged in;
  * the access token is refreshed shortly before it expires.
@@ -76,6 +92,33 @@ export class Session {
     const res = await this.api.register(username.trim(), password, displayName);
     this.tokens.save(this.api.tokensOf(res));
     this.authenticated(res.user);
+  }
+
+  /**
+   * Changes the display name and/or the password (PATCH /users/me). The server
+   * answers a password change by revoking every refresh token of the user,
+   * ours included, so this logs in again with the new password right away and
+   * the user stays signed in here; other devices are signed out. When that
+   * second step fails the change itself stands: SignInAgainError says so.
+   */
+  async updateProfile(change: ProfileChange): Promise<User> {
+    const patch: { display_name?: string; password?: string; current_password?: string } = {};
+    if (change.displayName !== undefined) patch.display_name = change.displayName;
+    if (change.password !== undefined) {
+      patch.password = change.password;
+      patch.current_password = change.currentPassword ?? '';
+    }
+    const user = await this.api.updateMe(patch);
+    this.setUser(user);
+    if (change.password === undefined) return user;
+    try {
+      const res = await this.api.login(user.username, change.password);
+      this.tokens.save(this.api.tokensOf(res));
+      this.authenticated(res.user);
+      return res.user;
+    } catch (err) {
+      throw new SignInAgainError(err);
+    }
   }
 
   async logout(): Promise<void> {
