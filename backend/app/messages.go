@@ -57,10 +57,19 @@ func (s *Service) History(ctx context.Context, uid, gid int64, q HistoryQuery) (
 	if err := chat.Merge(problems...); err != nil {
 		return nil, false, err
 	}
-	if err := s.mustBeMember(ctx, uid, gid); err != nil {
-		return nil, false, err
-	}
+	q.Member = uid
 	items, more, err := s.Store.Messages(ctx, gid, q)
+	if errors.Is(err, ErrNoMembership) {
+		// As in Send: the group is read only now, to pick the error; a
+		// caller who has become a member meanwhile is answered again.
+		if _, merr := s.member(ctx, uid, gid); merr != nil {
+			return nil, false, merr
+		}
+		items, more, err = s.Store.Messages(ctx, gid, q)
+		if errors.Is(err, ErrNoMembership) {
+			return nil, false, chat.ErrNotMember
+		}
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("history: %w", err)
 	}
@@ -85,10 +94,21 @@ func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.M
 	if err := chat.Merge(bodyErr, cidErr); err != nil {
 		return chat.Message{}, false, err
 	}
-	if err := s.mustBeMember(ctx, uid, gid); err != nil {
-		return chat.Message{}, false, err
+	m := NewMessage{GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now()}
+	msg, created, err := s.Store.InsertMessage(ctx, m)
+	if errors.Is(err, ErrNoMembership) {
+		// The store checked membership in the insert's own transaction (no
+		// read before it on the hot path); only now is the group read, to
+		// tell a non-member which error applies. If the sender has become
+		// a member meanwhile, the send is tried once more.
+		if _, merr := s.member(ctx, uid, gid); merr != nil {
+			return chat.Message{}, false, merr
+		}
+		msg, created, err = s.Store.InsertMessage(ctx, m)
+		if errors.Is(err, ErrNoMembership) {
+			return chat.Message{}, false, chat.ErrNotMember // and removed again
+		}
 	}
-	msg, created, err := s.Store.InsertMessage(ctx, NewMessage{GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now()})
 	if err != nil {
 		return chat.Message{}, false, orNotFound(err, "send", "group")
 	}
@@ -98,22 +118,6 @@ func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.M
 		s.notify(ctx, chat.Event{Type: chat.EventMessage, GroupID: gid, Message: &msg})
 	}
 	return msg, created, nil
-}
-
-// mustBeMember is member for the hot paths (send, history), which need no
-// group row: a membership row is all they check (it implies the group
-// exists), and the group is read only to tell a non-member which error
-// applies. One indexed read instead of two.
-func (s *Service) mustBeMember(ctx context.Context, uid, gid int64) error {
-	_, err := s.Store.Membership(ctx, gid, uid)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, chat.ErrNotFound) {
-		return fmt.Errorf("load membership: %w", err)
-	}
-	_, err = s.member(ctx, uid, gid)
-	return err
 }
 
 // EditMessage changes the body of the caller's own message.

@@ -2,10 +2,17 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/chatapp/chat/chat"
 )
+
+// ErrNoMembership is the store's answer to a write that needs the user to be
+// a member of the group when no such membership exists (nor, perhaps, the
+// group or the user). It is a chat.ErrNotFound; the use case that gets it
+// reads the group to tell the caller which error applies.
+var ErrNoMembership = fmt.Errorf("no such membership: %w", chat.ErrNotFound)
 
 // Store is the database as the use cases need it. Both store implementations
 // (Postgres and SQLite, package store) satisfy it and pass one conformance
@@ -143,10 +150,16 @@ type NewMessage struct {
 // returns the oldest Limit messages above it; otherwise the newest Limit
 // messages below BeforeSeq (0: no bound). Items are ascending by seq either
 // way; hasMore tells whether more exist in the direction of the query.
+//
+// With Member set, the page is read only if that user is a member of the
+// group, in the same statement (the history endpoint's hot path needs no
+// read of its own before it); otherwise Messages fails with
+// ErrNoMembership.
 type HistoryQuery struct {
 	BeforeSeq int64
 	AfterSeq  int64
 	Limit     int
+	Member    int64
 }
 
 // MessageStore keeps messages.
@@ -155,6 +168,9 @@ type MessageStore interface {
 	// seq of its group (gapless, in commit order), inserts the row and moves
 	// the sender's read marker to it. When (group, sender, client_id) already
 	// exists it returns that message with created false and stores nothing.
+	// A sender who is not a member of the group (or a group or user that
+	// does not exist) fails with ErrNoMembership, checked in the same
+	// transaction.
 	InsertMessage(ctx context.Context, m NewMessage) (msg chat.Message, created bool, err error)
 	Messages(ctx context.Context, groupID int64, q HistoryQuery) (items []chat.Message, hasMore bool, err error)
 	MessageByID(ctx context.Context, id int64) (chat.Message, error)

@@ -17,12 +17,15 @@ import (
 //
 //  1. read the originals of client_ids already stored (only when some
 //     request has one): those requests take no seq;
-//  2. lock the batch's groups in id order and add to each group's last_seq
+//  2. read the senders' memberships with the senders' public columns: a
+//     request whose sender is not a member of its group fails alone with
+//     app.ErrNoMembership and takes no seq (the check is part of the
+//     transaction, so the send path needs no read of its own before it);
+//  3. lock the batch's groups in id order and add to each group's last_seq
 //     the number of its new messages, returning the new last_seq; the
 //     messages of one group are numbered consecutively in request order;
-//  3. insert all new rows at once;
-//  4. move the senders' read markers to their highest new seq;
-//  5. read the senders (for the answers).
+//  4. insert all new rows at once;
+//  5. move the senders' read markers to their highest new seq.
 //
 // The statements run on database/sql directly, not through GORM: they are
 // the hot path, their arguments are whole columns (Postgres arrays, which
@@ -115,6 +118,11 @@ func (s *Store) insertBatch(ctx context.Context, ms []app.NewMessage) ([]batchRe
 		}
 	}
 
+	senders, err := s.senders(ctx, tx, ms)
+	if err != nil {
+		return nil, fmt.Errorf("read memberships: %w", err)
+	}
+
 	// Plan: which requests are new, which repeat another one of the batch
 	// (dupOf), and how many seqs each group needs.
 	dupOf := make([]int, len(ms))
@@ -133,6 +141,12 @@ func (s *Store) insertBatch(ctx context.Context, ms []app.NewMessage) ([]batchRe
 				dupOf[i] = first
 				continue
 			}
+		}
+		if _, ok := senders[member{m.GroupID, m.SenderID}]; !ok {
+			res[i].err = fmt.Errorf("group %d, user %d: %w", m.GroupID, m.SenderID, app.ErrNoMembership)
+			continue
+		}
+		if k, ok := keyOf(m); ok {
 			seen[k] = i
 		}
 		if _, ok := need[m.GroupID]; !ok {
@@ -163,8 +177,9 @@ func (s *Store) insertBatch(ctx context.Context, ms []app.NewMessage) ([]batchRe
 		m := ms[i]
 		seq, ok := next[m.GroupID]
 		if !ok {
-			// No such group (never was, or deleted): the request fails alone.
-			res[i].err = fmt.Errorf("group %d: %w", m.GroupID, sql.ErrNoRows)
+			// The group was deleted after its membership was read (the
+			// delete took the group's row lock first): no membership now.
+			res[i].err = fmt.Errorf("group %d: %w", m.GroupID, app.ErrNoMembership)
 			continue
 		}
 		next[m.GroupID] = seq + 1
@@ -172,16 +187,12 @@ func (s *Store) insertBatch(ctx context.Context, ms []app.NewMessage) ([]batchRe
 		rows = append(rows, messageRow{GroupID: m.GroupID, Seq: seq, SenderID: m.SenderID, Body: m.Body, ClientID: m.ClientID, CreatedAt: m.At})
 	}
 
-	var senders map[int64]userRow
 	if len(rows) > 0 {
 		if err := s.insertRows(ctx, tx, rows); err != nil {
 			return nil, err
 		}
 		if err := s.moveReadMarkers(ctx, tx, rows); err != nil {
 			return nil, fmt.Errorf("move read markers: %w", err)
-		}
-		if senders, err = s.usersByID(ctx, tx, rows); err != nil {
-			return nil, fmt.Errorf("read senders: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -190,7 +201,7 @@ func (s *Store) insertBatch(ctx context.Context, ms []app.NewMessage) ([]batchRe
 
 	for i := range ms {
 		if r := rowOf[i]; r >= 0 {
-			u := senders[rows[r].SenderID]
+			u := senders[member{rows[r].GroupID, rows[r].SenderID}]
 			res[i].val = inserted{created: true, msg: messageView{
 				Msg: rows[r], SenderUsername: u.Username, SenderDisplayName: u.DisplayName, SenderCreatedAt: u.CreatedAt,
 			}.message()}
@@ -342,7 +353,6 @@ SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::t
 // moveReadMarkers moves each sender's read marker forward to their highest
 // new seq in each group (never back).
 func (s *Store) moveReadMarkers(ctx context.Context, tx *sql.Tx, rows []messageRow) error {
-	type member struct{ group, user int64 }
 	top := map[member]int64{}
 	var order []member
 	for _, r := range rows {
@@ -375,38 +385,57 @@ WHERE memberships.group_id = v.gid AND memberships.user_id = v.uid AND membershi
 	return err
 }
 
-// usersByID reads the public columns of the rows' senders.
-func (s *Store) usersByID(ctx context.Context, tx *sql.Tx, rows []messageRow) (map[int64]userRow, error) {
-	var ids []int64
-	seen := map[int64]bool{}
-	for _, r := range rows {
-		if !seen[r.SenderID] {
-			seen[r.SenderID] = true
-			ids = append(ids, r.SenderID)
+// member names a membership: a group and a user.
+type member struct{ group, user int64 }
+
+// senders reads the memberships of the requests' (group, sender) pairs
+// that exist, each with the sender's public columns. A pair missing from
+// the answer is a sender who is not a member of the group (or a group or
+// user that does not exist).
+func (s *Store) senders(ctx context.Context, tx *sql.Tx, ms []app.NewMessage) (map[member]userRow, error) {
+	var pairs []member
+	seen := make(map[member]bool, len(ms))
+	for _, m := range ms {
+		k := member{m.GroupID, m.SenderID}
+		if !seen[k] {
+			seen[k] = true
+			pairs = append(pairs, k)
 		}
 	}
+	const cols = `SELECT m.group_id, u.id, u.username, u.display_name, u.created_at`
 	var q string
 	var args []any
 	if s.d == dialectPostgres {
-		q, args = `SELECT `+userCols+` FROM users WHERE id = ANY($1)`, []any{ids}
-	} else {
-		for _, id := range ids {
-			args = append(args, id)
+		gs, us := make([]int64, len(pairs)), make([]int64, len(pairs))
+		for i, p := range pairs {
+			gs[i], us[i] = p.group, p.user
 		}
-		q = `SELECT ` + userCols + ` FROM users WHERE id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + `)`
+		q = cols + `
+FROM unnest($1::bigint[], $2::bigint[]) AS v(gid, uid)
+JOIN memberships m ON m.group_id = v.gid AND m.user_id = v.uid
+JOIN users u ON u.id = m.user_id`
+		args = []any{gs, us}
+	} else {
+		for _, p := range pairs {
+			args = append(args, p.group, p.user)
+		}
+		q = `WITH v(gid, uid) AS (VALUES ` + placeholders(len(pairs), 2) + `) ` + cols + `
+FROM v JOIN memberships m ON m.group_id = v.gid AND m.user_id = v.uid
+JOIN users u ON u.id = m.user_id`
 	}
 	rs, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	out := make(map[int64]userRow, len(ids))
+	out := make(map[member]userRow, len(pairs))
 	for rs.Next() {
+		var g int64
 		var u userRow
-		if err := rs.Scan(&u.ID, &u.Username, &u.DisplayName, &u.CreatedAt); err != nil {
+		if err := rs.Scan(&g, &u.ID, &u.Username, &u.DisplayName, &u.CreatedAt); err != nil {
 			return nil, err
 		}
-		out[u.ID] = u
+		out[member{g, u.ID}] = u
 	}
 	return out, rs.Err()
 }

@@ -588,6 +588,7 @@ func (r *runner) history(ctx context.Context, rep *report) error {
 	}
 	rep.add("seeded", cfg.Seed)
 	rep.add("seed_posts_per_s", perSecond(int64(cfg.Seed), time.Since(t0)))
+	r.log.Info("measuring", "clients", cfg.Clients, "for", cfg.Duration)
 
 	url := r.api.base + "/groups/" + strconv.FormatInt(g.ID, 10) + "/messages?limit=" + strconv.Itoa(cfg.PageLimit)
 	wantItems := min(cfg.PageLimit, cfg.Seed)

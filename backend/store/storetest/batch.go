@@ -377,3 +377,68 @@ func testCloseWhileWaiting(t *testing.T, s *store.Store) {
 	_, _, err := s.InsertMessage(ctx, app.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "late", At: base})
 	wantErr(t, err, chat.ErrUnavailable)
 }
+
+// testBatchNonMember: in one batch, a sender who is not a member, a group
+// that does not exist and a repeat of a stored message by a member who has
+// since left fail or answer alone; the members' sends around them take
+// consecutive seqs (none is used by a failed request).
+func testBatchNonMember(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	base := baseTime()
+	a := newUser(t, s, "nma", "")
+	outsider := newUser(t, s, "nmb", "")
+	leaver := newUser(t, s, "nmc", "")
+	g := newGroup(t, s, a.ID, "members only", chat.Public)
+	_, err := s.AddMember(ctx, g.ID, leaver.ID, chat.RoleMember)
+	noErr(t, err)
+	orig, _, err := s.InsertMessage(ctx, app.NewMessage{GroupID: g.ID, SenderID: leaver.ID, Body: "before leaving", ClientID: ptr("l1"), At: base})
+	noErr(t, err)
+	noErr(t, s.RemoveMember(ctx, g.ID, leaver.ID))
+
+	release := holdCommits(ctx, t, s, g.ID, a.ID) // the plug takes seq 2
+	answers := queueSends(ctx, t, s, []app.NewMessage{
+		{GroupID: g.ID, SenderID: a.ID, Body: "one", At: base},
+		{GroupID: g.ID, SenderID: outsider.ID, Body: "not a member", ClientID: ptr("o1"), At: base},
+		{GroupID: g.ID + 1000, SenderID: a.ID, Body: "no such group", At: base},
+		{GroupID: g.ID, SenderID: leaver.ID, Body: "left since", At: base},
+		{GroupID: g.ID, SenderID: leaver.ID, Body: "retry", ClientID: ptr("l1"), At: base},
+		{GroupID: g.ID, SenderID: outsider.ID, Body: "repeat", ClientID: ptr("o1"), At: base},
+		{GroupID: g.ID, SenderID: a.ID, Body: "two", At: base},
+	})
+	if p := release(); p.err != nil || p.msg.Seq != 2 {
+		t.Fatalf("plug = seq %d, %v", p.msg.Seq, p.err)
+	}
+	got := make([]sendResult, len(answers))
+	for i, ch := range answers {
+		got[i] = <-ch
+	}
+	for _, i := range []int{1, 2, 3, 5} {
+		if !errors.Is(got[i].err, app.ErrNoMembership) || !errors.Is(got[i].err, chat.ErrNotFound) {
+			t.Errorf("send %d: err = %v, want app.ErrNoMembership (a chat.ErrNotFound)", i, got[i].err)
+		}
+	}
+	noErr(t, got[0].err)
+	noErr(t, got[4].err)
+	noErr(t, got[6].err)
+	if got[0].msg.Seq != 3 || got[6].msg.Seq != 4 || !got[0].created || !got[6].created {
+		t.Errorf("members' sends = seq %d, %d (created %v %v), want 3, 4", got[0].msg.Seq, got[6].msg.Seq, got[0].created, got[6].created)
+	}
+	if got[4].created || got[4].msg.ID != orig.ID || got[4].msg.Body != "before leaving" {
+		t.Errorf("repeat of a stored message = %+v created %v, want the original %d", got[4].msg, got[4].created, orig.ID)
+	}
+	items, _, err := s.Messages(ctx, g.ID, app.HistoryQuery{})
+	noErr(t, err)
+	if !slices.Equal(seqs(items), span(1, 4)) {
+		t.Errorf("history = %v, want 1..4", seqs(items))
+	}
+	// Alone (no batch to share), the same checks hold.
+	_, _, err = s.InsertMessage(ctx, app.NewMessage{GroupID: g.ID, SenderID: outsider.ID, Body: "alone", At: base})
+	if !errors.Is(err, app.ErrNoMembership) {
+		t.Errorf("lone non-member send: err = %v, want app.ErrNoMembership", err)
+	}
+	gg, err := s.GroupByID(ctx, g.ID, a.ID)
+	noErr(t, err)
+	if gg.LastSeq != 4 {
+		t.Errorf("last_seq = %d, want 4", gg.LastSeq)
+	}
+}

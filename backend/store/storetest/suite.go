@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 		{"ConcurrentRetries", testConcurrentRetries},
 		{"BatchDuplicateClientID", testBatchDuplicateClientID},
 		{"BatchMixedGroups", testBatchMixedGroups},
+		{"BatchNonMember", testBatchNonMember},
 		{"BatchFailingRequest", testBatchFailingRequest},
 		{"SendCanceled", testSendCanceled},
 		{"CloseWhileWaiting", testCloseWhileWaiting},
@@ -996,6 +997,7 @@ func testHistory(t *testing.T, s *store.Store) {
 	ctx := t.Context()
 	base := baseTime()
 	a := newUser(t, s, "hist", "")
+	outsider := newUser(t, s, "hist-outsider", "")
 	g := newGroup(t, s, a.ID, "history", chat.Public)
 	empty := newGroup(t, s, a.ID, "empty", chat.Public)
 	for i := range 10 {
@@ -1020,6 +1022,11 @@ func testHistory(t *testing.T, s *store.Store) {
 		{"after wins over before", g.ID, app.HistoryQuery{AfterSeq: 8, BeforeSeq: 3, Limit: 5}, span(9, 10), false},
 		{"empty group", empty.ID, app.HistoryQuery{}, nil, false},
 		{"unknown group", g.ID + 1000, app.HistoryQuery{}, nil, false},
+		{"member", g.ID, app.HistoryQuery{Limit: 3, Member: a.ID}, span(8, 10), true},
+		{"member, after", g.ID, app.HistoryQuery{AfterSeq: 7, Limit: 3, Member: a.ID}, span(8, 10), false},
+		{"member, before", g.ID, app.HistoryQuery{BeforeSeq: 8, Limit: 3, Member: a.ID}, span(5, 7), true},
+		{"member, empty page", g.ID, app.HistoryQuery{AfterSeq: 10, Member: a.ID}, nil, false},
+		{"member, empty group", empty.ID, app.HistoryQuery{Member: a.ID}, nil, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1035,6 +1042,24 @@ func testHistory(t *testing.T, s *store.Store) {
 				wantUTCMicros(t, "CreatedAt", m.CreatedAt)
 			}
 		})
+	}
+	// With Member set, anyone else reads nothing: ErrNoMembership (a
+	// chat.ErrNotFound), whether or not the group has messages or exists.
+	for _, tc := range []struct {
+		name string
+		gid  int64
+		q    app.HistoryQuery
+	}{
+		{"outsider", g.ID, app.HistoryQuery{Member: outsider.ID}},
+		{"outsider, after", g.ID, app.HistoryQuery{AfterSeq: 2, Member: outsider.ID}},
+		{"outsider, empty group", empty.ID, app.HistoryQuery{Member: outsider.ID}},
+		{"unknown group", g.ID + 1000, app.HistoryQuery{Member: a.ID}},
+		{"unknown user", g.ID, app.HistoryQuery{Member: outsider.ID + 1000}},
+	} {
+		items, _, err := s.Messages(ctx, tc.gid, tc.q)
+		if !errors.Is(err, app.ErrNoMembership) || !errors.Is(err, chat.ErrNotFound) || len(items) != 0 {
+			t.Errorf("%s: Messages = %d items, %v; want app.ErrNoMembership", tc.name, len(items), err)
+		}
 	}
 }
 
