@@ -355,7 +355,7 @@ func (hd *handler) handle(s *session, f inFrame) {
 			c.release(errFrame(f.Ref, err))
 			return
 		}
-		c.release(encode(ackFrame{Type: "ack", Ref: f.Ref, Message: &msg}))
+		c.release(ackFrame(f.Ref, &msg))
 	case "typing":
 		if f.GroupID <= 0 {
 			c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"group_id": "required"})))

@@ -17,7 +17,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -330,8 +329,8 @@ func (h *Hub) connected() {
 }
 
 func (h *Hub) deliver(payload []byte) {
-	var env envelope
-	if err := json.Unmarshal(payload, &env); err != nil {
+	env, err := decodeEnvelope(payload)
+	if err != nil {
 		h.log.Warn("realtime: undecodable broker payload", "err", err)
 		return
 	}
@@ -340,7 +339,7 @@ func (h *Hub) deliver(payload []byte) {
 
 // route hands one event to the local connections that should get it.
 func (h *Hub) route(env envelope) {
-	frame := []byte(env.Event)
+	frame := env.Event
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch env.Type {

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,20 +12,33 @@ import (
 // envelope is what travels through the broker: the client bytes of one
 // event, encoded once by the instance that published it, plus the few
 // routing fields every instance needs without decoding the event again.
+//
+// On the wire it is the routing fields as a one-line JSON object, a
+// newline, then the event bytes as they are (JSON never holds a raw
+// newline, so the first one ends the header). Neither side parses, copies
+// or re-validates the event: with the event inside a JSON envelope,
+// encoding and decoding it cost as much as encoding the event itself.
 type envelope struct {
-	Type   chat.EventType  `json:"t"`
-	Group  int64           `json:"g,omitempty"`
-	Seq    int64           `json:"s,omitempty"`  // message events only
-	User   int64           `json:"u,omitempty"`  // the member who joined/left, the typist, the presence subject
-	To     []int64         `json:"to,omitempty"` // only these users' connections
-	Except string          `json:"x,omitempty"`  // not this connection
-	Event  json.RawMessage `json:"e"`
+	Type   chat.EventType `json:"t"`
+	Group  int64          `json:"g,omitempty"`
+	Seq    int64          `json:"s,omitempty"`  // message events only
+	User   int64          `json:"u,omitempty"`  // the member who joined/left, the typist, the presence subject
+	To     []int64        `json:"to,omitempty"` // only these users' connections
+	Except string         `json:"x,omitempty"`  // not this connection
+	Event  []byte         `json:"-"`
 }
 
 func newEnvelope(ev chat.Event) (envelope, error) {
-	raw, err := json.Marshal(ev)
-	if err != nil {
-		return envelope{}, fmt.Errorf("realtime: encode event: %w", err)
+	var raw []byte
+	if m := ev.Message; ev.Type == chat.EventMessage && m != nil && ev.GroupID == m.GroupID &&
+		ev.UserID == 0 && ev.Seq == 0 && ev.Online == nil && ev.User == nil && ev.Group == nil {
+		// The hot path (every sent message), without reflection.
+		raw = chat.AppendMessageEvent(make([]byte, 0, 512), m)
+	} else {
+		var err error
+		if raw, err = json.Marshal(ev); err != nil {
+			return envelope{}, fmt.Errorf("realtime: encode event: %w", err)
+		}
 	}
 	env := envelope{Type: ev.Type, Group: ev.GroupID, To: ev.ToUsers, Except: ev.ExceptConn, Event: raw}
 	if env.Group == 0 {
@@ -55,11 +69,32 @@ func newEnvelope(ev chat.Event) (envelope, error) {
 
 // encode is the broker payload of the envelope.
 func (env *envelope) encode() ([]byte, error) {
-	b, err := json.Marshal(env)
+	head, err := json.Marshal(env)
 	if err != nil {
 		return nil, fmt.Errorf("realtime: encode envelope: %w", err)
 	}
-	return b, nil
+	b := make([]byte, 0, len(head)+1+len(env.Event))
+	b = append(b, head...)
+	b = append(b, '\n')
+	return append(b, env.Event...), nil
+}
+
+// errEnvelope reports a broker payload that is not an envelope.
+var errEnvelope = errors.New("realtime: broker payload is not an envelope")
+
+// decodeEnvelope reads a broker payload. The event bytes are a slice of
+// payload, which the broker hands over for good.
+func decodeEnvelope(payload []byte) (envelope, error) {
+	var env envelope
+	i := bytes.IndexByte(payload, '\n')
+	if i < 0 || i == len(payload)-1 {
+		return env, errEnvelope
+	}
+	if err := json.Unmarshal(payload[:i], &env); err != nil {
+		return env, fmt.Errorf("%w: %w", errEnvelope, err)
+	}
+	env.Event = payload[i+1:]
+	return env, nil
 }
 
 // encodeEnvelope is Notify's encoding: the client frame, once, inside the
@@ -74,12 +109,20 @@ func encodeEnvelope(ev chat.Event) ([]byte, error) {
 
 // messageFrame encodes a stored message as the event a client receives.
 func messageFrame(m chat.Message) []byte {
-	b, err := json.Marshal(chat.Event{Type: chat.EventMessage, GroupID: m.GroupID, Message: &m})
-	if err != nil {
-		// A chat.Message always encodes; this would be a programming error.
-		panic(fmt.Sprintf("realtime: encode message: %v", err))
+	return chat.AppendMessageEvent(make([]byte, 0, 512), &m)
+}
+
+// ackFrame encodes the answer to a send: {"type":"ack","ref":…,"message":…}.
+func ackFrame(ref string, m *chat.Message) []byte {
+	b := make([]byte, 0, 512)
+	b = append(b, `{"type":"ack"`...)
+	if ref != "" {
+		b = append(b, `,"ref":`...)
+		b = chat.AppendJSONString(b, ref)
 	}
-	return b
+	b = append(b, `,"message":`...)
+	b = m.AppendJSON(b)
+	return append(b, '}')
 }
 
 // inFrame is any client → server frame; which fields matter depends on Type.
@@ -104,12 +147,6 @@ type errorFrame struct {
 	Type  string  `json:"type"`
 	Ref   string  `json:"ref,omitempty"`
 	Error errBody `json:"error"`
-}
-
-type ackFrame struct {
-	Type    string        `json:"type"`
-	Ref     string        `json:"ref,omitempty"`
-	Message *chat.Message `json:"message"`
 }
 
 type simpleFrame struct {
