@@ -19,10 +19,12 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 
 COPY backend/ ./
+# -X=runtime.godebugDefault=adaptivestackstart=0: idle WebSockets keep a
+# 4 KiB goroutine stack instead of 8 (see the Makefile's CHATD_LDFLAGS).
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w" -o /out/chatd ./cmd/chatd && \
+    go build -trimpath -ldflags "-s -w -X=runtime.godebugDefault=adaptivestackstart=0" -o /out/chatd ./cmd/chatd && \
     GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags "-s -w" -o /out/healthcheck ./cmd/healthcheck && \
     mkdir -p /out/data

@@ -13,7 +13,8 @@
 # BENCH_REDIS_URL, BENCH_DURATION, BENCH_OUT (work folder), BENCH_MD (output),
 # BENCH_CHATD (an already built server binary to measure instead of bin/chatd),
 # BENCH_PPROF_ADDR (e.g. 127.0.0.1:6060: profile the server while it runs),
-# BENCH_GODEBUG (the server's GODEBUG; default adaptivestackstart=0),
+# BENCH_GODEBUG (the server's GODEBUG, e.g. adaptivestackstart=1 to measure without
+# the build's default),
 # BENCH_RENDER_ONLY=1 (rewrite BENCHMARKS.md from the last results and notes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -112,12 +113,10 @@ start_chatd() {
   shift 2
   local t0 t1
   t0=$(date +%s%N)
-  # GODEBUG=adaptivestackstart=0: new goroutines start with 2 KiB of stack
-  # instead of the average seen at the last GC, which request handling makes
-  # 8 KiB, so every idle connection's read loop would hold 8 KiB where it
-  # needs 4 (BENCHMARKS.md, "What bounds each figure"; worth setting in deployments).
+  # chatd's own default GODEBUG has adaptivestackstart=0 (Makefile,
+  # CHATD_LDFLAGS); BENCH_GODEBUG can override it (e.g. adaptivestackstart=1).
   env GIN_MODE=release CHAT_ADDR="$addr" CHAT_AUTH_RATE=0 CHAT_WS_RATE=100000 \
-    GODEBUG="${BENCH_GODEBUG-adaptivestackstart=0}" CHAT_PPROF_ADDR="${BENCH_PPROF_ADDR:-}" \
+    GODEBUG="${BENCH_GODEBUG:-}" CHAT_PPROF_ADDR="${BENCH_PPROF_ADDR:-}" \
     ACCESS_TOKEN_TTL=2h LOG_LEVEL=warn "$@" "$chatd" >>"$out/chatd-$label.log" 2>&1 &
   chatd_pid=$!
   for _ in $(seq 1 3000); do
