@@ -250,6 +250,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		wg.Go(func() { h.fillLoop(workCtx) })
 	}
 	wg.Go(func() { h.resyncLoop(workCtx) })
+	wg.Go(func() { h.writeWatchdog(workCtx) })
 	presenceCtx, cancelPresence := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelPresence()
 	var pwg sync.WaitGroup
@@ -305,6 +306,38 @@ func (h *Hub) Notify(ctx context.Context, ev chat.Event) {
 	if err != nil {
 		h.log.Warn("realtime: publish failed; delivering locally only", "err", err, "type", ev.Type)
 		h.route(env)
+	}
+}
+
+// writeWatchdog bounds every connection's writes by WriteTimeout: each
+// quarter of it, the connections whose current batch began WriteTimeout ago
+// or more are cut (so a stuck write ends within 1.25 × WriteTimeout).
+func (h *Hub) writeWatchdog(ctx context.Context) {
+	timeout := h.opt.WriteTimeout
+	t := time.NewTicker(max(timeout/4, 10*time.Millisecond))
+	defer t.Stop()
+	var open []*conn
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		open = open[:0]
+		h.mu.Lock()
+		for _, set := range h.users {
+			for c := range set {
+				open = append(open, c)
+			}
+		}
+		h.mu.Unlock()
+		now := time.Now()
+		for _, c := range open {
+			if c.cutSlowWrite(now, timeout) {
+				h.log.Info("realtime: write timed out; closing the connection", "conn", c.id, "user", c.uid)
+			}
+		}
+		clear(open)
 	}
 }
 

@@ -651,6 +651,59 @@ func TestSlowConsumerIsClosed1013WhileOthersKeepReceiving(t *testing.T) {
 	eventually(t, "slow connection unregistered", func() bool { return slowConn() == nil })
 }
 
+// TestStuckWriteIsCut: a client that stops reading while its queue has
+// room is not closed for a full queue but for a write that takes
+// WriteTimeout (the hub's watchdog); the others keep receiving.
+func TestStuckWriteIsCut(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	f := newFixture(t, func(o *Options) { o.QueueSize = 1 << 16; o.WriteTimeout = timeout })
+	slow, _, err := dial(t, f.inst.url, dialOpt{header: http.Header{"Authorization": {"Bearer " + f.alice.token}}, noRead: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := connect(t, f.inst, f.bob)
+	slowConn := func() *conn {
+		f.inst.hub.mu.Lock()
+		defer f.inst.hub.mu.Unlock()
+		for c := range f.inst.hub.users[f.alice.ID] {
+			return c
+		}
+		return nil
+	}
+	eventually(t, "slow client registered", func() bool { return slowConn() != nil })
+	sc := slowConn()
+	big := strings.Repeat("x", 4000)
+	ctx := context.Background()
+	// Fill the socket buffers until a write blocks.
+	stuck := func() bool {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		return sc.batchActive && time.Since(sc.batchStart) > timeout/10
+	}
+	for batch := 0; !stuck(); batch++ {
+		if batch > 2000 || sc.isClosing() {
+			t.Fatalf("no write got stuck (batch %d, closing %v)", batch, sc.isClosing())
+		}
+		for range 32 {
+			f.inst.hub.Notify(ctx, chat.Event{Type: chat.EventMessageUpdated, GroupID: f.gid, Message: &chat.Message{GroupID: f.gid, Body: big}})
+		}
+		for range 32 {
+			fast.until(t, "message_updated")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stuckAt := time.Now()
+	eventually(t, "stuck connection cut and unregistered", func() bool { return slowConn() == nil })
+	if took := time.Since(stuckAt); took > 2*timeout+time.Second {
+		t.Errorf("cut %v after the write got stuck, want about %v", took, timeout)
+	}
+	f.inst.hub.Notify(ctx, chat.Event{Type: chat.EventMessageUpdated, GroupID: f.gid, Message: &chat.Message{GroupID: f.gid, Body: "after"}})
+	if m := fast.until(t, "message_updated"); m.Message.Body != "after" {
+		t.Fatalf("fast got %s", m.raw)
+	}
+	_ = slow.ws.CloseNow()
+}
+
 func TestDatabaseDownAnswersUnavailableAndRecovers(t *testing.T) {
 	st := &flakyStore{Store: storetest.SQLite(t)}
 	f := newFixtureOn(t, instanceConfig{store: st})

@@ -695,5 +695,6 @@ func (r *runner) settle(ctx context.Context, rep *report, p *pool) error {
 	}
 	rep.add("settle_s", round(time.Since(start).Seconds(), 2))
 	rep.add("settle_frames", last-before)
+	r.log.Info("measuring", "settled_in", time.Since(start).Round(time.Millisecond))
 	return nil
 }
