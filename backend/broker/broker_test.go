@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -209,7 +210,7 @@ func TestMemoryBrokerClose(t *testing.T) {
 		{"Subscribe", m.Subscribe(ctx, func([]byte) {}, func() {})},
 	}
 	for _, c := range checks {
-		if c.err != broker.ErrClosed {
+		if !errors.Is(c.err, broker.ErrClosed) {
 			t.Errorf("%s after Close = %v, want ErrClosed", c.name, c.err)
 		}
 	}

@@ -208,8 +208,8 @@ func (p *RedisPresence) Heartbeat(ctx context.Context, uids []int64) error {
 // instance.
 func (p *RedisPresence) Sweep(ctx context.Context) ([]int64, error) {
 	now := p.nowMS()
-	ids, err := p.client.ZRangeByScore(ctx, p.indexKey(), &redis.ZRangeBy{
-		Min: "-inf", Max: strconv.FormatInt(now, 10), Count: 1000,
+	ids, err := p.client.ZRangeArgs(ctx, redis.ZRangeArgs{
+		Key: p.indexKey(), Start: "-inf", Stop: strconv.FormatInt(now, 10), ByScore: true, Count: 1000,
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("broker: presence sweep: %w", err)

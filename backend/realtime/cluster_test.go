@@ -180,7 +180,7 @@ func collect(c *client, gid int64, total, acks int) error {
 		select {
 		case f, ok := <-c.frames:
 			if !ok {
-				return fmt.Errorf("%s: connection ended: %v", c.name, c.err)
+				return fmt.Errorf("%s: connection ended: %w", c.name, c.err)
 			}
 			switch f.Type {
 			case "message":

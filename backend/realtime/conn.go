@@ -45,15 +45,15 @@ type conn struct {
 	// (5 % of the write benchmark's profile), one scan of every connection
 	// per quarter timeout costs nothing.
 	batchStart time.Time
-	closeCode   websocket.StatusCode
-	closeMsg    string
-	flush       bool          // write what is queued before the close frame
-	done        bool          // finished: no new goroutines
-	drained     chan struct{} // told when the writer made room (resume waits on it)
-	resumes     []resumeReq   // resume requests waiting for the resumer
-	resuming    bool
-	ping        *time.Timer
-	wg          sync.WaitGroup // writer, pinger, resumer
+	closeCode  websocket.StatusCode
+	closeMsg   string
+	flush      bool          // write what is queued before the close frame
+	done       bool          // finished: no new goroutines
+	drained    chan struct{} // told when the writer made room (resume waits on it)
+	resumes    []resumeReq   // resume requests waiting for the resumer
+	resuming   bool
+	ping       *time.Timer
+	wg         sync.WaitGroup // writer, pinger, resumer
 }
 
 type resumeReq struct {

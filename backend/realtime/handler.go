@@ -189,7 +189,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	size := connReadBufferSize
 	n := brw.Reader.Buffered()
 	if n > 0 {
-		early, _ := brw.Reader.Peek(n)
+		early, _ := brw.Peek(n)
 		rd = io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc)
 		size = max(size, n)
 	}

@@ -610,18 +610,6 @@ func (h *Hub) unregister(c *conn) {
 	}
 }
 
-// subscribed tells whether a connection receives a group's events.
-func (h *Hub) subscribed(c *conn, gid int64) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	st := h.groups[gid]
-	if st == nil {
-		return false
-	}
-	_, ok := st.conns[c]
-	return ok
-}
-
 // ---- database fills ----
 
 func (h *Hub) queueFill(gid int64, st *groupState) {

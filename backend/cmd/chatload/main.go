@@ -104,7 +104,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.Render != "" {
 		return c, nil
 	}
-	return c, c.validate()
+	err := c.validate()
+	return c, err
 }
 
 func (c *config) validate() error {

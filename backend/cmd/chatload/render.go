@@ -177,7 +177,7 @@ func verdict(g goal, v float64) string {
 	if math.IsNaN(v) {
 		return "not measured"
 	}
-	ok := true
+	var ok bool
 	switch g.op {
 	case ">=":
 		ok = v >= g.val

@@ -73,6 +73,9 @@ func (p *pool) dial(ctx context.Context, acct account, cursors map[int64]int64) 
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	c, resp, err := websocket.Dial(ctx, p.wsURL, &websocket.DialOptions{HTTPClient: p.hc})
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close() // a refused handshake's body; after a switch, an empty one
+	}
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("dial %s: HTTP %d: %w", p.wsURL, resp.StatusCode, err)
@@ -197,7 +200,7 @@ func (s *session) redial(ctx context.Context) bool {
 		old := s.c.Swap(c)
 		old.CloseNow()
 		// Sends in flight on the old connection will never be acknowledged.
-		for s.permits != nil && len(s.permits) > 0 {
+		for len(s.permits) > 0 {
 			select {
 			case <-s.permits:
 			default:
