@@ -132,9 +132,10 @@ type GroupStore interface {
 	// MarkRead moves the read marker forward only, never past last_seq, and
 	// returns the marker after the call.
 	MarkRead(ctx context.Context, groupID, userID, seq int64) (int64, error)
-	// Contacts lists the users who share at least one group with userID
-	// (for presence events), without userID itself.
-	Contacts(ctx context.Context, userID int64) ([]int64, error)
+	// GroupIDsOfUsers maps each of the users to the ids of the groups they
+	// are members of, ascending (for presence events); users in no group
+	// are left out.
+	GroupIDsOfUsers(ctx context.Context, userIDs []int64) (map[int64][]int64, error)
 }
 
 // NewMessage is a message to insert.

@@ -34,6 +34,11 @@ type Event struct {
 	// of the members of GroupID (read markers go to the reader's own
 	// connections; presence goes to users who share a group).
 	ToUsers []int64 `json:"-"`
+	// ToGroups, when set (and ToUsers is not), limits delivery to the
+	// connections of these groups' members, each connection once and none
+	// of UserID's own (presence goes to the users who share a group with
+	// UserID, found from the groups the hub already indexes).
+	ToGroups []int64 `json:"-"`
 	// ExceptConn names a connection that must not receive the event (the
 	// typing sender's own connection, the reader's connection).
 	ExceptConn string `json:"-"`

@@ -43,7 +43,9 @@ func (s *memStore) Messages(_ context.Context, _ int64, q app.HistoryQuery) ([]c
 	return msgs[from:to], from > 0, nil
 }
 
-func (s *memStore) Contacts(context.Context, int64) ([]int64, error) { return nil, nil }
+func (s *memStore) GroupIDsOfUsers(context.Context, []int64) (map[int64][]int64, error) {
+	return nil, nil
+}
 
 func benchMessage(gid, seq int64) chat.Message {
 	cid := "c-" + itoa(seq)

@@ -45,7 +45,9 @@ type Broker interface {
 // Store is the part of the database the hub reads.
 type Store interface {
 	Messages(ctx context.Context, groupID int64, q app.HistoryQuery) ([]chat.Message, bool, error)
-	Contacts(ctx context.Context, userID int64) ([]int64, error)
+	// GroupIDsOfUsers maps each of the users to the groups they are members
+	// of (users in none are left out).
+	GroupIDsOfUsers(ctx context.Context, userIDs []int64) (map[int64][]int64, error)
 }
 
 // Presence records who is connected on any instance (package broker).
@@ -404,6 +406,10 @@ func (h *Hub) route(env envelope) {
 			h.toUsers(env, frame)
 			return
 		}
+		if len(env.Groups) > 0 {
+			h.toGroups(env, frame)
+			return
+		}
 		if env.Type == chat.EventTyping {
 			// Not echoed to any connection of the typist.
 			h.fanout(h.groups[env.Group], frame, env.Except, env.User)
@@ -428,6 +434,33 @@ func (h *Hub) toUsers(env envelope, frame []byte) {
 			if c.id != env.Except {
 				c.push(frame)
 			}
+		}
+	}
+}
+
+// toGroups delivers to the connections of the listed groups, each once,
+// none of env.User's.
+func (h *Hub) toGroups(env envelope, frame []byte) {
+	var sent map[*conn]struct{} // only needed when groups can overlap
+	if len(env.Groups) > 1 {
+		sent = make(map[*conn]struct{})
+	}
+	for _, gid := range env.Groups {
+		st := h.groups[gid]
+		if st == nil {
+			continue
+		}
+		for c := range st.conns {
+			if c.uid == env.User || c.id == env.Except {
+				continue
+			}
+			if sent != nil {
+				if _, dup := sent[c]; dup {
+					continue
+				}
+				sent[c] = struct{}{}
+			}
+			c.push(frame)
 		}
 	}
 }
@@ -837,6 +870,7 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 			if err != nil {
 				h.log.Warn("realtime: presence sweep", "err", err)
 			}
+			var offline []int64
 			for _, uid := range gone {
 				if reported[uid] {
 					// Our own entry ran out (heartbeats failed): restore it.
@@ -846,8 +880,9 @@ func (h *Hub) presenceLoop(ctx context.Context) {
 					h.mu.Unlock()
 					continue
 				}
-				h.announce(ctx, uid, false)
+				offline = append(offline, uid)
 			}
+			h.announce(ctx, offline, false)
 		}
 	}
 }
@@ -864,6 +899,7 @@ func (h *Hub) reconcile(ctx context.Context, reported map[int64]bool) {
 	}
 	clear(h.dirty)
 	h.mu.Unlock()
+	var online, offline []int64
 	for _, ch := range changes {
 		if ch.want == reported[ch.uid] {
 			continue
@@ -876,7 +912,7 @@ func (h *Hub) reconcile(ctx context.Context, reported map[int64]bool) {
 				continue
 			}
 			if first {
-				h.announce(ctx, ch.uid, true)
+				online = append(online, ch.uid)
 			}
 			continue
 		}
@@ -887,23 +923,37 @@ func (h *Hub) reconcile(ctx context.Context, reported map[int64]bool) {
 			continue
 		}
 		if last {
-			h.announce(ctx, ch.uid, false)
+			offline = append(offline, ch.uid)
 		}
 	}
+	h.announce(ctx, online, true)
+	h.announce(ctx, offline, false)
 }
 
-// announce tells the users who share a group with uid that uid came online
-// or went offline.
-func (h *Hub) announce(ctx context.Context, uid int64, online bool) {
-	contacts, err := h.opt.Store.Contacts(ctx, uid)
-	if err != nil {
-		h.log.Warn("realtime: presence contacts", "user", uid, "err", err)
-		return
+// announceChunk bounds the users whose groups one query reads.
+const announceChunk = 500
+
+// announce tells the users who share a group with each of uids that the
+// user came online or went offline: one presence event per user, addressed
+// to the user's groups (the instances deliver it to those groups'
+// connections, each once). The groups of many users are read in one query,
+// so that the thousands of users of a restarted instance are announced in
+// a few queries rather than one each.
+func (h *Hub) announce(ctx context.Context, uids []int64, online bool) {
+	for len(uids) > 0 {
+		chunk := uids[:min(len(uids), announceChunk)]
+		uids = uids[len(chunk):]
+		groups, err := h.opt.Store.GroupIDsOfUsers(ctx, chunk)
+		if err != nil {
+			h.log.Warn("realtime: presence groups", "users", len(chunk), "err", err)
+			continue
+		}
+		for _, uid := range chunk {
+			if gids := groups[uid]; len(gids) > 0 {
+				h.Notify(ctx, chat.Event{Type: chat.EventPresence, UserID: uid, Online: &online, ToGroups: gids})
+			}
+		}
 	}
-	if len(contacts) == 0 {
-		return
-	}
-	h.Notify(ctx, chat.Event{Type: chat.EventPresence, UserID: uid, Online: &online, ToUsers: contacts})
 }
 
 func (h *Hub) newConnID() string {

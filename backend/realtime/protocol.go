@@ -24,6 +24,7 @@ type envelope struct {
 	Seq    int64          `json:"s,omitempty"`  // message events only
 	User   int64          `json:"u,omitempty"`  // the member who joined/left, the typist, the presence subject
 	To     []int64        `json:"to,omitempty"` // only these users' connections
+	Groups []int64        `json:"gs,omitempty"` // only these groups' connections, each once, not User's
 	Except string         `json:"x,omitempty"`  // not this connection
 	Event  []byte         `json:"-"`
 }
@@ -40,7 +41,7 @@ func newEnvelope(ev chat.Event) (envelope, error) {
 			return envelope{}, fmt.Errorf("realtime: encode event: %w", err)
 		}
 	}
-	env := envelope{Type: ev.Type, Group: ev.GroupID, To: ev.ToUsers, Except: ev.ExceptConn, Event: raw}
+	env := envelope{Type: ev.Type, Group: ev.GroupID, To: ev.ToUsers, Groups: ev.ToGroups, Except: ev.ExceptConn, Event: raw}
 	if env.Group == 0 {
 		switch {
 		case ev.Message != nil:

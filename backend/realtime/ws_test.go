@@ -382,6 +382,11 @@ func TestRemovalStopsEventsAtOnceAndJoinStartsThem(t *testing.T) {
 func TestPresence(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
+	// alice and bob share two groups (f.gid and a direct one): each
+	// presence change still reaches alice once.
+	if _, _, err := f.inst.svc.Direct(ctx, f.alice.ID, f.bob.ID); err != nil {
+		t.Fatal(err)
+	}
 	a := connect(t, f.inst, f.alice)
 	online := func(uid int64) bool {
 		ok, err := f.inst.hub.Online(ctx, uid)
@@ -419,6 +424,9 @@ func TestPresence(t *testing.T) {
 		t.Fatalf("presence = %s", p.raw)
 	}
 	eventually(t, "bob offline", func() bool { return !online(f.bob.ID) })
+	if got := ofType(a.sync(t), "presence"); len(got) != 0 {
+		t.Fatalf("alice got a second offline event: %v", got)
+	}
 	for _, fr := range c.sync(t) {
 		if fr.Type == "presence" {
 			t.Fatalf("carol got %s", fr.raw)

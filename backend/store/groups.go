@@ -467,15 +467,21 @@ WHERE g.id = memberships.group_id AND memberships.group_id = ? AND memberships.u
 	return marker, nil
 }
 
-// Contacts lists the users sharing a group with userID, without userID.
-func (s *Store) Contacts(ctx context.Context, userID int64) ([]int64, error) {
-	ids := []int64{}
-	err := s.reader(ctx).Raw(`SELECT DISTINCT o.user_id FROM memberships me
-JOIN memberships o ON o.group_id = me.group_id
-WHERE me.user_id = ? AND o.user_id <> ?
-ORDER BY o.user_id`, userID, userID).Scan(&ids).Error
-	if err != nil {
-		return nil, s.wrap("contacts", err)
+// GroupIDsOfUsers maps each of the users to the ids of the groups they
+// are members of, ascending; users in no group are left out.
+func (s *Store) GroupIDsOfUsers(ctx context.Context, userIDs []int64) (map[int64][]int64, error) {
+	out := make(map[int64][]int64)
+	if len(userIDs) == 0 {
+		return out, nil
 	}
-	return ids, nil
+	var rows []membershipRow
+	err := s.reader(ctx).Model(&membershipRow{}).Select("user_id", "group_id").
+		Where("user_id IN ?", userIDs).Order("user_id, group_id").Find(&rows).Error
+	if err != nil {
+		return nil, s.wrap("group ids of users", err)
+	}
+	for _, r := range rows {
+		out[r.UserID] = append(out[r.UserID], r.GroupID)
+	}
+	return out, nil
 }

@@ -34,7 +34,7 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 		{"DirectGroup", testDirectGroup},
 		{"DirectGroupConcurrent", testDirectGroupConcurrent},
 		{"Membership", testMembership},
-		{"MembersAndContacts", testMembersAndContacts},
+		{"MembersAndGroupsOfUsers", testMembersAndGroupsOfUsers},
 		{"SearchGroups", testSearchGroups},
 		{"InsertMessage", testInsertMessage},
 		{"IdempotentSend", testIdempotentSend},
@@ -745,7 +745,7 @@ func testMembership(t *testing.T, s *store.Store) {
 	}
 }
 
-func testMembersAndContacts(t *testing.T, s *store.Store) {
+func testMembersAndGroupsOfUsers(t *testing.T, s *store.Store) {
 	ctx := t.Context()
 	o := newUser(t, s, "zed", "")
 	a1 := newUser(t, s, "yan", "Beta")
@@ -780,25 +780,33 @@ func testMembersAndContacts(t *testing.T, s *store.Store) {
 		t.Errorf("MemberIDs = %v, want %v", ids, wantIDs)
 	}
 
-	// m1 also shares a direct group with lone; contacts are distinct.
-	_, _, err = s.DirectGroup(ctx, m1.ID, lone.ID)
+	// m1 is also in a direct group with lone and in a second group.
+	direct, _, err := s.DirectGroup(ctx, m1.ID, lone.ID)
 	noErr(t, err)
 	other := newGroup(t, s, m1.ID, "second", chat.Public)
 	_, err = s.AddMember(ctx, other.ID, o.ID, chat.RoleMember)
 	noErr(t, err)
-	contacts, err := s.Contacts(ctx, m1.ID)
-	noErr(t, err)
-	wantC := []int64{o.ID, a1.ID, a2.ID, m2.ID, lone.ID}
-	slices.Sort(wantC)
-	slices.Sort(contacts)
-	if !slices.Equal(contacts, wantC) {
-		t.Errorf("Contacts = %v, want %v", contacts, wantC)
-	}
 	nobody := newUser(t, s, "hermit", "")
-	contacts, err = s.Contacts(ctx, nobody.ID)
+	groups, err := s.GroupIDsOfUsers(ctx, []int64{m1.ID, lone.ID, o.ID, nobody.ID, nobody.ID + 1000})
 	noErr(t, err)
-	if len(contacts) != 0 {
-		t.Errorf("Contacts of a loner = %v", contacts)
+	sorted := func(ids ...int64) []int64 { slices.Sort(ids); return ids }
+	wantG := map[int64][]int64{
+		m1.ID:   sorted(g.ID, direct.ID, other.ID),
+		lone.ID: {direct.ID},
+		o.ID:    sorted(g.ID, other.ID),
+	}
+	if len(groups) != len(wantG) {
+		t.Errorf("GroupIDsOfUsers = %v, want %v (users in no group left out)", groups, wantG)
+	}
+	for uid, want := range wantG {
+		if !slices.Equal(groups[uid], want) {
+			t.Errorf("GroupIDsOfUsers[%d] = %v, want %v", uid, groups[uid], want)
+		}
+	}
+	groups, err = s.GroupIDsOfUsers(ctx, nil)
+	noErr(t, err)
+	if len(groups) != 0 {
+		t.Errorf("GroupIDsOfUsers(nil) = %v", groups)
 	}
 }
 
