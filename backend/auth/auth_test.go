@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -226,6 +227,57 @@ func TestTokensRejects(t *testing.T) {
 	for range 2 {
 		if id, err := tk.Verify(valid, t0); err != nil || id != 7 {
 			t.Fatalf("valid token: %d %v", id, err)
+		}
+	}
+}
+
+// TestTokensVerifyRemembered: a token verified once is remembered, and a
+// remembered token answers exactly as a fresh verification would at every
+// time (before iat and nbf, at and after exp); forged and wrong tokens are
+// never remembered.
+func TestTokensVerifyRemembered(t *testing.T) {
+	claims := jwt.MapClaims{"sub": "7", "iss": "chat", "aud": "chat-api", "iat": t0.Unix(),
+		"nbf": t0.Add(time.Second).Unix(), "exp": t0.Add(time.Minute).Unix(), "jti": "x"}
+	tok := sign(t, jwt.SigningMethodHS256, secret, claims)
+	times := []time.Time{
+		t0.Add(-time.Second), t0, t0.Add(time.Second), t0.Add(30 * time.Second),
+		t0.Add(time.Minute - time.Nanosecond), t0.Add(time.Minute), t0.Add(time.Hour),
+	}
+	answer := func(id int64, err error) string {
+		var ce *chat.Error
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		return strconv.FormatInt(id, 10)
+	}
+	for _, first := range times {
+		tk := newTokens(t)
+		_, _ = tk.Verify(tok, first) // remembered if valid at first
+		for _, now := range times {
+			fresh := newTokens(t)
+			want := answer(fresh.Verify(tok, now))
+			if got := answer(tk.Verify(tok, now)); got != want {
+				t.Errorf("verified at %v, then at %v: %s, want %s", first.Sub(t0), now.Sub(t0), got, want)
+			}
+		}
+	}
+	// A forged token with the claims of a remembered one stays forged.
+	tk := newTokens(t)
+	if id, err := tk.Verify(tok, t0.Add(time.Second)); err != nil || id != 7 {
+		t.Fatalf("valid token: %d %v", id, err)
+	}
+	forged := sign(t, jwt.SigningMethodHS256, []byte(strings.Repeat("z", 32)), claims)
+	for range 2 {
+		if _, err := tk.Verify(forged, t0.Add(time.Second)); err == nil {
+			t.Fatal("forged token accepted")
+		}
+	}
+	// Many tokens: all verify (the memory is bounded, not the answers).
+	for i := range 10000 {
+		c := jwt.MapClaims{"sub": strconv.Itoa(i + 1), "iss": "chat", "aud": "chat-api", "iat": t0.Unix(), "exp": t0.Add(time.Minute).Unix()}
+		tok := sign(t, jwt.SigningMethodHS256, secret, c)
+		if id, err := tk.Verify(tok, t0); err != nil || id != int64(i+1) {
+			t.Fatalf("token %d: %d %v", i, id, err)
 		}
 	}
 }

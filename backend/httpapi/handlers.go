@@ -519,7 +519,10 @@ func (a *api) history(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.Data(http.StatusOK, jsonContentType, appendHistoryPage(make([]byte, 0, 64+400*len(items)), items, more))
+	body := appendHistoryPage(make([]byte, 0, 64+400*len(items)), items, more)
+	// With its length known the page goes out in one piece, not chunked.
+	c.Header("Content-Length", strconv.Itoa(len(body)))
+	c.Data(http.StatusOK, jsonContentType, body)
 }
 
 // jsonContentType is what gin's c.JSON sends.
