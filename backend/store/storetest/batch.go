@@ -442,3 +442,58 @@ func testBatchNonMember(t *testing.T, s *store.Store) {
 		t.Errorf("last_seq = %d, want 4", gg.LastSeq)
 	}
 }
+
+// testBatchClientIDRace: another instance stores a client_id while a batch
+// holding the same one waits for the group's lock (Postgres) or the write
+// connection (SQLite). The send answers with the other instance's message,
+// stores nothing and leaves no gap in the seqs.
+func testBatchClientIDRace(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	base := baseTime()
+	a := newUser(t, s, "racer", "")
+	g := newGroup(t, s, a.ID, "race", chat.Public)
+
+	other, err := s.DB().BeginTx(ctx, nil)
+	noErr(t, err)
+	t.Cleanup(func() { _ = other.Rollback() })
+	_, err = other.ExecContext(ctx, fmt.Sprintf("UPDATE groups SET last_seq = last_seq + 1 WHERE id = %d", g.ID))
+	noErr(t, err)
+	_, err = other.ExecContext(ctx, `INSERT INTO messages (group_id, seq, sender_id, body, client_id, created_at) VALUES ($1, 1, $2, 'from the other instance', 'k1', $3)`,
+		g.ID, a.ID, base)
+	noErr(t, err)
+
+	answer := goSend(ctx, s, app.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "retry", ClientID: ptr("k1"), At: base})
+	waitQueue(t, s, 0, 1) // taken by a batch, which now waits for the other instance
+	if s.Dialect() == "postgres" {
+		// It has read the originals (without the other instance's row)
+		// and waits for the group's lock.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var waiting int
+			noErr(t, s.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting))
+			if waiting > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the batch never waited for the group's lock")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	noErr(t, other.Commit())
+	r := <-answer
+	noErr(t, r.err)
+	if r.created || r.msg.Seq != 1 || r.msg.Body != "from the other instance" {
+		t.Errorf("send = seq %d created %v body %q, want the other instance's message", r.msg.Seq, r.created, r.msg.Body)
+	}
+	next := send(t, s, g.ID, a.ID, "next", base)
+	if next.Seq != 2 {
+		t.Errorf("next seq = %d, want 2 (no gap)", next.Seq)
+	}
+	items, _, err := s.Messages(ctx, g.ID, app.HistoryQuery{})
+	noErr(t, err)
+	if !slices.Equal(seqs(items), span(1, 2)) {
+		t.Errorf("history = %v, want 1..2", seqs(items))
+	}
+}

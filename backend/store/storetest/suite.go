@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 		{"BatchDuplicateClientID", testBatchDuplicateClientID},
 		{"BatchMixedGroups", testBatchMixedGroups},
 		{"BatchNonMember", testBatchNonMember},
+		{"BatchClientIDRace", testBatchClientIDRace},
 		{"BatchFailingRequest", testBatchFailingRequest},
 		{"SendCanceled", testSendCanceled},
 		{"CloseWhileWaiting", testCloseWhileWaiting},
