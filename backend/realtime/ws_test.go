@@ -702,7 +702,7 @@ func TestStuckWriteIsCut(t *testing.T) {
 	}
 	stuckAt := time.Now()
 	eventually(t, "stuck connection cut and unregistered", func() bool { return slowConn() == nil })
-	if took := time.Since(stuckAt); took > 2*timeout+time.Second {
+	if took := time.Since(stuckAt); took > 10*timeout {
 		t.Errorf("cut %v after the write got stuck, want about %v", took, timeout)
 	}
 	f.inst.hub.Notify(ctx, chat.Event{Type: chat.EventMessageUpdated, GroupID: f.gid, Message: &chat.Message{GroupID: f.gid, Body: "after"}})

@@ -193,6 +193,11 @@ func (s *Store) Messages(ctx context.Context, groupID int64, q app.HistoryQuery)
 // Postgres the rows are read through pgx itself rather than database/sql,
 // whose per-column conversions were a third of the history endpoint's CPU.
 func (s *Store) scanMessages(ctx context.Context, query string, args []any) ([]messageView, error) {
+	release, err := s.admitPage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if s.d == dialectPostgres {
 		return s.scanMessagesPgx(ctx, query, args)
 	}
