@@ -6,7 +6,8 @@
 # Needs Postgres on 127.0.0.1:5432 (trust auth, user postgres) and Redis on
 # 127.0.0.1:6379, as .ci/run sets them up. Everything runs on loopback.
 #
-#   make bench                 full sizes (takes roughly 15-20 minutes)
+#   make bench                 full sizes (takes roughly 10 minutes, more the first time:
+#                              the users are signed up with argon2id)
 #   BENCH_SMALL=1 make bench   small sizes, a smoke run of a minute or two
 #
 # Overrides: BENCH_PORT, BENCH_DB, BENCH_PG_URL (admin connection),
@@ -64,6 +65,16 @@ fi
 # profiles). BENCH_RENDER_ONLY=1 does only this, from an earlier run.
 render_md() {
   ./bin/chatload -render "$results" >"$md.tmp"
+  if [ -s "$micro" ]; then
+    {
+      printf '\n## Micro-benchmarks\n\n'
+      printf 'The hot paths alone, on the same machine (`go test -run '"'"'^$'"'"' -bench . -benchmem ./chat\n'
+      printf './realtime ./store`; the store benchmark sends from 1,000 goroutines through the group\n'
+      printf 'commit, on Postgres and on SQLite). One run, not an average.\n\n```\n'
+      grep -E '^(Benchmark|cpu:)' "$micro" | awk '!/^cpu:/ || !seen++'
+      printf '```\n'
+    } >>"$md.tmp"
+  fi
   if [ -f scripts/bench-notes.md ]; then
     printf '\n' >>"$md.tmp"
     cat scripts/bench-notes.md >>"$md.tmp"
@@ -73,6 +84,7 @@ render_md() {
 
 mkdir -p "$out"
 results=$out/results.jsonl
+micro=$out/micro.txt
 log=$out/bench.log
 if [ -n "${BENCH_RENDER_ONLY:-}" ]; then
   render_md
@@ -193,6 +205,10 @@ start_chatd "$label" "empty database" CHAT_DATA_DIR="$out/data-sqlite" DATABASE_
 load "$label" write -groups "$write_groups" -members "$write_members" -inflight 2
 load "$label" history -clients "$history_clients" -seed 1000
 stop_chatd
+
+echo "== micro-benchmarks"
+(cd backend && TEST_DATABASE_URL="$pg_admin" go test -run '^$' -bench . -benchmem -count 1 ./chat ./realtime ./store) >"$micro" 2>>"$log" ||
+  { echo "bench: micro-benchmarks failed (see $micro)" >&2; : >"$micro"; }
 
 render_md
 echo "== wrote $md (raw results: $results, log: $log)"
