@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -53,6 +54,38 @@ func (a *api) pathID(c *gin.Context, name string) (int64, bool) {
 		return 0, false
 	}
 	return id, true
+}
+
+// byID is the handler of a use case that needs only the caller and the id
+// in the path (":id"): it answers status with the result, or the error.
+func byID[T any](a *api, status int, call func(ctx context.Context, uid, id int64) (T, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := a.pathID(c, "id")
+		if !ok {
+			return
+		}
+		v, err := call(c.Request.Context(), uid(c), id)
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		c.JSON(status, v)
+	}
+}
+
+// byIDNoContent is byID for a use case with nothing to return: 204.
+func byIDNoContent(a *api, call func(ctx context.Context, uid, id int64) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := a.pathID(c, "id")
+		if !ok {
+			return
+		}
+		if err := call(c.Request.Context(), uid(c), id); err != nil {
+			a.fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	}
 }
 
 // queryInt reads an optional integer query parameter within [lo, hi];
@@ -226,19 +259,6 @@ func (a *api) searchUsers(c *gin.Context) {
 	c.JSON(http.StatusOK, newListPage(users, next))
 }
 
-func (a *api) user(c *gin.Context) {
-	id, ok := a.pathID(c, "id")
-	if !ok {
-		return
-	}
-	u, err := a.svc.User(c.Request.Context(), uid(c), id)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, u)
-}
-
 // ---- groups ----
 
 func (a *api) searchGroups(c *gin.Context) {
@@ -319,19 +339,6 @@ func createdOr200(created bool) int {
 	return http.StatusOK
 }
 
-func (a *api) group(c *gin.Context) {
-	gid, ok := a.pathID(c, "id")
-	if !ok {
-		return
-	}
-	g, err := a.svc.Group(c.Request.Context(), uid(c), gid)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, g)
-}
-
 type updateGroupRequest struct {
 	Name        *string          `json:"name"`
 	Description *string          `json:"description"`
@@ -355,54 +362,10 @@ func (a *api) updateGroup(c *gin.Context) {
 	c.JSON(http.StatusOK, g)
 }
 
-func (a *api) deleteGroup(c *gin.Context) {
-	gid, ok := a.pathID(c, "id")
-	if !ok {
-		return
-	}
-	if err := a.svc.DeleteGroup(c.Request.Context(), uid(c), gid); err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
-}
-
-func (a *api) join(c *gin.Context) {
-	gid, ok := a.pathID(c, "id")
-	if !ok {
-		return
-	}
-	g, err := a.svc.Join(c.Request.Context(), uid(c), gid)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, g)
-}
-
-func (a *api) leave(c *gin.Context) {
-	gid, ok := a.pathID(c, "id")
-	if !ok {
-		return
-	}
-	if err := a.svc.Leave(c.Request.Context(), uid(c), gid); err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
-}
-
-func (a *api) members(c *gin.Context) {
-	gid, ok := a.pathID(c, "id")
-	if !ok {
-		return
-	}
-	ms, err := a.svc.Members(c.Request.Context(), uid(c), gid)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, newItems(ms))
+// members lists a group's members as {"items": [...]}.
+func (a *api) members(ctx context.Context, uid, gid int64) (itemsOnly[chat.Member], error) {
+	ms, err := a.svc.Members(ctx, uid, gid)
+	return newItems(ms), err
 }
 
 func (a *api) addMember(c *gin.Context) {
@@ -594,16 +557,4 @@ func (a *api) editMessage(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, m)
-}
-
-func (a *api) deleteMessage(c *gin.Context) {
-	mid, ok := a.pathID(c, "id")
-	if !ok {
-		return
-	}
-	if err := a.svc.DeleteMessage(c.Request.Context(), uid(c), mid); err != nil {
-		a.fail(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
 }

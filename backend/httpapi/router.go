@@ -173,18 +173,18 @@ func New(o Options) http.Handler {
 	p.GET("/users/me", a.me)
 	p.PATCH("/users/me", a.updateMe)
 	p.GET("/users", a.searchUsers)
-	p.GET("/users/:id", a.user)
+	p.GET("/users/:id", byID(a, http.StatusOK, a.svc.User))
 
 	p.GET("/groups", a.searchGroups)
 	p.POST("/groups", a.createGroup)
 	p.GET("/me/groups", a.myGroups)
 	p.POST("/direct", a.direct)
-	p.GET("/groups/:id", a.group)
+	p.GET("/groups/:id", byID(a, http.StatusOK, a.svc.Group))
 	p.PATCH("/groups/:id", a.updateGroup)
-	p.DELETE("/groups/:id", a.deleteGroup)
-	p.POST("/groups/:id/join", a.join)
-	p.POST("/groups/:id/leave", a.leave)
-	p.GET("/groups/:id/members", a.members)
+	p.DELETE("/groups/:id", byIDNoContent(a, a.svc.DeleteGroup))
+	p.POST("/groups/:id/join", byID(a, http.StatusOK, a.svc.Join))
+	p.POST("/groups/:id/leave", byIDNoContent(a, a.svc.Leave))
+	p.GET("/groups/:id/members", byID(a, http.StatusOK, a.members))
 	p.POST("/groups/:id/members", a.addMember)
 	p.PATCH("/groups/:id/members/:user_id", a.setRole)
 	p.DELETE("/groups/:id/members/:user_id", a.removeMember)
@@ -193,7 +193,7 @@ func New(o Options) http.Handler {
 	p.GET("/groups/:id/messages", a.history)
 	p.POST("/groups/:id/messages", a.send)
 	p.PATCH("/messages/:id", a.editMessage)
-	p.DELETE("/messages/:id", a.deleteMessage)
+	p.DELETE("/messages/:id", byIDNoContent(a, a.svc.DeleteMessage))
 
 	var static *staticSite
 	if o.StaticDir != "" {
