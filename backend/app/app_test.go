@@ -330,12 +330,29 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 			{"wrong current password", app.ProfileChange{Password: ptr("new-password"), CurrentPassword: ptr("wrong-one")}, "validation_failed", false},
 			{"password", app.ProfileChange{Password: ptr("new-password"), CurrentPassword: ptr("password-1")}, "", true},
 		}
+		f.rec.take()
 		for _, st := range steps {
+			if st.revokes {
+				// Tokens carry whole seconds: one issued in an earlier
+				// second than the change opens no socket after it.
+				f.clock.Add(time.Second)
+			}
 			_, err := f.svc.UpdateMe(ctx, uid, st.in)
 			wantCode(t, err, st.code)
 			want := ""
+			ended := 0
 			if st.revokes {
 				want = "unauthorized"
+				ended = 1
+			}
+			var got []chat.Event
+			for _, ev := range f.rec.take() {
+				if ev.Type == chat.EventSessionsEnded {
+					got = append(got, ev)
+				}
+			}
+			if len(got) != ended || (ended == 1 && (got[0].UserID != uid || len(got[0].ToUsers) != 1 || got[0].ToUsers[0] != uid)) {
+				t.Fatalf("%s: sessions_ended events %+v, want %d for user %d", st.name, got, ended, uid)
 			}
 			for _, s := range []*app.AuthResult{&here, &thief} {
 				next, err := f.svc.Refresh(ctx, s.RefreshToken)
@@ -345,19 +362,33 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 				}
 			}
 		}
-		// The access token in hand stays valid until it expires; only the
-		// refresh tokens ended.
+		// The access token in hand stays valid for REST calls until it
+		// expires, but opens no WebSocket any more.
 		got, err := f.svc.Authenticate(ctx, here.AccessToken)
 		wantCode(t, err, "")
 		if got != uid {
 			t.Fatalf("Authenticate = %d, want %d", got, uid)
 		}
+		_, err = f.svc.AuthenticateSocket(ctx, here.AccessToken)
+		wantCode(t, err, "unauthorized")
 		// What the client does next: log in again with the new password.
-		f.clock.Add(time.Hour) // refill the limiter
+		f.clock.Add(10 * time.Minute) // refill the limiter; the old access token is still unexpired
 		again, err := f.svc.Login(ctx, here.User.Username, "new-password")
 		wantCode(t, err, "")
+		if got, err := f.svc.AuthenticateSocket(ctx, again.AccessToken); err != nil || got != uid {
+			t.Fatalf("AuthenticateSocket with the new token = %d, %v", got, err)
+		}
+		_, err = f.svc.AuthenticateSocket(ctx, here.AccessToken)
+		wantCode(t, err, "unauthorized")
 		_, err = f.svc.Refresh(ctx, again.RefreshToken)
 		wantCode(t, err, "")
+		// Another user's sockets are not concerned.
+		other := f.user(t, "bystander")
+		if got, err := f.svc.AuthenticateSocket(ctx, other.AccessToken); err != nil || got != other.User.ID {
+			t.Fatalf("AuthenticateSocket of another user = %d, %v", got, err)
+		}
+		_, err = f.svc.AuthenticateSocket(ctx, "")
+		wantCode(t, err, "unauthorized")
 	})
 }
 
@@ -388,8 +419,8 @@ func TestRefreshRacingPasswordChange(t *testing.T) {
 			var successor string
 			hs.onCreate = func(ctx context.Context, tok *app.RefreshToken) {
 				successor = tok.Hash
-				if err := hs.RevokeUserTokens(ctx, u.User.ID, f.clock.Now()); err != nil {
-					t.Errorf("RevokeUserTokens: %v", err)
+				if err := hs.EndSessions(ctx, u.User.ID, f.clock.Now()); err != nil {
+					t.Errorf("EndSessions: %v", err)
 				}
 			}
 			_, err := f.svc.Refresh(ctx, u.RefreshToken)

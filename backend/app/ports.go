@@ -69,12 +69,16 @@ type TokenStore interface {
 	// used or revoked (a reuse: the caller revokes the family).
 	UseRefreshToken(ctx context.Context, id int64, at time.Time) (bool, error)
 	RevokeFamily(ctx context.Context, familyID string, at time.Time) error
-	// RevokeUserTokens revokes every refresh token of the user not revoked
-	// yet, used ones included (a refresh that is rotating one of them right
-	// now then sees its parent revoked), across all families: a password
-	// change ends every session. Tokens of other users stay; a user without
-	// tokens is not an error.
-	RevokeUserTokens(ctx context.Context, userID int64, at time.Time) error
+	// EndSessions ends every session of the user (a password change): it
+	// revokes every refresh token of the user not revoked yet, used ones
+	// included (a refresh that is rotating one of them right now then sees
+	// its parent revoked), across all families, and records at as the
+	// user's SessionsSince, in one transaction. Tokens of other users stay;
+	// a user without tokens is not an error.
+	EndSessions(ctx context.Context, userID int64, at time.Time) error
+	// SessionsSince returns the time of the user's last EndSessions, zero
+	// if none: access tokens issued before it open no WebSocket.
+	SessionsSince(ctx context.Context, userID int64) (time.Time, error)
 }
 
 // GroupPatch holds the fields of a group to change; nil leaves one as it is.
@@ -203,9 +207,10 @@ type PasswordHasher interface {
 type Tokens interface {
 	// Issue returns a signed access token for the user and its lifetime.
 	Issue(userID int64, now time.Time) (token string, ttl time.Duration, err error)
-	// Verify returns the user id of a valid token, or an error wrapping
-	// chat.ErrUnauthorized with code "token_expired" or "unauthorized".
-	Verify(token string, now time.Time) (int64, error)
+	// Verify returns the user id of a valid token and when it was issued,
+	// or an error wrapping chat.ErrUnauthorized with code "token_expired"
+	// or "unauthorized".
+	Verify(token string, now time.Time) (userID int64, issuedAt time.Time, err error)
 }
 
 // Limiter is a keyed rate limiter.

@@ -91,14 +91,17 @@ func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (ch
 	if hash != nil {
 		// A new password must lock out whoever holds a refresh token,
 		// including a thief's: every session ends, the caller's too (its
-		// client logs in again with the new password). Revoking after the
-		// update, not before, leaves no moment in which the old password
-		// could start a session that survives. The access tokens already
-		// issued stay valid until they expire (at most their short TTL).
-		if err := s.Store.RevokeUserTokens(ctx, uid, s.now()); err != nil {
+		// client logs in again with the new password). Ending them after
+		// the update, not before, leaves no moment in which the old
+		// password could start a session that survives. The user's open
+		// WebSockets are closed (4401) and access tokens issued before now
+		// open no new one; for REST calls they stay valid until they
+		// expire (at most their short TTL).
+		if err := s.Store.EndSessions(ctx, uid, s.now()); err != nil {
 			return chat.User{}, fmt.Errorf("update me: end sessions after password change: %w", err)
 		}
-		s.Log.InfoContext(ctx, "password changed; all refresh tokens revoked", "user_id", uid)
+		s.notify(ctx, chat.Event{Type: chat.EventSessionsEnded, UserID: uid, ToUsers: []int64{uid}})
+		s.Log.InfoContext(ctx, "password changed; every session ended", "user_id", uid)
 	}
 	return u, nil
 }

@@ -143,9 +143,9 @@ func TestTokensIssueVerify(t *testing.T) {
 	if ttl != 15*time.Minute {
 		t.Fatalf("ttl %s", ttl)
 	}
-	id, err := tk.Verify(tok, t0.Add(14*time.Minute))
-	if err != nil || id != 42 {
-		t.Fatalf("verify: %d %v", id, err)
+	id, iat, err := tk.Verify(tok, t0.Add(14*time.Minute))
+	if err != nil || id != 42 || !iat.Equal(t0.Truncate(time.Second)) {
+		t.Fatalf("verify: %d issued %v, %v", id, iat, err)
 	}
 	var claims jwt.RegisteredClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(tok, &claims); err != nil {
@@ -215,7 +215,7 @@ func TestTokensRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := tk.Verify(tt.token, tt.now)
+			id, _, err := tk.Verify(tt.token, tt.now)
 			var ce *chat.Error
 			if !errors.As(err, &ce) || ce.Code != tt.code || !errors.Is(err, chat.ErrUnauthorized) {
 				t.Fatalf("got id %d, err %v; want code %s", id, err, tt.code)
@@ -225,7 +225,7 @@ func TestTokensRejects(t *testing.T) {
 	// The same valid token is reusable until it expires: access tokens are
 	// stateless; reuse detection belongs to refresh tokens.
 	for range 2 {
-		if id, err := tk.Verify(valid, t0); err != nil || id != 7 {
+		if id, _, err := tk.Verify(valid, t0); err != nil || id != 7 {
 			t.Fatalf("valid token: %d %v", id, err)
 		}
 	}
@@ -243,16 +243,16 @@ func TestTokensVerifyRemembered(t *testing.T) {
 		t0.Add(-time.Second), t0, t0.Add(time.Second), t0.Add(30 * time.Second),
 		t0.Add(time.Minute - time.Nanosecond), t0.Add(time.Minute), t0.Add(time.Hour),
 	}
-	answer := func(id int64, err error) string {
+	answer := func(id int64, iat time.Time, err error) string {
 		var ce *chat.Error
 		if errors.As(err, &ce) {
 			return ce.Code
 		}
-		return strconv.FormatInt(id, 10)
+		return strconv.FormatInt(id, 10) + "@" + strconv.FormatInt(iat.Unix(), 10)
 	}
 	for _, first := range times {
 		tk := newTokens(t)
-		_, _ = tk.Verify(tok, first) // remembered if valid at first
+		_, _, _ = tk.Verify(tok, first) // remembered if valid at first
 		for _, now := range times {
 			fresh := newTokens(t)
 			want := answer(fresh.Verify(tok, now))
@@ -263,12 +263,12 @@ func TestTokensVerifyRemembered(t *testing.T) {
 	}
 	// A forged token with the claims of a remembered one stays forged.
 	tk := newTokens(t)
-	if id, err := tk.Verify(tok, t0.Add(time.Second)); err != nil || id != 7 {
+	if id, _, err := tk.Verify(tok, t0.Add(time.Second)); err != nil || id != 7 {
 		t.Fatalf("valid token: %d %v", id, err)
 	}
 	forged := sign(t, jwt.SigningMethodHS256, []byte(strings.Repeat("z", 32)), claims)
 	for range 2 {
-		if _, err := tk.Verify(forged, t0.Add(time.Second)); err == nil {
+		if _, _, err := tk.Verify(forged, t0.Add(time.Second)); err == nil {
 			t.Fatal("forged token accepted")
 		}
 	}
@@ -276,7 +276,7 @@ func TestTokensVerifyRemembered(t *testing.T) {
 	for i := range 10000 {
 		c := jwt.MapClaims{"sub": strconv.Itoa(i + 1), "iss": "chat", "aud": "chat-api", "iat": t0.Unix(), "exp": t0.Add(time.Minute).Unix()}
 		tok := sign(t, jwt.SigningMethodHS256, secret, c)
-		if id, err := tk.Verify(tok, t0); err != nil || id != int64(i+1) {
+		if id, _, err := tk.Verify(tok, t0); err != nil || id != int64(i+1) {
 			t.Fatalf("token %d: %d %v", i, id, err)
 		}
 	}

@@ -113,15 +113,17 @@ func (t *Tokens) Issue(userID int64, now time.Time) (string, time.Duration, erro
 	return signed, t.ttl, nil
 }
 
-// Verify returns the user id of a valid token. An expired one fails with code
+// Verify returns the user id of a valid token and when it was issued (its
+// "iat", whole seconds). An expired one fails with code
 // "token_expired" (the client refreshes); every other failure with
 // "unauthorized", without saying which check failed.
-func (t *Tokens) Verify(token string, now time.Time) (int64, error) {
+func (t *Tokens) Verify(token string, now time.Time) (int64, time.Time, error) {
 	t.mu.Lock()
 	v, ok := t.verified[token]
 	t.mu.Unlock()
 	if ok {
-		return v.check(now)
+		uid, err := v.check(now)
+		return uid, v.iat, err
 	}
 	var claims jwt.RegisteredClaims
 	_, err := jwt.ParseWithClaims(token, &claims,
@@ -139,13 +141,13 @@ func (t *Tokens) Verify(token string, now time.Time) (int64, error) {
 		// v5 checks the signature before the claims, so only a genuine
 		// token can be reported as expired.
 		if errors.Is(err, jwt.ErrTokenExpired) {
-			return 0, errExpired()
+			return 0, time.Time{}, errExpired()
 		}
-		return 0, errUnauthorized()
+		return 0, time.Time{}, errUnauthorized()
 	}
 	id, err := strconv.ParseInt(claims.Subject, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errUnauthorized()
+		return 0, time.Time{}, errUnauthorized()
 	}
 	// The options above make exp and iat present; nbf is optional.
 	v = verifiedToken{uid: id, iat: claims.IssuedAt.Time, exp: claims.ExpiresAt.Time}
@@ -161,7 +163,7 @@ func (t *Tokens) Verify(token string, now time.Time) (int64, error) {
 	}
 	t.verified[token] = v
 	t.mu.Unlock()
-	return id, nil
+	return id, v.iat, nil
 }
 
 func errExpired() *chat.Error {

@@ -14,6 +14,11 @@ const (
 	EventMemberLeft     EventType = "member_left"
 	EventGroupUpdated   EventType = "group_updated"
 	EventGroupDeleted   EventType = "group_deleted"
+
+	// EventSessionsEnded is never sent to a client: every instance closes
+	// the connections of UserID (4401) when it hears of it, because the
+	// user's password changed.
+	EventSessionsEnded EventType = "sessions_ended"
 )
 
 // Event is something that happened which connected clients should hear of.

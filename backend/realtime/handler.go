@@ -25,7 +25,9 @@ import (
 // Service is what the endpoint needs of the use cases (*app.Service). A
 // frame goes through the same use case as the REST call it mirrors.
 type Service interface {
-	Authenticate(ctx context.Context, accessToken string) (int64, error)
+	// AuthenticateSocket also refuses tokens issued before the user's
+	// sessions ended (a password change).
+	AuthenticateSocket(ctx context.Context, accessToken string) (int64, error)
 	Me(ctx context.Context, uid int64) (chat.User, error)
 	GroupIDs(ctx context.Context, uid int64) ([]int64, error)
 	Send(ctx context.Context, uid, gid int64, in app.Outgoing) (chat.Message, bool, error)
@@ -37,7 +39,7 @@ var _ Service = (*app.Service)(nil)
 
 // Close codes of the protocol (API.md, WebSocket).
 const (
-	CloseUnauthorized websocket.StatusCode = 4401 // bad or expired token
+	CloseUnauthorized websocket.StatusCode = 4401 // bad or expired token, or the sessions ended
 	CloseAuthTimeout  websocket.StatusCode = 4408 // no auth frame in time
 	CloseRateLimited  websocket.StatusCode = 4429 // kept flooding
 )
@@ -111,7 +113,7 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	uid, err := hd.svc.Authenticate(ctx, token)
+	uid, err := hd.svc.AuthenticateSocket(ctx, token)
 	if err != nil {
 		hd.closeAuthError(ws, err)
 		return

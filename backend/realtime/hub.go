@@ -394,6 +394,12 @@ func (h *Hub) route(env envelope) {
 		for c := range h.users[env.User] {
 			h.unsubscribeLocked(c, env.Group)
 		}
+	case chat.EventSessionsEnded:
+		// Never a frame: the user's password changed, so every connection
+		// of the user ends; the clients log in again.
+		for c := range h.users[env.User] {
+			c.closeWith(CloseUnauthorized, "session ended")
+		}
 	case chat.EventGroupDeleted:
 		h.fanoutTo(env, frame)
 		if st := h.groups[env.Group]; st != nil {

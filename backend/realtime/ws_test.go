@@ -771,3 +771,54 @@ func TestShutdownClosesConnections1001AndRefusesNewOnes(t *testing.T) {
 		t.Fatalf("dial after shutdown = %v, %v; want 503", err, resp)
 	}
 }
+
+// TestPasswordChangeClosesSockets: a password change closes every
+// connection of the user (4401; the event goes through the broker like any
+// other, so every instance does the same); the old access token opens no
+// new one while a new login's does; other users' connections stay.
+func TestPasswordChangeClosesSockets(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	a1 := connect(t, f.inst, f.alice)
+	a2 := connect(t, f.inst, f.alice)
+	b := connect(t, f.inst, f.bob)
+	_ = a1.sync(t)
+	_ = a2.sync(t)
+	_ = b.sync(t)
+	// Tokens carry whole seconds: change the password in a later second
+	// than the one alice's token was issued in.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
+	_, err := f.inst.svc.UpdateMe(ctx, f.alice.ID, app.ProfileChange{
+		Password: ptrTo("another horse battery"), CurrentPassword: ptrTo("correct horse battery"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client{a1, a2} {
+		if code := c.closed(t); code != CloseUnauthorized {
+			t.Fatalf("alice's connection closed with %d (%v), want 4401", code, c.err)
+		}
+	}
+	// The old token is refused at once.
+	old, _, err := dial(t, f.inst.url, dialOpt{header: http.Header{"Authorization": {"Bearer " + f.alice.token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := old.closed(t); code != CloseUnauthorized {
+		t.Fatalf("old token: closed with %d (%v), want 4401", code, old.err)
+	}
+	// A new login opens one; bob never noticed.
+	res, err := f.inst.svc.Login(ctx, f.alice.Username, "another horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect(t, f.inst, account{User: f.alice.User, token: res.AccessToken})
+	if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, f.gid, app.Outgoing{Body: "still here"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.until(t, "message"); m.Message == nil || m.Message.Body != "still here" {
+		t.Fatalf("bob got %s", m.raw)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

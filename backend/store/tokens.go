@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
@@ -61,11 +64,31 @@ func (s *Store) RevokeFamily(ctx context.Context, familyID string, at time.Time)
 	return s.wrap("revoke token family", err)
 }
 
-// RevokeUserTokens revokes every token of a user not revoked yet, in one
-// statement over the refresh_tokens_user index.
-func (s *Store) RevokeUserTokens(ctx context.Context, userID int64, at time.Time) error {
-	err := s.writer(ctx).Model(&tokenRow{}).
-		Where("user_id = ? AND revoked_at IS NULL", userID).
-		Update("revoked_at", ts(at)).Error
-	return s.wrap("revoke user tokens", err)
+// EndSessions revokes every refresh token of a user not revoked yet and
+// records at as the user's sessions_since, in one transaction.
+func (s *Store) EndSessions(ctx context.Context, userID int64, at time.Time) error {
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		err := tx.Model(&tokenRow{}).
+			Where("user_id = ? AND revoked_at IS NULL", userID).
+			Update("revoked_at", ts(at)).Error
+		if err != nil {
+			return err
+		}
+		return tx.Table("users").Where("id = ?", userID).Update("sessions_since", ts(at)).Error
+	})
+	return s.wrap("end sessions", err)
+}
+
+// SessionsSince returns the time of the user's last EndSessions (zero if
+// none).
+func (s *Store) SessionsSince(ctx context.Context, userID int64) (time.Time, error) {
+	var since sql.NullTime
+	err := s.rsql.QueryRowContext(ctx, `SELECT sessions_since FROM users WHERE id = $1`, userID).Scan(&since)
+	if err != nil {
+		return time.Time{}, s.wrap("sessions since", err)
+	}
+	if !since.Valid {
+		return time.Time{}, nil
+	}
+	return since.Time.UTC(), nil
 }

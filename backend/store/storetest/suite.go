@@ -28,7 +28,7 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 		{"SearchUsersPaging", testSearchUsersPaging},
 		{"RefreshTokens", testRefreshTokens},
 		{"RefreshTokenConcurrentUse", testRefreshTokenConcurrentUse},
-		{"RevokeUserTokens", testRevokeUserTokens},
+		{"EndSessions", testEndSessions},
 		{"Groups", testGroups},
 		{"DeleteGroup", testDeleteGroup},
 		{"DirectGroup", testDirectGroup},
@@ -393,10 +393,11 @@ func testRefreshTokens(t *testing.T, s *store.Store) {
 	noErr(t, s.RevokeFamily(ctx, "unknown", base))
 }
 
-// testRevokeUserTokens checks the password-change revocation: every token of
+// testEndSessions checks the password-change revocation: every token of
 // the user in every family ends, used or not, while a token revoked earlier
-// keeps its first revocation time and other users' tokens stay alive.
-func testRevokeUserTokens(t *testing.T, s *store.Store) {
+// keeps its first revocation time and other users' tokens stay alive; the
+// user's SessionsSince is the time of the last call.
+func testEndSessions(t *testing.T, s *store.Store) {
 	ctx := t.Context()
 	base := baseTime()
 	u := newUser(t, s, "frank", "")
@@ -417,8 +418,26 @@ func testRevokeUserTokens(t *testing.T, s *store.Store) {
 	}
 	noErr(t, s.RevokeFamily(ctx, "old", base))
 
+	for _, uid := range []int64{u.ID, other.ID} {
+		since, err := s.SessionsSince(ctx, uid)
+		noErr(t, err)
+		if !since.IsZero() {
+			t.Errorf("SessionsSince before any EndSessions = %v, want zero", since)
+		}
+	}
+	_, err = s.SessionsSince(ctx, other.ID+1000)
+	wantErr(t, err, chat.ErrNotFound)
+
 	at := base.Add(time.Minute)
-	noErr(t, s.RevokeUserTokens(ctx, u.ID, at))
+	noErr(t, s.EndSessions(ctx, u.ID, at))
+	since, err := s.SessionsSince(ctx, u.ID)
+	noErr(t, err)
+	if !since.Equal(at.Truncate(time.Microsecond)) || since.Location() != time.UTC {
+		t.Errorf("SessionsSince = %v, want %v in UTC", since, at)
+	}
+	if since, err := s.SessionsSince(ctx, other.ID); err != nil || !since.IsZero() {
+		t.Errorf("another user's SessionsSince = %v, %v; want zero", since, err)
+	}
 
 	tests := []struct {
 		hash      string
@@ -444,13 +463,18 @@ func testRevokeUserTokens(t *testing.T, s *store.Store) {
 	if ok {
 		t.Error("use of a token revoked with its user = true")
 	}
-	// Idempotent, and a user without tokens is no error.
-	noErr(t, s.RevokeUserTokens(ctx, u.ID, at.Add(time.Minute)))
-	noErr(t, s.RevokeUserTokens(ctx, other.ID+1000, at))
+	// Again later: revoked tokens keep their time, SessionsSince moves;
+	// a user without tokens is no error.
+	later := at.Add(time.Minute)
+	noErr(t, s.EndSessions(ctx, u.ID, later))
+	noErr(t, s.EndSessions(ctx, other.ID+1000, at))
 	got, err := s.RefreshTokenByHash(ctx, "u-fresh")
 	noErr(t, err)
 	if got.RevokedAt == nil || !got.RevokedAt.Equal(at.Truncate(time.Microsecond)) {
 		t.Errorf("a second revocation moved RevokedAt to %v", got.RevokedAt)
+	}
+	if since, err := s.SessionsSince(ctx, u.ID); err != nil || !since.Equal(later.Truncate(time.Microsecond)) {
+		t.Errorf("SessionsSince after a second EndSessions = %v, %v; want %v", since, err, later)
 	}
 }
 
