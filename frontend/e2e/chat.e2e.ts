@@ -254,6 +254,38 @@ describe.skipIf(!chromiumAvailable())('chat in a real browser against the real b
     expect(await log(bob.page).getByText('typo fixed').count()).toBe(0);
   });
 
+  it('signs out other sessions on a password change and keeps this one live', async () => {
+    const other = await person();
+    await other.page.goto('/login');
+    await other.page.getByLabel('Username').fill(names.alice);
+    await other.page.getByLabel('Password').fill(PASSWORD);
+    await other.page.getByRole('button', { name: 'Log in' }).click();
+    await other.page.getByRole('heading', { name: 'Conversations' }).waitFor();
+    await waitOnline(other.page);
+
+    await alice.page.goto(directUrl);
+    await waitOnline(alice.page);
+    await alice.page.getByRole('button', { name: 'Profile' }).click();
+    const form = alice.page.getByRole('form', { name: 'Profile' });
+    await form.getByLabel('Current password').fill(PASSWORD);
+    await form.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
+    await form.getByLabel('Confirm new password').fill('a brand new passphrase');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await alice.page.getByText(/Password changed\./).waitFor();
+    await form.getByRole('button', { name: 'Close' }).click();
+
+    // The other session's socket is closed by the server and its refresh
+    // token is revoked: it is signed out.
+    await other.page.waitForURL(/\/login$/, { timeout: 20_000 });
+    // This one logged in again by itself and still gets messages live.
+    await waitOnline(alice.page);
+    await bob.page.goto(directUrl);
+    await send(bob.page, 'Still there after the password change?');
+    await log(alice.page).getByText('Still there after the password change?').waitFor();
+    expect(alice.page.url()).toContain(directUrl);
+    await other.ctx.close();
+  });
+
   it('works at phone width with two screens', async () => {
     const phone = await person(375, 812);
     await phone.page.goto('/login');

@@ -152,6 +152,37 @@ describe('HttpClient', () => {
     expect(tokens.value?.refresh).toBe('fresh');
   });
 
+  it('makes a refresh wait while the pair is being replaced (the socket closed 4401 before the login again)', async () => {
+    const tokens = memoryTokens({ access: 'old', refresh: 'revoked', expiresAt: NOW + 600_000 });
+    const ended = vi.fn();
+    const presented: string[] = [];
+    const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {
+      const token = (JSON.parse(String(init?.body)) as { refresh_token: string }).refresh_token;
+      presented.push(token);
+      return token === 'fresh' ? json(200, authResult(2)) : json(401, { error: { code: 'unauthorized', message: 'revoked' } });
+    });
+    const http = new HttpClient({ fetch, tokens, now: () => NOW, onSessionEnded: ended });
+    let loggedIn!: () => void;
+    const login = new Promise<void>((resolve) => {
+      loggedIn = resolve;
+    }).then(() => {
+      tokens.value = { access: 'after-login', refresh: 'fresh', expiresAt: NOW + 900_000 };
+    });
+    const replacing = http.replacingTokens(login);
+    const refreshed = http.refresh(); // what the socket does on 4401
+    await Promise.resolve();
+    expect(fetch).not.toHaveBeenCalled();
+    loggedIn();
+    await replacing;
+    expect(await refreshed).toMatchObject({ access: 'access-2', refresh: 'refresh-2' });
+    expect(presented).toEqual(['fresh']);
+    expect(ended).not.toHaveBeenCalled();
+    // Once replaced, refreshes no longer wait.
+    await http.replacingTokens(Promise.reject(new Error('login failed'))).catch(() => undefined);
+    tokens.value = { access: 'a', refresh: 'fresh', expiresAt: NOW + 900_000 };
+    await expect(http.refresh()).resolves.toMatchObject({ access: 'access-2' });
+  });
+
   it('adopts a pair another tab already rotated instead of refreshing again', async () => {
     const tokens = memoryTokens({ access: 'old', refresh: 'r0', expiresAt: NOW + 600_000 });
     const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {

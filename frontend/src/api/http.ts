@@ -105,6 +105,7 @@ export class HttpClient {
   private readonly lock: LockFn | undefined;
   private readonly onSessionEnded: (() => void) | undefined;
   private inflightRefresh: Promise<Tokens> | null = null;
+  private relogin: Promise<unknown> | null = null;
 
   constructor(opts: HttpOptions) {
     this.baseUrl = opts.baseUrl ?? '/api/v1';
@@ -124,6 +125,26 @@ export class HttpClient {
   }
 
   /**
+   * Runs a step that replaces the stored pair (the login again after a
+   * password change). Refreshes started meanwhile wait for it and use the new
+   * pair: the server ends every session on a password change and closes the
+   * WebSocket (4401) perhaps before this tab has logged in again, and a
+   * refresh with the revoked token would sign the user out here too.
+   */
+  async replacingTokens<T>(step: Promise<T>): Promise<T> {
+    const done = step.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.relogin = done;
+    try {
+      return await step;
+    } finally {
+      if (this.relogin === done) this.relogin = null;
+    }
+  }
+
+  /**
    * Rotates the refresh token. Concurrent callers share one in-flight request:
    * presenting the same refresh token twice would make the server revoke the
    * whole token family and log the user out.
@@ -138,6 +159,7 @@ export class HttpClient {
   }
 
   private async doRefresh(staleAccess: string | undefined): Promise<Tokens> {
+    if (this.relogin) await this.relogin;
     const run = async (): Promise<Tokens> => {
       const current = this.tokens.load();
       if (!current) throw new ApiError(401, 'unauthorized', 'Please log in.');

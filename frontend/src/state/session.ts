@@ -108,17 +108,28 @@ export class Session {
       patch.password = change.password;
       patch.current_password = change.currentPassword ?? '';
     }
-    const user = await this.api.updateMe(patch);
-    this.setUser(user);
-    if (change.password === undefined) return user;
-    try {
-      const res = await this.api.login(user.username, change.password);
-      this.tokens.save(this.api.tokensOf(res));
-      this.authenticated(res.user);
-      return res.user;
-    } catch (err) {
-      throw new SignInAgainError(err);
+    if (change.password === undefined) {
+      const user = await this.api.updateMe(patch);
+      this.setUser(user);
+      return user;
     }
+    const password = change.password;
+    // Refreshes wait for the whole change (the socket's, after the server
+    // closed it with 4401), so that they use the pair of the new login.
+    return this.http.replacingTokens(
+      (async () => {
+        const user = await this.api.updateMe(patch);
+        this.setUser(user);
+        try {
+          const res = await this.api.login(user.username, password);
+          this.tokens.save(this.api.tokensOf(res));
+          this.authenticated(res.user);
+          return res.user;
+        } catch (err) {
+          throw new SignInAgainError(err);
+        }
+      })(),
+    );
   }
 
   async logout(): Promise<void> {
