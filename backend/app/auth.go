@@ -227,28 +227,29 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (int64, 
 }
 
 // AuthenticateSocket is Authenticate for opening a WebSocket, which may
-// stay open for days: it also refuses a token issued before the user's
-// sessions last ended (a password change). Tokens carry whole seconds, so
-// one issued in the second of the change still opens a socket.
-func (s *Service) AuthenticateSocket(ctx context.Context, accessToken string) (int64, error) {
+// stay open for days, and returns the user (for the ready frame): it also
+// refuses a token issued before the user's sessions last ended (a password
+// change). Tokens carry whole seconds, so one issued in the second of the
+// change still opens a socket.
+func (s *Service) AuthenticateSocket(ctx context.Context, accessToken string) (chat.User, error) {
 	if accessToken == "" {
-		return 0, unauthorized()
+		return chat.User{}, unauthorized()
 	}
 	uid, issued, err := s.Tokens.Verify(accessToken, s.now())
 	if err != nil {
-		return 0, err
+		return chat.User{}, err
 	}
-	since, err := s.Store.SessionsSince(ctx, uid)
+	u, since, err := s.Store.SessionUser(ctx, uid)
 	if err != nil {
 		if errors.Is(err, chat.ErrNotFound) {
-			return 0, unauthorized() // the user is gone
+			return chat.User{}, unauthorized() // the user is gone
 		}
-		return 0, fmt.Errorf("authenticate socket: %w", err)
+		return chat.User{}, fmt.Errorf("authenticate socket: %w", err)
 	}
 	if issued.Before(since.Truncate(time.Second)) {
-		return 0, &chat.Error{Kind: chat.ErrUnauthorized, Code: "unauthorized", Message: "The session has ended; log in again."}
+		return chat.User{}, &chat.Error{Kind: chat.ErrUnauthorized, Code: "unauthorized", Message: "The session has ended; log in again."}
 	}
-	return uid, nil
+	return u, nil
 }
 
 // issuePair stores a new refresh token in family and signs an access token.

@@ -58,18 +58,12 @@ func (s *Service) History(ctx context.Context, uid, gid int64, q HistoryQuery) (
 		return nil, false, err
 	}
 	q.Member = uid
-	items, more, err := s.Store.Messages(ctx, gid, q)
-	if errors.Is(err, ErrNoMembership) {
-		// As in Send: the group is read only now, to pick the error; a
-		// caller who has become a member meanwhile is answered again.
-		if _, merr := s.member(ctx, uid, gid); merr != nil {
-			return nil, false, merr
-		}
+	var items []chat.Message
+	var more bool
+	err := s.asMember(ctx, uid, gid, func() (err error) {
 		items, more, err = s.Store.Messages(ctx, gid, q)
-		if errors.Is(err, ErrNoMembership) {
-			return nil, false, chat.ErrNotMember
-		}
-	}
+		return err
+	})
 	if err != nil {
 		return nil, false, fmt.Errorf("history: %w", err)
 	}
@@ -95,20 +89,12 @@ func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.M
 		return chat.Message{}, false, err
 	}
 	m := NewMessage{GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now()}
-	msg, created, err := s.Store.InsertMessage(ctx, m)
-	if errors.Is(err, ErrNoMembership) {
-		// The store checked membership in the insert's own transaction (no
-		// read before it on the hot path); only now is the group read, to
-		// tell a non-member which error applies. If the sender has become
-		// a member meanwhile, the send is tried once more.
-		if _, merr := s.member(ctx, uid, gid); merr != nil {
-			return chat.Message{}, false, merr
-		}
+	var msg chat.Message
+	var created bool
+	err := s.asMember(ctx, uid, gid, func() (err error) {
 		msg, created, err = s.Store.InsertMessage(ctx, m)
-		if errors.Is(err, ErrNoMembership) {
-			return chat.Message{}, false, chat.ErrNotMember // and removed again
-		}
-	}
+		return err
+	})
 	if err != nil {
 		return chat.Message{}, false, orNotFound(err, "send", "group")
 	}
@@ -118,6 +104,25 @@ func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.M
 		s.notify(ctx, chat.Event{Type: chat.EventMessage, GroupID: gid, Message: &msg})
 	}
 	return msg, created, nil
+}
+
+// asMember runs op, a store call that checks in its own statement that uid
+// is a member of gid and fails with ErrNoMembership otherwise (the hot paths,
+// send and history, read nothing before it). Only on that failure is the
+// group read, to tell the caller which error applies; a caller who has
+// become a member meanwhile gets op once more.
+func (s *Service) asMember(ctx context.Context, uid, gid int64, op func() error) error {
+	err := op()
+	if !errors.Is(err, ErrNoMembership) {
+		return err
+	}
+	if _, err := s.member(ctx, uid, gid); err != nil {
+		return err
+	}
+	if err = op(); errors.Is(err, ErrNoMembership) {
+		return chat.ErrNotMember // removed again meanwhile
+	}
+	return err
 }
 
 // EditMessage changes the body of the caller's own message.

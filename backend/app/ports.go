@@ -76,9 +76,10 @@ type TokenStore interface {
 	// user's SessionsSince, in one transaction. Tokens of other users stay;
 	// a user without tokens is not an error.
 	EndSessions(ctx context.Context, userID int64, at time.Time) error
-	// SessionsSince returns the time of the user's last EndSessions, zero
-	// if none: access tokens issued before it open no WebSocket.
-	SessionsSince(ctx context.Context, userID int64) (time.Time, error)
+	// SessionUser returns the user with the time of the user's last
+	// EndSessions, zero if none: access tokens issued before it open no
+	// WebSocket.
+	SessionUser(ctx context.Context, userID int64) (u chat.User, sessionsSince time.Time, err error)
 }
 
 // GroupPatch holds the fields of a group to change; nil leaves one as it is.

@@ -100,7 +100,7 @@ func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (ch
 		if err := s.Store.EndSessions(ctx, uid, s.now()); err != nil {
 			return chat.User{}, fmt.Errorf("update me: end sessions after password change: %w", err)
 		}
-		s.notify(ctx, chat.Event{Type: chat.EventSessionsEnded, UserID: uid, ToUsers: []int64{uid}})
+		s.notify(ctx, chat.Event{Type: chat.EventSessionsEnded, UserID: uid})
 		s.Log.InfoContext(ctx, "password changed; every session ended", "user_id", uid)
 	}
 	return u, nil

@@ -233,8 +233,9 @@ func TestTokensRejects(t *testing.T) {
 
 // TestTokensVerifyRemembered: a token verified once is remembered, and a
 // remembered token answers exactly as a fresh verification would at every
-// time (before iat and nbf, at and after exp); forged and wrong tokens are
-// never remembered.
+// time (before iat and nbf, at and after exp), and a forged token with the
+// claims of a remembered one stays refused (jwt_internal_test.go checks
+// what is remembered).
 func TestTokensVerifyRemembered(t *testing.T) {
 	claims := jwt.MapClaims{"sub": "7", "iss": "chat", "aud": "chat-api", "iat": t0.Unix(),
 		"nbf": t0.Add(time.Second).Unix(), "exp": t0.Add(time.Minute).Unix(), "jti": "x"}
@@ -270,14 +271,6 @@ func TestTokensVerifyRemembered(t *testing.T) {
 	for range 2 {
 		if _, _, err := tk.Verify(forged, t0.Add(time.Second)); err == nil {
 			t.Fatal("forged token accepted")
-		}
-	}
-	// Many tokens: all verify (the memory is bounded, not the answers).
-	for i := range 10000 {
-		c := jwt.MapClaims{"sub": strconv.Itoa(i + 1), "iss": "chat", "aud": "chat-api", "iat": t0.Unix(), "exp": t0.Add(time.Minute).Unix()}
-		tok := sign(t, jwt.SigningMethodHS256, secret, c)
-		if id, _, err := tk.Verify(tok, t0); err != nil || id != int64(i+1) {
-			t.Fatalf("token %d: %d %v", i, id, err)
 		}
 	}
 }

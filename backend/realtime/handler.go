@@ -25,10 +25,9 @@ import (
 // Service is what the endpoint needs of the use cases (*app.Service). A
 // frame goes through the same use case as the REST call it mirrors.
 type Service interface {
-	// AuthenticateSocket also refuses tokens issued before the user's
-	// sessions ended (a password change).
-	AuthenticateSocket(ctx context.Context, accessToken string) (int64, error)
-	Me(ctx context.Context, uid int64) (chat.User, error)
+	// AuthenticateSocket returns the token's user; it also refuses tokens
+	// issued before the user's sessions ended (a password change).
+	AuthenticateSocket(ctx context.Context, accessToken string) (chat.User, error)
 	GroupIDs(ctx context.Context, uid int64) ([]int64, error)
 	Send(ctx context.Context, uid, gid int64, in app.Outgoing) (chat.Message, bool, error)
 	Typing(ctx context.Context, uid, gid int64, conn string) error
@@ -113,16 +112,12 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	uid, err := hd.svc.AuthenticateSocket(ctx, token)
+	user, err := hd.svc.AuthenticateSocket(ctx, token)
 	if err != nil {
 		hd.closeAuthError(ws, err)
 		return
 	}
-	user, err := hd.svc.Me(ctx, uid)
-	if err != nil {
-		hd.closeAuthError(ws, err)
-		return
-	}
+	uid := user.ID
 	groups, err := hd.svc.GroupIDs(ctx, uid)
 	if err != nil {
 		hd.closeAuthError(ws, err)

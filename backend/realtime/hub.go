@@ -264,12 +264,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	// then let presence report their users offline, then stop the rest.
 	h.mu.Lock()
 	h.stopped = true
-	var open []*conn
-	for _, set := range h.users {
-		for c := range set {
-			open = append(open, c)
-		}
-	}
+	open := h.appendConnsLocked(nil)
 	h.mu.Unlock()
 	for _, c := range open {
 		c.closeWith(1001, "server shutting down")
@@ -311,6 +306,17 @@ func (h *Hub) Notify(ctx context.Context, ev chat.Event) {
 	}
 }
 
+// appendConnsLocked appends every registered connection to dst; h.mu is
+// held.
+func (h *Hub) appendConnsLocked(dst []*conn) []*conn {
+	for _, set := range h.users {
+		for c := range set {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
 // writeWatchdog bounds every connection's writes by WriteTimeout: each
 // quarter of it, the connections whose current batch began WriteTimeout ago
 // or more are cut (so a stuck write ends within 1.25 × WriteTimeout).
@@ -325,13 +331,8 @@ func (h *Hub) writeWatchdog(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		open = open[:0]
 		h.mu.Lock()
-		for _, set := range h.users {
-			for c := range set {
-				open = append(open, c)
-			}
-		}
+		open = h.appendConnsLocked(open[:0])
 		h.mu.Unlock()
 		now := time.Now()
 		for _, c := range open {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,6 +35,8 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 			envelope{Type: chat.EventTyping, Group: 4, User: 2, Except: "c1"}},
 		{"presence", chat.Event{Type: chat.EventPresence, UserID: 2, Online: &online, ToUsers: []int64{3, 5}},
 			envelope{Type: chat.EventPresence, User: 2, To: []int64{3, 5}}},
+		{"presence to groups", chat.Event{Type: chat.EventPresence, UserID: 2, Online: &online, ToGroups: []int64{4, 9}},
+			envelope{Type: chat.EventPresence, User: 2, Groups: []int64{4, 9}}},
 		{"joined", chat.Event{Type: chat.EventMemberJoined, GroupID: 4, User: &m.Sender}, envelope{Type: chat.EventMemberJoined, Group: 4, User: 2}},
 	}
 	for _, tc := range tests {
@@ -56,23 +59,11 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 			got := env
 			got.Event = nil
 			if got.Type != tc.route.Type || got.Group != tc.route.Group || got.Seq != tc.route.Seq || got.User != tc.route.User ||
-				got.Except != tc.route.Except || !equalIDs(got.To, tc.route.To) {
+				got.Except != tc.route.Except || !slices.Equal(got.To, tc.route.To) || !slices.Equal(got.Groups, tc.route.Groups) {
 				t.Errorf("routing = %+v, want %+v", got, tc.route)
 			}
 		})
 	}
-}
-
-func equalIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestDecodeEnvelopeRejects(t *testing.T) {

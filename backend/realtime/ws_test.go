@@ -621,14 +621,7 @@ func TestSlowConsumerIsClosed1013WhileOthersKeepReceiving(t *testing.T) {
 	fast := connect(t, f.inst, f.bob)
 	big := strings.Repeat("x", 4000)
 	ctx := context.Background()
-	slowConn := func() *conn {
-		f.inst.hub.mu.Lock()
-		defer f.inst.hub.mu.Unlock()
-		for c := range f.inst.hub.users[f.alice.ID] {
-			return c
-		}
-		return nil
-	}
+	slowConn := func() *conn { return userConn(f.inst.hub, f.alice.ID) }
 	eventually(t, "slow client registered", func() bool { return slowConn() != nil })
 	sc := slowConn()
 	received := 0
@@ -670,14 +663,7 @@ func TestStuckWriteIsCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	fast := connect(t, f.inst, f.bob)
-	slowConn := func() *conn {
-		f.inst.hub.mu.Lock()
-		defer f.inst.hub.mu.Unlock()
-		for c := range f.inst.hub.users[f.alice.ID] {
-			return c
-		}
-		return nil
-	}
+	slowConn := func() *conn { return userConn(f.inst.hub, f.alice.ID) }
 	eventually(t, "slow client registered", func() bool { return slowConn() != nil })
 	sc := slowConn()
 	big := strings.Repeat("x", 4000)
@@ -822,3 +808,14 @@ func TestPasswordChangeClosesSockets(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// userConn returns one of the user's registered connections on the hub,
+// nil if none.
+func userConn(h *Hub, uid int64) *conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.users[uid] {
+		return c
+	}
+	return nil
+}

@@ -79,16 +79,18 @@ func (s *Store) EndSessions(ctx context.Context, userID int64, at time.Time) err
 	return s.wrap("end sessions", err)
 }
 
-// SessionsSince returns the time of the user's last EndSessions (zero if
-// none).
-func (s *Store) SessionsSince(ctx context.Context, userID int64) (time.Time, error) {
+// SessionUser returns a user with the time of the user's last EndSessions
+// (zero if none), in one read: what opening a WebSocket needs.
+func (s *Store) SessionUser(ctx context.Context, userID int64) (chat.User, time.Time, error) {
+	var row userRow
 	var since sql.NullTime
-	err := s.rsql.QueryRowContext(ctx, `SELECT sessions_since FROM users WHERE id = $1`, userID).Scan(&since)
+	err := s.rsql.QueryRowContext(ctx, `SELECT `+userCols+`, sessions_since FROM users WHERE id = $1`, userID).
+		Scan(&row.ID, &row.Username, &row.DisplayName, &row.CreatedAt, &since)
 	if err != nil {
-		return time.Time{}, s.wrap("sessions since", err)
+		return chat.User{}, time.Time{}, s.wrap("session user", err)
 	}
 	if !since.Valid {
-		return time.Time{}, nil
+		return row.user(), time.Time{}, nil
 	}
-	return since.Time.UTC(), nil
+	return row.user(), since.Time.UTC(), nil
 }

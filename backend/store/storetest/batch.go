@@ -71,6 +71,23 @@ func holdCommits(ctx context.Context, t *testing.T, s *store.Store, gid, uid int
 	}
 }
 
+// wantGapless checks that group gid holds exactly the seqs 1..n and that its
+// last_seq is n (read as member uid): nothing lost, nothing stored twice,
+// no seq taken by a failed request.
+func wantGapless(t *testing.T, s *store.Store, gid, uid, n int64) {
+	t.Helper()
+	items, _, err := s.Messages(t.Context(), gid, app.HistoryQuery{Limit: 1000})
+	noErr(t, err)
+	if !slices.Equal(seqs(items), span(1, n)) {
+		t.Errorf("group %d history = %v, want 1..%d", gid, seqs(items), n)
+	}
+	g, err := s.GroupByID(t.Context(), gid, uid)
+	noErr(t, err)
+	if g.LastSeq != n {
+		t.Errorf("group %d last_seq = %d, want %d", gid, g.LastSeq, n)
+	}
+}
+
 // queueSends enqueues the sends one after the other (so the batch holds
 // them in this order) and returns their answers.
 func queueSends(ctx context.Context, t *testing.T, s *store.Store, ms []app.NewMessage) []<-chan sendResult {
@@ -132,16 +149,7 @@ func testBatchDuplicateClientID(t *testing.T, s *store.Store) {
 	if got[1].msg.ID != got[0].msg.ID || got[4].msg.ID != got[0].msg.ID || got[2].msg.ID != old.ID {
 		t.Errorf("repeats answered with ids %d %d %d, want %d %d %d", got[1].msg.ID, got[4].msg.ID, got[2].msg.ID, got[0].msg.ID, got[0].msg.ID, old.ID)
 	}
-	items, _, err := s.Messages(ctx, g.ID, app.HistoryQuery{})
-	noErr(t, err)
-	if !slices.Equal(seqs(items), span(1, 4)) {
-		t.Errorf("history = %v, want 1..4 (repeats store nothing)", seqs(items))
-	}
-	gg, err := s.GroupByID(ctx, g.ID, a.ID)
-	noErr(t, err)
-	if gg.LastSeq != 4 {
-		t.Errorf("last_seq = %d, want 4", gg.LastSeq)
-	}
+	wantGapless(t, s, g.ID, a.ID, 4) // repeats store nothing
 }
 
 func testBatchMixedGroups(t *testing.T, s *store.Store) {
@@ -205,16 +213,7 @@ func testBatchMixedGroups(t *testing.T, s *store.Store) {
 		{g2, 2, map[int64]int64{a.ID: 2, b.ID: 1}},
 		{g3, 1, map[int64]int64{a.ID: 1, b.ID: 0}},
 	} {
-		items, _, err := s.Messages(ctx, tc.g.ID, app.HistoryQuery{})
-		noErr(t, err)
-		if !slices.Equal(seqs(items), span(1, tc.lastSeq)) {
-			t.Errorf("group %s history = %v, want 1..%d", *tc.g.Name, seqs(items), tc.lastSeq)
-		}
-		gg, err := s.GroupByID(ctx, tc.g.ID, a.ID)
-		noErr(t, err)
-		if gg.LastSeq != tc.lastSeq {
-			t.Errorf("group %s last_seq = %d, want %d", *tc.g.Name, gg.LastSeq, tc.lastSeq)
-		}
+		wantGapless(t, s, tc.g.ID, a.ID, tc.lastSeq)
 		for uid, want := range tc.marks {
 			m, err := s.Membership(ctx, tc.g.ID, uid)
 			noErr(t, err)
@@ -286,16 +285,7 @@ func testBatchFailingRequest(t *testing.T, s *store.Store) {
 					t.Errorf("send %d = seq %d created %v err %v, want seq %d created %v", i, got[i].msg.Seq, got[i].created, got[i].err, want.seq, want.created)
 				}
 			}
-			items, _, err := s.Messages(ctx, good.ID, app.HistoryQuery{})
-			noErr(t, err)
-			if !slices.Equal(seqs(items), span(1, 3)) {
-				t.Errorf("history = %v, want 1..3", seqs(items))
-			}
-			gg, err := s.GroupByID(ctx, good.ID, a.ID)
-			noErr(t, err)
-			if gg.LastSeq != 3 {
-				t.Errorf("last_seq = %d, want 3", gg.LastSeq)
-			}
+			wantGapless(t, s, good.ID, a.ID, 3)
 		})
 	}
 }
@@ -333,11 +323,7 @@ func testSendCanceled(t *testing.T, s *store.Store) {
 	if r := <-answers[1]; r.err != nil || r.msg.Seq != 2 {
 		t.Errorf("send after the canceled one = seq %d, %v; want seq 2", r.msg.Seq, r.err)
 	}
-	gg, err := s.GroupByID(ctx, g.ID, a.ID)
-	noErr(t, err)
-	if gg.LastSeq != 2 {
-		t.Errorf("last_seq = %d, want 2 (a canceled send takes no seq)", gg.LastSeq)
-	}
+	wantGapless(t, s, g.ID, a.ID, 2) // a canceled send takes no seq
 }
 
 // testCloseWhileWaiting: Close answers waiting sends with ErrUnavailable at
@@ -426,21 +412,12 @@ func testBatchNonMember(t *testing.T, s *store.Store) {
 	if got[4].created || got[4].msg.ID != orig.ID || got[4].msg.Body != "before leaving" {
 		t.Errorf("repeat of a stored message = %+v created %v, want the original %d", got[4].msg, got[4].created, orig.ID)
 	}
-	items, _, err := s.Messages(ctx, g.ID, app.HistoryQuery{})
-	noErr(t, err)
-	if !slices.Equal(seqs(items), span(1, 4)) {
-		t.Errorf("history = %v, want 1..4", seqs(items))
-	}
 	// Alone (no batch to share), the same checks hold.
 	_, _, err = s.InsertMessage(ctx, app.NewMessage{GroupID: g.ID, SenderID: outsider.ID, Body: "alone", At: base})
 	if !errors.Is(err, app.ErrNoMembership) {
 		t.Errorf("lone non-member send: err = %v, want app.ErrNoMembership", err)
 	}
-	gg, err := s.GroupByID(ctx, g.ID, a.ID)
-	noErr(t, err)
-	if gg.LastSeq != 4 {
-		t.Errorf("last_seq = %d, want 4", gg.LastSeq)
-	}
+	wantGapless(t, s, g.ID, a.ID, 4)
 }
 
 // testBatchClientIDRace: another instance stores a client_id while a batch
@@ -491,9 +468,5 @@ WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
 	if next.Seq != 2 {
 		t.Errorf("next seq = %d, want 2 (no gap)", next.Seq)
 	}
-	items, _, err := s.Messages(ctx, g.ID, app.HistoryQuery{})
-	noErr(t, err)
-	if !slices.Equal(seqs(items), span(1, 2)) {
-		t.Errorf("history = %v, want 1..2", seqs(items))
-	}
+	wantGapless(t, s, g.ID, a.ID, 2)
 }

@@ -418,24 +418,37 @@ func testEndSessions(t *testing.T, s *store.Store) {
 	}
 	noErr(t, s.RevokeFamily(ctx, "old", base))
 
+	// SessionUser is the user as UserByID reads it, plus the time.
+	sessionsSince := func(uid int64) (time.Time, error) {
+		t.Helper()
+		got, since, err := s.SessionUser(ctx, uid)
+		if err == nil {
+			want, err := s.UserByID(ctx, uid)
+			noErr(t, err)
+			if got != want {
+				t.Errorf("SessionUser(%d) = %+v, want %+v", uid, got, want)
+			}
+		}
+		return since, err
+	}
 	for _, uid := range []int64{u.ID, other.ID} {
-		since, err := s.SessionsSince(ctx, uid)
+		since, err := sessionsSince(uid)
 		noErr(t, err)
 		if !since.IsZero() {
 			t.Errorf("SessionsSince before any EndSessions = %v, want zero", since)
 		}
 	}
-	_, err = s.SessionsSince(ctx, other.ID+1000)
+	_, err = sessionsSince(other.ID + 1000)
 	wantErr(t, err, chat.ErrNotFound)
 
 	at := base.Add(time.Minute)
 	noErr(t, s.EndSessions(ctx, u.ID, at))
-	since, err := s.SessionsSince(ctx, u.ID)
+	since, err := sessionsSince(u.ID)
 	noErr(t, err)
 	if !since.Equal(at.Truncate(time.Microsecond)) || since.Location() != time.UTC {
 		t.Errorf("SessionsSince = %v, want %v in UTC", since, at)
 	}
-	if since, err := s.SessionsSince(ctx, other.ID); err != nil || !since.IsZero() {
+	if since, err := sessionsSince(other.ID); err != nil || !since.IsZero() {
 		t.Errorf("another user's SessionsSince = %v, %v; want zero", since, err)
 	}
 
@@ -473,7 +486,7 @@ func testEndSessions(t *testing.T, s *store.Store) {
 	if got.RevokedAt == nil || !got.RevokedAt.Equal(at.Truncate(time.Microsecond)) {
 		t.Errorf("a second revocation moved RevokedAt to %v", got.RevokedAt)
 	}
-	if since, err := s.SessionsSince(ctx, u.ID); err != nil || !since.Equal(later.Truncate(time.Microsecond)) {
+	if since, err := sessionsSince(u.ID); err != nil || !since.Equal(later.Truncate(time.Microsecond)) {
 		t.Errorf("SessionsSince after a second EndSessions = %v, %v; want %v", since, err, later)
 	}
 }

@@ -1,23 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, HttpClient, NetworkError, parseRetryAfter, type TokenStore, type Tokens } from './http';
-
-function memoryTokens(initial: Tokens | null): TokenStore & { value: Tokens | null } {
-  return {
-    value: initial,
-    load() {
-      return this.value;
-    },
-    save(t) {
-      this.value = t;
-    },
-  };
-}
-
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-  new Response(body === undefined ? null : JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': 'application/json', ...headers },
-  });
+import { json, memoryTokens } from '../test/fakes';
+import { ApiError, HttpClient, NetworkError, parseRetryAfter } from './http';
 
 const authResult = (n: number) => ({
   user: { id: 1, username: 'alice', display_name: '', created_at: '' },

@@ -1,3 +1,4 @@
+import type { Tokens, TokenStore } from '../api/http';
 import type { Timers, WebSocketLike } from '../api/socket';
 import type { Message, User } from '../api/types';
 
@@ -98,3 +99,23 @@ export function msg(seq: number, over: Partial<Message> = {}): Message {
     ...over,
   };
 }
+
+/** A token store in memory; value is what is stored. */
+export function memoryTokens(initial: Tokens | null): TokenStore & { value: Tokens | null } {
+  return {
+    value: initial,
+    load() {
+      return this.value;
+    },
+    save(t) {
+      this.value = t;
+    },
+  };
+}
+
+/** A JSON response as the server sends it. */
+export const json = (status: number, body: unknown, headers: Record<string, string> = {}): Response =>
+  new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json', ...headers },
+  });

@@ -1,35 +1,16 @@
 import { fireEvent, render, screen, waitFor } from '@testing-library/preact';
 import { describe, expect, it, vi } from 'vitest';
-import type { Tokens, TokenStore } from '../../api/http';
 import type { User } from '../../api/types';
 import { ServicesContext } from '../../app/context';
 import type { Router } from '../../state/router';
 import { Session } from '../../state/session';
-import { alice } from '../../test/fakes';
+import { alice, json, memoryTokens } from '../../test/fakes';
 import { ProfileDialog } from './ProfileDialog';
 
 const NOW = 1_000_000;
 
-const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-  new Response(body === undefined ? null : JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': 'application/json', ...headers },
-  });
-
 const invalid = (details: Record<string, string>) =>
   json(400, { error: { code: 'validation_failed', message: 'invalid fields', details } });
-
-function memoryTokens(initial: Tokens | null): TokenStore & { value: Tokens | null } {
-  return {
-    value: initial,
-    load() {
-      return this.value;
-    },
-    save(t) {
-      this.value = t;
-    },
-  };
-}
 
 type Call = { method: string; path: string; body: unknown; auth: string | undefined };
 type Answer = (call: Call) => Response;
