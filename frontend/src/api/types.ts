@@ -1,4 +1,4 @@
-// Wire types of /work/shared/API.md (v1). Ids are JSON integers, times RFC 3339.
+// Wire types of docs/API.md (v1). Ids are JSON integers, times RFC 3339.
 
 export interface User {
   id: number;
