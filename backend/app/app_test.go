@@ -678,7 +678,7 @@ func TestSendIsIdempotentAndOrdered(t *testing.T) {
 		if err != nil || !more || !slices.Equal(seqs(items), []int64{3, 4}) {
 			t.Fatalf("history before %v %v %v", seqs(items), more, err)
 		}
-		_, _, err = f.svc.History(ctx, w.owner, w.pub, app.HistoryQuery{BeforeSeq: 5, AfterSeq: 1})
+		_, _, err = f.svc.History(ctx, w.owner, w.pub, app.HistoryQuery{BeforeSeq: 5, After: new(int64(1))})
 		wantCode(t, err, "validation_failed")
 	})
 }

@@ -48,10 +48,10 @@ func (s *Service) History(ctx context.Context, uid, gid int64, q HistoryQuery) (
 	if q.BeforeSeq < 0 {
 		problems = append(problems, chat.Invalid(map[string]string{"before_seq": "must not be negative"}))
 	}
-	if q.AfterSeq < 0 {
+	if q.After != nil && *q.After < 0 {
 		problems = append(problems, chat.Invalid(map[string]string{"after_seq": "must not be negative"}))
 	}
-	if q.BeforeSeq > 0 && q.AfterSeq > 0 {
+	if q.BeforeSeq > 0 && q.After != nil {
 		problems = append(problems, chat.Invalid(map[string]string{"before_seq": "cannot be combined with after_seq"}))
 	}
 	if err := chat.Merge(problems...); err != nil {

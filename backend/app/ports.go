@@ -152,18 +152,19 @@ type NewMessage struct {
 	At       time.Time
 }
 
-// HistoryQuery selects a page of a group's messages. With AfterSeq > 0 it
-// returns the oldest Limit messages above it; otherwise the newest Limit
-// messages below BeforeSeq (0: no bound). Items are ascending by seq either
-// way; hasMore tells whether more exist in the direction of the query.
+// HistoryQuery selects a page of a group's messages. With After set it
+// returns the oldest Limit messages above *After (catching up: 0 reads from
+// the start); otherwise the newest Limit messages below BeforeSeq (0: no
+// bound). Items are ascending by seq either way; hasMore tells whether more
+// exist in the direction of the query.
 //
 // With Member set, the page is read only if that user is a member of the
 // group, in the same statement (the history endpoint's hot path needs no
 // read of its own before it); otherwise Messages fails with
 // ErrNoMembership.
 type HistoryQuery struct {
+	After     *int64
 	BeforeSeq int64
-	AfterSeq  int64
 	Limit     int
 	Member    int64
 }

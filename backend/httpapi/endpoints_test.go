@@ -296,6 +296,14 @@ func TestMessageEndpoints(t *testing.T) {
 		if len(page.Items) != 2 || page.Items[0].Seq != 4 {
 			t.Fatalf("newer page %s", r.body)
 		}
+		// after_seq=0 catches up from the start, oldest first: seq 1 and 2.
+		page = messagePage{}
+		r = h.do("GET", msgs+"?after_seq=0&limit=2", nt, nil)
+		expect(t, r, http.StatusOK, "")
+		r.decode(t, &page)
+		if len(page.Items) != 2 || page.Items[0].Seq != 1 || page.Items[1].Seq != 2 || page.HasMore == nil || !*page.HasMore {
+			t.Fatalf("page after 0 %s", r.body)
+		}
 		for _, q := range []string{"limit=0", "limit=201", "limit=x", "before_seq=-1", "after_seq=y", "before_seq=0", "before_seq=4&after_seq=0", "before_seq=4&after_seq=1"} {
 			expect(t, h.do("GET", msgs+"?"+q, nt, nil), http.StatusBadRequest, "validation_failed")
 		}

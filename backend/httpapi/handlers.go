@@ -465,13 +465,14 @@ func (a *api) history(c *gin.Context) {
 	details := map[string]string{}
 	q := app.HistoryQuery{
 		BeforeSeq: queryInt(c, "before_seq", 0, 1, maxInt64, details),
-		AfterSeq:  queryInt(c, "after_seq", 0, 0, maxInt64, details),
 		Limit:     int(queryInt(c, "limit", 50, 1, maxHistoryLimit, details)),
 	}
 	_, hasBefore := c.GetQuery("before_seq")
-	_, hasAfter := c.GetQuery("after_seq")
-	if hasBefore && hasAfter {
-		details["before_seq"] = "cannot be combined with after_seq"
+	if _, hasAfter := c.GetQuery("after_seq"); hasAfter {
+		q.After = new(queryInt(c, "after_seq", 0, 0, maxInt64, details))
+		if hasBefore {
+			details["before_seq"] = "cannot be combined with after_seq"
+		}
 	}
 	if len(details) > 0 {
 		a.invalid(c, details)

@@ -453,6 +453,7 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "GET", path: gp("/messages"), token: carol, want: 200})
 	s.do(oasExchange{method: "GET", path: gp("/messages?before_seq=2&limit=1"), token: carol, want: 200})
 	s.do(oasExchange{method: "GET", path: gp("/messages?after_seq=1"), token: carol, want: 200})
+	s.do(oasExchange{method: "GET", path: gp("/messages?after_seq=0&limit=1"), token: carol, want: 200})
 	s.do(oasExchange{method: "GET", path: gp("/messages?limit=201"), token: carol, want: 400, docRejects: true})
 	s.do(oasExchange{method: "GET", path: gp("/messages?before_seq=0"), token: carol, want: 400, docRejects: true})
 	// The one rule the schema cannot say: the two cursors exclude each other.

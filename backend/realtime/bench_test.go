@@ -30,8 +30,8 @@ func (s *memStore) Messages(_ context.Context, _ int64, q app.HistoryQuery) ([]c
 	if s.visible > 0 {
 		msgs = msgs[:s.visible]
 	}
-	if q.AfterSeq > 0 {
-		from := min(int(q.AfterSeq), len(msgs))
+	if q.After != nil {
+		from := min(int(*q.After), len(msgs))
 		to := min(from+q.Limit, len(msgs))
 		return msgs[from:to], to < len(msgs), nil
 	}

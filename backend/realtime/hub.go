@@ -821,20 +821,11 @@ func (h *Hub) latestSeq(ctx context.Context, gid int64) (int64, error) {
 	return items[len(items)-1].Seq, nil
 }
 
-// page reads up to limit messages above seq after, ascending. The store
-// reads "after" only for after > 0, so the start of a group is read as the
-// page below limit+1.
+// page reads up to limit messages above seq after, ascending.
 func (h *Hub) page(ctx context.Context, gid, after int64, limit int) ([]chat.Message, bool, error) {
-	q := app.HistoryQuery{AfterSeq: after, Limit: limit}
-	if after <= 0 {
-		q = app.HistoryQuery{BeforeSeq: int64(limit) + 1, Limit: limit}
-	}
-	items, more, err := h.opt.Store.Messages(ctx, gid, q)
+	items, more, err := h.opt.Store.Messages(ctx, gid, app.HistoryQuery{After: &after, Limit: limit})
 	if err != nil {
 		return nil, false, fmt.Errorf("realtime: messages of group %d after %d: %w", gid, after, err)
-	}
-	if after <= 0 {
-		more = len(items) == limit
 	}
 	return items, more, nil
 }

@@ -138,9 +138,9 @@ func (s *Store) Messages(ctx context.Context, groupID int64, q app.HistoryQuery)
 	var where string
 	args := []any{groupID}
 	switch {
-	case q.AfterSeq > 0:
+	case q.After != nil:
 		where = ` WHERE msg.group_id = $1 AND msg.seq > $2`
-		args = append(args, q.AfterSeq)
+		args = append(args, *q.After)
 	case q.BeforeSeq > 0:
 		where = ` WHERE msg.group_id = $1 AND msg.seq < $2`
 		args = append(args, q.BeforeSeq)
@@ -152,7 +152,7 @@ func (s *Store) Messages(ctx context.Context, groupID int64, q app.HistoryQuery)
 		where += ` AND EXISTS (SELECT 1 FROM memberships WHERE group_id = $1 AND user_id = $` + strconv.Itoa(len(args)) + `)`
 	}
 	order := ` ORDER BY msg.seq DESC`
-	if q.AfterSeq > 0 {
+	if q.After != nil {
 		order = ` ORDER BY msg.seq`
 	}
 	// The limit is part of the text, not a parameter: Postgres plans a
@@ -178,7 +178,7 @@ func (s *Store) Messages(ctx context.Context, groupID int64, q app.HistoryQuery)
 	if hasMore {
 		rows = rows[:limit]
 	}
-	if q.AfterSeq <= 0 {
+	if q.After == nil {
 		slices.Reverse(rows)
 	}
 	out := make([]chat.Message, len(rows))

@@ -1062,16 +1062,20 @@ func testHistory(t *testing.T, s *store.Store) {
 		{"before", g.ID, app.HistoryQuery{BeforeSeq: 8, Limit: 3}, span(5, 7), true},
 		{"before start", g.ID, app.HistoryQuery{BeforeSeq: 4, Limit: 3}, span(1, 3), false},
 		{"before 1", g.ID, app.HistoryQuery{BeforeSeq: 1, Limit: 3}, nil, false},
-		{"after", g.ID, app.HistoryQuery{AfterSeq: 2, Limit: 3}, span(3, 5), true},
-		{"after to end", g.ID, app.HistoryQuery{AfterSeq: 7, Limit: 3}, span(8, 10), false},
-		{"after end", g.ID, app.HistoryQuery{AfterSeq: 10, Limit: 3}, nil, false},
-		{"after wins over before", g.ID, app.HistoryQuery{AfterSeq: 8, BeforeSeq: 3, Limit: 5}, span(9, 10), false},
+		{"after", g.ID, app.HistoryQuery{After: new(int64(2)), Limit: 3}, span(3, 5), true},
+		{"after to end", g.ID, app.HistoryQuery{After: new(int64(7)), Limit: 3}, span(8, 10), false},
+		{"after end", g.ID, app.HistoryQuery{After: new(int64(10)), Limit: 3}, nil, false},
+		{"after wins over before", g.ID, app.HistoryQuery{After: new(int64(8)), BeforeSeq: 3, Limit: 5}, span(9, 10), false},
+		{"after 0 is the start", g.ID, app.HistoryQuery{After: new(int64(0)), Limit: 2}, span(1, 2), true},
+		{"after 0, all", g.ID, app.HistoryQuery{After: new(int64(0)), Limit: 10}, span(1, 10), false},
+		{"after 0, empty group", empty.ID, app.HistoryQuery{After: new(int64(0)), Limit: 2}, nil, false},
+		{"member, after 0", g.ID, app.HistoryQuery{After: new(int64(0)), Limit: 3, Member: a.ID}, span(1, 3), true},
 		{"empty group", empty.ID, app.HistoryQuery{}, nil, false},
 		{"unknown group", g.ID + 1000, app.HistoryQuery{}, nil, false},
 		{"member", g.ID, app.HistoryQuery{Limit: 3, Member: a.ID}, span(8, 10), true},
-		{"member, after", g.ID, app.HistoryQuery{AfterSeq: 7, Limit: 3, Member: a.ID}, span(8, 10), false},
+		{"member, after", g.ID, app.HistoryQuery{After: new(int64(7)), Limit: 3, Member: a.ID}, span(8, 10), false},
 		{"member, before", g.ID, app.HistoryQuery{BeforeSeq: 8, Limit: 3, Member: a.ID}, span(5, 7), true},
-		{"member, empty page", g.ID, app.HistoryQuery{AfterSeq: 10, Member: a.ID}, nil, false},
+		{"member, empty page", g.ID, app.HistoryQuery{After: new(int64(10)), Member: a.ID}, nil, false},
 		{"member, empty group", empty.ID, app.HistoryQuery{Member: a.ID}, nil, false},
 	}
 	for _, tc := range tests {
@@ -1097,7 +1101,7 @@ func testHistory(t *testing.T, s *store.Store) {
 		q    app.HistoryQuery
 	}{
 		{"outsider", g.ID, app.HistoryQuery{Member: outsider.ID}},
-		{"outsider, after", g.ID, app.HistoryQuery{AfterSeq: 2, Member: outsider.ID}},
+		{"outsider, after", g.ID, app.HistoryQuery{After: new(int64(2)), Member: outsider.ID}},
 		{"outsider, empty group", empty.ID, app.HistoryQuery{Member: outsider.ID}},
 		{"unknown group", g.ID + 1000, app.HistoryQuery{Member: a.ID}},
 		{"unknown user", g.ID, app.HistoryQuery{Member: outsider.ID + 1000}},
@@ -1309,7 +1313,7 @@ func testConcurrentSenders(t *testing.T, s *store.Store) {
 				return
 			default:
 			}
-			items, _, err := s.Messages(ctx, g.ID, app.HistoryQuery{AfterSeq: 0, Limit: 1000})
+			items, _, err := s.Messages(ctx, g.ID, app.HistoryQuery{After: new(int64(0)), Limit: 1000})
 			if err != nil {
 				t.Errorf("concurrent read: %v", err)
 				return
