@@ -475,11 +475,20 @@ func (c *conn) resumeLoop() {
 		}
 		slices.Sort(gids)
 		for _, g := range gids {
-			if err := c.replay(g, r.cursors[g]); err != nil {
-				if c.ctx.Err() != nil {
-					return
-				}
+			err := c.replay(g, r.cursors[g])
+			switch {
+			case err == nil:
+			case errors.Is(err, chat.ErrForbidden): // not a member: nothing to replay
 				c.push(errFrame(r.ref, err))
+			default:
+				// Unavailable (or closing): ending the connection is the
+				// only way to keep "each message once, in order"; the
+				// client reconnects and resumes.
+				if c.ctx.Err() == nil {
+					c.hub.log.Warn("realtime: replay failed; closing the connection", "conn", c.id, "group", g, "err", err)
+					c.closeWith(websocket.StatusTryAgainLater, "unavailable")
+				}
+				return
 			}
 		}
 		c.push(encode(simpleFrame{Type: "resumed", Ref: r.ref}))
@@ -488,9 +497,12 @@ func (c *conn) resumeLoop() {
 
 // replay sends the messages of one group above cursor that this connection
 // has not been sent yet, in order, then hands the group back to live
-// delivery with no gap and no repeat: while it runs, live messages of the
-// group skip this connection, and it only ends once it has caught up with
-// what the hub delivered meanwhile (checked under the hub's lock).
+// delivery with no gap and no repeat. While it runs, live messages of the
+// group skip this connection (the sequencer still counts them as delivered),
+// so it may only end once it has sent everything up to what the hub has
+// delivered: checked under the hub's lock, after a page that reached the
+// end of the group, and never while the hub does not know yet what it has
+// delivered (the group's baseline is being read).
 func (c *conn) replay(gid, cursor int64) error {
 	h := c.hub
 	h.mu.Lock()
@@ -520,24 +532,15 @@ func (c *conn) replay(gid, cursor int64) error {
 	st.conns[c] = s
 	h.mu.Unlock()
 
-	stop := func() {
-		h.mu.Lock()
-		if st := h.groups[gid]; st != nil {
-			if s, ok := st.conns[c]; ok {
-				s.replaying = false
-				st.conns[c] = s
-			}
-		}
-		h.mu.Unlock()
-	}
 	for {
 		items, more, err := h.page(c.ctx, gid, after, max(1, min(pageSize, h.opt.QueueSize/2)))
-		if err != nil {
-			stop()
-			return err
+		if err == nil {
+			err = c.waitRoom(len(items))
 		}
-		if err := c.waitRoom(len(items)); err != nil {
-			stop()
+		if err != nil {
+			// The live messages skipped so far were never sent: the
+			// connection cannot go on without a gap. Its client resumes
+			// on a new one.
 			return err
 		}
 		h.mu.Lock()
@@ -547,10 +550,14 @@ func (c *conn) replay(gid, cursor int64) error {
 		if st != nil {
 			s, ok = st.conns[c]
 		}
-		if !ok {
-			// Removed from the group meanwhile: nothing more of it.
+		if !ok || !s.replaying {
+			// Removed from the group meanwhile (and perhaps added again,
+			// starting afresh): nothing more of this replay.
 			h.mu.Unlock()
-			return notMemberError(gid)
+			if !ok {
+				return notMemberError(gid)
+			}
+			return nil
 		}
 		for _, m := range items {
 			after = max(after, m.Seq)
@@ -560,15 +567,27 @@ func (c *conn) replay(gid, cursor int64) error {
 			s.sent = max(s.sent, m.Seq)
 			c.push(messageFrame(m))
 		}
-		if len(items) == 0 || (!more && st.delivered <= s.sent) {
+		if !more && st.delivered >= 0 && st.delivered <= s.sent {
 			s.from = min(s.from, cursor)
 			s.replaying = false
 			st.conns[c] = s
 			h.mu.Unlock()
 			return nil
 		}
-		// More pages, or live messages arrived during the replay.
 		st.conns[c] = s
+		if st.delivered < 0 {
+			// The hub is reading where the group stands; its live
+			// delivery starts from there, so the replay must reach it.
+			based := st.baseline()
+			h.mu.Unlock()
+			select {
+			case <-based:
+			case <-c.ctx.Done():
+				return c.ctx.Err()
+			}
+			continue
+		}
+		// More pages, or live messages were delivered during the read.
 		h.mu.Unlock()
 	}
 }

@@ -145,6 +145,33 @@ type groupState struct {
 	// read to the end).
 	target int64
 	queued bool // in the fill queue or being filled
+	// based is closed once delivered is known (replays wait for it); nil
+	// until someone waits.
+	based chan struct{}
+}
+
+// baseline returns a channel that is closed once the group's baseline is
+// known (already closed if it is); h.mu is held.
+func (st *groupState) baseline() <-chan struct{} {
+	if st.based == nil {
+		st.based = make(chan struct{})
+		if st.delivered >= 0 {
+			close(st.based)
+		}
+	}
+	return st.based
+}
+
+// released wakes whoever waits for the baseline: it is known, or the state
+// is dropped; h.mu is held.
+func (st *groupState) released() {
+	if st.based != nil {
+		select {
+		case <-st.based:
+		default:
+			close(st.based)
+		}
+	}
 }
 
 // sub is one connection's standing in one group. The messages sent on the
@@ -564,6 +591,7 @@ func (h *Hub) unsubscribeLocked(c *conn, gid int64) {
 	}
 	if len(st.conns) == 0 {
 		delete(h.groups, gid)
+		st.released()
 	}
 }
 
@@ -764,6 +792,7 @@ func (h *Hub) fill(ctx context.Context, gid int64) error {
 			b = st.pendingMin - 1
 		}
 		st.delivered, st.pendingMin = b, 0
+		st.released()
 		base = b
 		for c, s := range st.conns {
 			if s.sent == 0 && !s.replaying { // nothing sent yet: start here

@@ -1,0 +1,129 @@
+package realtime
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/chat"
+	"github.com/chatapp/chat/store/storetest"
+)
+
+// pausingStore holds one history read, chosen by a predicate, after the
+// database has answered and before the answer reaches the hub, so that a
+// test can make something happen in between.
+type pausingStore struct {
+	app.Store
+	mu     sync.Mutex
+	match  func(gid int64, q app.HistoryQuery) bool // fires once, then disarms
+	read   chan []chat.Message                      // the paused read's answer
+	resume chan struct{}                            // lets the paused read return
+}
+
+func newPausingStore(inner app.Store) *pausingStore {
+	return &pausingStore{Store: inner, read: make(chan []chat.Message), resume: make(chan struct{})}
+}
+
+func (s *pausingStore) arm(match func(gid int64, q app.HistoryQuery) bool) {
+	s.mu.Lock()
+	s.match = match
+	s.mu.Unlock()
+}
+
+func (s *pausingStore) Messages(ctx context.Context, gid int64, q app.HistoryQuery) ([]chat.Message, bool, error) {
+	items, more, err := s.Store.Messages(ctx, gid, q)
+	s.mu.Lock()
+	fire := s.match != nil && err == nil && s.match(gid, q)
+	if fire {
+		s.match = nil
+	}
+	s.mu.Unlock()
+	if fire {
+		s.read <- items
+		<-s.resume
+	}
+	return items, more, err
+}
+
+// groupSettled tells the last seq the hub delivered for a group once the
+// hub knows it and has no database read queued for the group.
+func (h *Hub) groupSettled(gid int64) (int64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	st := h.groups[gid]
+	if st == nil || st.delivered < 0 || st.queued {
+		return 0, false
+	}
+	return st.delivered, true
+}
+
+// A resume whose page read finds nothing new while a newer message is
+// delivered live (which skips the resuming connection: it is replaying)
+// must still send that message. The interleaving is driven, not timed: the
+// replay's read is held after the database answered "nothing above 3",
+// message 4 is stored and delivered to another connection, then the read
+// returns its empty page.
+func TestResumeSendsAMessageDeliveredLiveDuringAnEmptyPageRead(t *testing.T) {
+	for _, how := range []string{"auth frame", "resume frame"} {
+		t.Run(how, func(t *testing.T) {
+			st := newPausingStore(storetest.SQLite(t))
+			f := newFixtureOn(t, instanceConfig{store: st})
+			ctx := t.Context()
+			for range 3 {
+				if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, f.gid, app.Outgoing{Body: "before"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Alice's connection makes the group live on this instance.
+			a := connect(t, f.inst, f.alice)
+			eventually(t, "the hub knows the group up to seq 3", func() bool {
+				d, ok := f.inst.hub.groupSettled(f.gid)
+				return ok && d == 3
+			})
+			st.arm(func(gid int64, q app.HistoryQuery) bool {
+				return gid == f.gid && q.After != nil && *q.After == 3
+			})
+			cursors := map[string]int64{itoa(f.gid): 3}
+			var b *client
+			if how == "auth frame" {
+				var err error
+				b, _, err = dial(t, f.inst.url, dialOpt{authMsg: map[string]any{"type": "auth", "token": f.bob.token, "cursors": cursors}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.name = "bob"
+				if r := b.next(t); r.Type != "ready" {
+					t.Fatalf("got %s, want ready", r.raw)
+				}
+			} else {
+				b = connect(t, f.inst, f.bob)
+				b.send(map[string]any{"type": "resume", "cursors": cursors, "ref": "r"})
+			}
+			if items := <-st.read; len(items) != 0 {
+				t.Fatalf("the replay's read found %d messages, want none", len(items))
+			}
+			// Message 4 is stored and delivered live while the read is held.
+			if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, f.gid, app.Outgoing{Body: "during"}); err != nil {
+				t.Fatal(err)
+			}
+			if m := a.until(t, "message"); m.Message.Seq != 4 {
+				t.Fatalf("alice got %s, want seq 4", m.raw)
+			}
+			close(st.resume)
+
+			var got []int64
+			for fr := b.next(t); fr.Type != "resumed"; fr = b.next(t) {
+				if fr.Type == "message" {
+					got = append(got, fr.Message.Seq)
+				}
+			}
+			for _, fr := range ofType(b.sync(t), "message") {
+				got = append(got, fr.Message.Seq)
+			}
+			if len(got) != 1 || got[0] != 4 {
+				t.Fatalf("bob got seqs %v, want [4]", got)
+			}
+		})
+	}
+}
