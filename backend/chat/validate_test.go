@@ -122,8 +122,6 @@ func TestSmallValidators(t *testing.T) {
 		err   *chat.Error
 		field string
 	}{
-		{"client id 64", chat.ValidateClientID(strings.Repeat("c", 64)), ""},
-		{"client id 65", chat.ValidateClientID(strings.Repeat("c", 65)), "client_id"},
 		{"public", chat.ValidateVisibility(chat.Public), ""},
 		{"private", chat.ValidateVisibility(chat.Private), ""},
 		{"secret", chat.ValidateVisibility("secret"), "visibility"},
@@ -148,5 +146,157 @@ func TestMerge(t *testing.T) {
 	}
 	if len(got.Details) != 2 || got.Details["username"] == "" || got.Details["password"] == "" {
 		t.Fatalf("details %v", got.Details)
+	}
+}
+
+// textFields are the normalisers of every free-text field, with the field
+// their errors name.
+var textFields = []struct {
+	field string
+	fn    func(string) (string, *chat.Error)
+}{
+	{"body", chat.NormalizeBody},
+	{"display_name", chat.NormalizeDisplayName},
+	{"name", chat.NormalizeGroupName},
+	{"description", chat.NormalizeDescription},
+	{"client_id", chat.NormalizeClientID},
+	{"q", chat.NormalizeQuery},
+}
+
+func TestTextRulesRefuseControlAndBidiCharacters(t *testing.T) {
+	bad := map[string]string{
+		"NUL":                  "a\x00b",
+		"bell":                 "a\x07b",
+		"carriage return":      "a\rb",
+		"escape":               "a\x1b[31mb",
+		"DEL":                  "a\x7fb",
+		"C1 next line":         "a\u0085b",
+		"C1 last":              "a\u009fb",
+		"LRE":                  "a\u202ab",
+		"RLO":                  "a\u202eb",
+		"LRI":                  "a\u2066b",
+		"PDI":                  "a\u2069b",
+		"invalid UTF-8":        "a\xffb",
+		"only a control":       "\x00",
+		"control after spaces": "   \x01",
+	}
+	for _, f := range textFields {
+		for name, in := range bad {
+			t.Run(f.field+"/"+name, func(t *testing.T) {
+				_, err := f.fn(in)
+				check(t, err, f.field)
+			})
+		}
+	}
+}
+
+func TestTextRulesKeepOrdinaryText(t *testing.T) {
+	good := map[string]string{
+		"letters":             "Grüße, мир, 世界",
+		"emoji ZWJ sequence":  "👩\u200d💻",
+		"variation selector":  "I \u2764\ufe0f Go",
+		"right-to-left marks": "\u05e9\u05dc\u05d5\u05dd\u200f!",
+		"ZWNJ inside a word":  "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+	}
+	for _, f := range textFields {
+		for name, in := range good {
+			t.Run(f.field+"/"+name, func(t *testing.T) {
+				got, err := f.fn(in)
+				check(t, err, "")
+				if got != in {
+					t.Fatalf("got %q, want %q unchanged", got, in)
+				}
+			})
+		}
+	}
+}
+
+func TestTextRulesNormaliseToNFC(t *testing.T) {
+	for _, f := range textFields {
+		t.Run(f.field, func(t *testing.T) {
+			got, err := f.fn("Caf" + "e\u0301")
+			check(t, err, "")
+			if got != "Caf\u00e9" {
+				t.Fatalf("got %q, want NFC %q", got, "Caf\u00e9")
+			}
+		})
+	}
+}
+
+func TestTextRulesBlankAndInvisibleValues(t *testing.T) {
+	invisible := map[string]string{
+		"ZWSP":           "\u200b",
+		"ZWNJ and ZWJ":   "\u200c\u200d",
+		"word joiner":    "\u2060",
+		"BOM":            "\ufeff",
+		"Mongolian VS":   "\u180e",
+		"Hangul fillers": "\u3164\u115f\u1160\uffa0",
+		"soft hyphen":    "\u00ad",
+		"mixed":          " \u200b\t\u3000\u2060\n",
+		"variation only": "\ufe0f",
+	}
+	for name, in := range invisible {
+		t.Run(name, func(t *testing.T) {
+			// Required fields refuse them as empty.
+			for _, fn := range []func(string) (string, *chat.Error){chat.NormalizeBody, chat.NormalizeGroupName} {
+				got, err := fn(in)
+				if err == nil {
+					t.Fatalf("accepted %q as %q", in, got)
+				}
+			}
+			_, err := chat.NormalizeBody(in)
+			check(t, err, "body")
+			if reason := err.Details["body"]; reason != "must not be empty" {
+				t.Fatalf("body reason %q", reason)
+			}
+			_, err = chat.NormalizeGroupName(in)
+			check(t, err, "name")
+			// Optional fields take them as empty.
+			for _, f := range []func(string) (string, *chat.Error){
+				chat.NormalizeDisplayName, chat.NormalizeDescription, chat.NormalizeClientID, chat.NormalizeQuery,
+			} {
+				got, err := f(in)
+				check(t, err, "")
+				if got != "" {
+					t.Fatalf("got %q, want empty", got)
+				}
+			}
+		})
+	}
+	// Invisible characters inside text are kept: they may be meaningful there.
+	got, err := chat.NormalizeBody(" a\u200bb ")
+	check(t, err, "")
+	if got != "a\u200bb" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestTextRulesCountCodePointsAfterNFC(t *testing.T) {
+	// 4000 decomposed "é" are 8000 code points in NFD but 4000 in NFC.
+	decomposed := strings.Repeat("e\u0301", chat.BodyMax)
+	got, err := chat.NormalizeBody(decomposed)
+	check(t, err, "")
+	if got != strings.Repeat("\u00e9", chat.BodyMax) {
+		t.Fatalf("body not composed")
+	}
+	_, err = chat.NormalizeBody(decomposed + "e")
+	check(t, err, "body")
+	// A combining mark with no precomposed form stays a code point of its own.
+	_, err = chat.NormalizeDisplayName(strings.Repeat("q\u0301", 32) + "q")
+	check(t, err, "display_name")
+	_, err = chat.NormalizeClientID(strings.Repeat("ж", chat.ClientIDMax))
+	check(t, err, "")
+	_, err = chat.NormalizeClientID(strings.Repeat("ж", chat.ClientIDMax+1))
+	check(t, err, "client_id")
+	_, err = chat.NormalizeQuery(strings.Repeat("q", chat.QueryMax+1))
+	check(t, err, "q")
+}
+
+func TestClientIDIsNotTrimmed(t *testing.T) {
+	// The client matches its acks by the id it chose; trimming would break that.
+	got, err := chat.NormalizeClientID(" id ")
+	check(t, err, "")
+	if got != " id " {
+		t.Fatalf("got %q", got)
 	}
 }
