@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -298,5 +299,25 @@ func TestClientIDIsNotTrimmed(t *testing.T) {
 	check(t, err, "")
 	if got != " id " {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestInvalidCapsDetails(t *testing.T) {
+	details := map[string]string{}
+	for i := range 25 {
+		details[fmt.Sprintf("f%02d", i)] = "unknown field"
+	}
+	err := chat.Invalid(details)
+	if len(err.Details) != chat.MaxDetails || err.Details["f00"] == "" || err.Details["f19"] == "" || err.Details["f20"] != "" {
+		t.Fatalf("details %v", err.Details)
+	}
+	if !strings.Contains(err.Message, "25 fields") {
+		t.Fatalf("message %q", err.Message)
+	}
+	if len(details) != 25 {
+		t.Fatal("the caller's map was changed")
+	}
+	if got := chat.Merge(err, chat.Invalid(map[string]string{"a": "x"})); len(got.Details) != chat.MaxDetails {
+		t.Fatalf("merged details %v", got.Details)
 	}
 }
