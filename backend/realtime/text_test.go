@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"context"
-	"sort"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -16,15 +15,9 @@ import (
 // naming the field, the connection stays open, nothing is stored, and a
 // decomposed body is acknowledged and delivered in NFC.
 func TestSendFollowsTheTextRules(t *testing.T) {
-	openers := storetest.Stores(t)
-	names := make([]string, 0, len(openers))
-	for name := range openers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for name, open := range storetest.Stores(t) {
 		t.Run(name, func(t *testing.T) {
-			f := newFixtureOn(t, instanceConfig{store: openers[name](t)})
+			f := newFixtureOn(t, instanceConfig{store: open(t)})
 			a := connect(t, f.inst, f.alice)
 			b := connect(t, f.inst, f.bob)
 			gid := itoa(f.gid)
