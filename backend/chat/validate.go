@@ -58,10 +58,10 @@ func ValidatePassword(s string) *Error {
 
 // The text rules of API.md hold for every free-text field: control
 // characters (C0 other than \n and \t, DEL, C1) and bidi overrides and
-// isolates are refused, because they rewrite how the text around them looks
-// (an invoice named "exe.pdf" can end in .exe; an escape sequence can
-// repaint a terminal that prints a log) and Postgres cannot store a NUL at
-// all; text is normalised to NFC, so that one word is one byte sequence for
+// isolates are refused, because they change how the text around them looks
+// ("invoice" U+202E "gnp.exe" shows as "invoiceexe.png"; an escape sequence
+// can repaint a terminal that prints a log) and Postgres cannot store a NUL
+// at all; text is normalised to NFC, so that one word is one byte sequence for
 // uniqueness, idempotency and search; lengths count code points after that;
 // and a value made only of white space and invisible characters is empty,
 // so that a blank message or name cannot pass for one with content.
