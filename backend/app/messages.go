@@ -74,15 +74,15 @@ func (s *Service) History(ctx context.Context, uid, gid int64, q HistoryQuery) (
 // notifies; created is false for a repeat.
 func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.Message, bool, error) {
 	body, bodyErr := chat.NormalizeBody(in.Body)
-	clientID := in.ClientID
+	var clientID *string
 	var cidErr *chat.Error
-	if clientID != nil {
-		if *clientID == "" {
-			// An empty client_id asks for no idempotency; storing "" would
-			// make every later send without one a "repeat" of the first.
-			clientID = nil
-		} else {
-			cidErr = chat.ValidateClientID(*clientID)
+	if in.ClientID != nil {
+		var id string
+		id, cidErr = chat.NormalizeClientID(*in.ClientID)
+		// An empty client_id asks for no idempotency; storing "" would
+		// make every later send without one a "repeat" of the first.
+		if id != "" {
+			clientID = &id
 		}
 	}
 	if err := chat.Merge(bodyErr, cidErr); err != nil {

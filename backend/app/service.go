@@ -85,7 +85,6 @@ const (
 	maxSearchLimit      = 100
 	defaultHistoryLimit = 50
 	maxHistoryLimit     = 200
-	maxQueryLen         = 100 // characters of a search term
 )
 
 func notFound(what string) *chat.Error {

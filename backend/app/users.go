@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/chatapp/chat/chat"
 )
@@ -138,15 +137,12 @@ func (s *Service) User(ctx context.Context, uid, id int64) (chat.User, error) {
 	return u, nil
 }
 
-// normalizePage trims the query and applies the default and maximum limit.
-// A limit out of range is a 400 rather than silently clamped, so a client
-// that asks for 1000 learns it gets at most 100.
+// normalizePage applies the text rules to the query and the default and
+// maximum limit. A limit out of range is a 400 rather than silently
+// clamped, so a client that asks for 1000 learns it gets at most 100.
 func normalizePage(p Page) (string, int, error) {
-	q := strings.TrimSpace(p.Query)
-	var problems []*chat.Error
-	if utf8.RuneCountInString(q) > maxQueryLen {
-		problems = append(problems, chat.Invalid(map[string]string{"q": "must be at most 100 characters"}))
-	}
+	q, qErr := chat.NormalizeQuery(p.Query)
+	problems := []*chat.Error{qErr}
 	limit := p.Limit
 	if limit == 0 {
 		limit = defaultSearchLimit

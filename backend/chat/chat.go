@@ -1,7 +1,8 @@
 // Package chat holds the domain of the product: users, groups (conversations),
 // messages and the events that tell clients about them, with the rules that
 // validate them and the errors that every layer speaks. It imports nothing
-// outside the standard library.
+// outside the standard library but golang.org/x/text's Unicode
+// normalisation, which the text rules need.
 package chat
 
 import "time"

@@ -3,6 +3,8 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // The kinds of failure every layer speaks. Stores and use cases wrap them
@@ -48,9 +50,24 @@ func Errorf(kind error, code, format string, args ...any) *Error {
 	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// Invalid is a validation failure naming the offending fields.
+// MaxDetails caps the fields one error names. A body of 60 000 unknown
+// fields would otherwise get an answer twice its own size.
+const MaxDetails = 20
+
+// Invalid is a validation failure naming the offending fields, at most
+// MaxDetails of them (the first by name, so that the answer is the same
+// every time); its message then says how many there were.
 func Invalid(details map[string]string) *Error {
-	return &Error{Kind: ErrInvalid, Code: "validation_failed", Message: "Some fields are not valid.", Details: details}
+	e := &Error{Kind: ErrInvalid, Code: "validation_failed", Message: "Some fields are not valid.", Details: details}
+	if len(details) > MaxDetails {
+		names := slices.Sorted(maps.Keys(details))[:MaxDetails]
+		e.Details = make(map[string]string, MaxDetails)
+		for _, name := range names {
+			e.Details[name] = details[name]
+		}
+		e.Message = fmt.Sprintf("%d fields are not valid; the first %d by name are listed.", len(details), MaxDetails)
+	}
+	return e
 }
 
 // Common errors with fixed codes.

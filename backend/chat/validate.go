@@ -1,8 +1,12 @@
 package chat
 
 import (
+	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Limits of the API contract (API.md). Lengths count characters (runes), not
@@ -14,17 +18,16 @@ const (
 	PasswordMin    = 8
 	PasswordMax    = 128
 	DisplayNameMax = 64
-	GroupNameMin   = 1
 	GroupNameMax   = 64
 	DescriptionMax = 1000 // API.md is silent; 1000 matches the old app's message limit and fits a card
-	BodyMin        = 1
 	BodyMax        = 4000
 	ClientIDMax    = 64
+	QueryMax       = 100 // a search term
 )
 
 // The validators below are pure: they read nothing but their input and return
 // nil or an *Error of kind ErrInvalid whose Details name the field. Those that
-// normalise (trim) return the value to store as well. Merge joins the answers
+// normalise (text) return the value to store as well. Merge joins the answers
 // of several fields into one error so that a form shows every problem at once.
 
 // ValidateUsername checks 3–32 characters of [A-Za-z0-9_.-].
@@ -53,48 +56,124 @@ func ValidatePassword(s string) *Error {
 	return nil
 }
 
-// NormalizeDisplayName trims and checks 0–64 characters.
-func NormalizeDisplayName(s string) (string, *Error) {
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > DisplayNameMax {
-		return s, field("display_name", "must be at most 64 characters")
+// The text rules of API.md hold for every free-text field: control
+// characters (C0 other than \n and \t, DEL, C1) and bidi overrides and
+// isolates are refused, because they change how the text around them looks
+// ("invoice" U+202E "gnp.exe" shows as "invoiceexe.png"; an escape sequence
+// can repaint a terminal that prints a log) and Postgres cannot store a NUL
+// at all; text is normalised to NFC, so that one word is one byte sequence for
+// uniqueness, idempotency and search; lengths count code points after that;
+// and a value made only of white space and invisible characters is empty,
+// so that a blank message or name cannot pass for one with content.
+// Passwords are secrets, not text, and never pass through here.
+
+// textField is one free-text field of the API.
+type textField struct {
+	name     string
+	max      int  // code points, after NFC
+	required bool // an empty value is refused
+	keep     bool // surrounding white space is part of the value (ids)
+}
+
+var (
+	bodyField        = textField{name: "body", max: BodyMax, required: true}
+	displayNameField = textField{name: "display_name", max: DisplayNameMax}
+	groupNameField   = textField{name: "name", max: GroupNameMax, required: true}
+	descriptionField = textField{name: "description", max: DescriptionMax}
+	clientIDField    = textField{name: "client_id", max: ClientIDMax, keep: true}
+	queryField       = textField{name: "q", max: QueryMax}
+)
+
+// NormalizeBody applies the text rules to a message body: 1–4000 characters
+// after trimming.
+func NormalizeBody(s string) (string, *Error) { return bodyField.normalize(s) }
+
+// NormalizeDisplayName applies the text rules to a display name: 0–64
+// characters after trimming.
+func NormalizeDisplayName(s string) (string, *Error) { return displayNameField.normalize(s) }
+
+// NormalizeGroupName applies the text rules to a group name: 1–64
+// characters after trimming.
+func NormalizeGroupName(s string) (string, *Error) { return groupNameField.normalize(s) }
+
+// NormalizeDescription applies the text rules to a group description: at
+// most DescriptionMax characters after trimming.
+func NormalizeDescription(s string) (string, *Error) { return descriptionField.normalize(s) }
+
+// NormalizeClientID applies the text rules to a client_id: at most 64
+// characters, not trimmed (the client matches acks by the exact id it
+// chose); "" means none.
+func NormalizeClientID(s string) (string, *Error) { return clientIDField.normalize(s) }
+
+// NormalizeQuery applies the text rules to a search term: at most 100
+// characters after trimming; "" matches everything.
+func NormalizeQuery(s string) (string, *Error) { return queryField.normalize(s) }
+
+func (f textField) normalize(s string) (string, *Error) {
+	if !utf8.ValidString(s) {
+		return s, field(f.name, "must be UTF-8 text")
+	}
+	for _, r := range s {
+		switch {
+		case isControl(r):
+			return s, field(f.name, "must not contain control characters (other than line feed and tab)")
+		case isBidiControl(r):
+			return s, field(f.name, "must not contain bidirectional override or isolate characters")
+		}
+	}
+	s = norm.NFC.String(s)
+	if !f.keep {
+		s = strings.TrimSpace(s)
+	}
+	if isBlank(s) {
+		s = ""
+	}
+	switch n := utf8.RuneCountInString(s); {
+	case n == 0 && f.required:
+		return s, field(f.name, "must not be empty")
+	case n > f.max:
+		return s, field(f.name, fmt.Sprintf("must be at most %d characters", f.max))
 	}
 	return s, nil
 }
 
-// NormalizeGroupName trims and checks 1–64 characters.
-func NormalizeGroupName(s string) (string, *Error) {
-	s = strings.TrimSpace(s)
-	if n := utf8.RuneCountInString(s); n < GroupNameMin || n > GroupNameMax {
-		return s, field("name", "must be 1 to 64 characters")
-	}
-	return s, nil
+// isControl reports the control characters (general category Cc) other
+// than line feed and tab.
+func isControl(r rune) bool {
+	return unicode.IsControl(r) && r != '\n' && r != '\t'
 }
 
-// NormalizeDescription trims and checks at most DescriptionMax characters.
-func NormalizeDescription(s string) (string, *Error) {
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > DescriptionMax {
-		return s, field("description", "must be at most 1000 characters")
-	}
-	return s, nil
+// isBidiControl reports the embeddings, overrides and isolates
+// (U+202A–U+202E, U+2066–U+2069). The marks (U+200E, U+200F, U+061C) stay
+// allowed: they only hint the direction of neutral characters, and text in
+// right-to-left scripts needs them.
+func isBidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }
 
-// NormalizeBody trims a message body and checks 1–4000 characters.
-func NormalizeBody(s string) (string, *Error) {
-	s = strings.TrimSpace(s)
-	if n := utf8.RuneCountInString(s); n < BodyMin || n > BodyMax {
-		return s, field("body", "must be 1 to 4000 characters")
+// isBlank reports a value with nothing visible: only white space and
+// default-ignorable code points.
+func isBlank(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !isDefaultIgnorable(r) {
+			return false
+		}
 	}
-	return s, nil
+	return true
 }
 
-// ValidateClientID checks at most 64 characters.
-func ValidateClientID(s string) *Error {
-	if utf8.RuneCountInString(s) > ClientIDMax {
-		return field("client_id", "must be at most 64 characters")
+// isDefaultIgnorable is Unicode's derived Default_Ignorable_Code_Point
+// property (DerivedCoreProperties.txt), which the unicode package does not
+// export, built from the tables it does: code points that render as nothing
+// when not supported, such as U+200B, U+2060, U+FEFF, variation selectors
+// and the Hangul fillers.
+func isDefaultIgnorable(r rune) bool {
+	if !unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Cf, unicode.Variation_Selector) {
+		return false
 	}
-	return nil
+	return !unicode.In(r, unicode.White_Space, unicode.Prepended_Concatenation_Mark) &&
+		!(r >= 0xFFF9 && r <= 0xFFFB) && // interlinear annotation marks
+		!(r >= 0x13430 && r <= 0x1343F) // Egyptian hieroglyph format controls
 }
 
 // ValidateVisibility accepts "public" and "private".

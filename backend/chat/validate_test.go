@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -122,8 +123,6 @@ func TestSmallValidators(t *testing.T) {
 		err   *chat.Error
 		field string
 	}{
-		{"client id 64", chat.ValidateClientID(strings.Repeat("c", 64)), ""},
-		{"client id 65", chat.ValidateClientID(strings.Repeat("c", 65)), "client_id"},
 		{"public", chat.ValidateVisibility(chat.Public), ""},
 		{"private", chat.ValidateVisibility(chat.Private), ""},
 		{"secret", chat.ValidateVisibility("secret"), "visibility"},
@@ -148,5 +147,160 @@ func TestMerge(t *testing.T) {
 	}
 	if len(got.Details) != 2 || got.Details["username"] == "" || got.Details["password"] == "" {
 		t.Fatalf("details %v", got.Details)
+	}
+}
+
+// textFields are the normalisers of every free-text field, with the field
+// their errors name.
+var textFields = []struct {
+	field string
+	fn    func(string) (string, *chat.Error)
+}{
+	{"body", chat.NormalizeBody},
+	{"display_name", chat.NormalizeDisplayName},
+	{"name", chat.NormalizeGroupName},
+	{"description", chat.NormalizeDescription},
+	{"client_id", chat.NormalizeClientID},
+	{"q", chat.NormalizeQuery},
+}
+
+func TestTextRules(t *testing.T) {
+	const refused = "\x00refused" // a want that no valid value has
+	tests := []struct{ name, in, want string }{
+		{"NUL", "a\x00b", refused},
+		{"bell", "a\x07b", refused},
+		{"carriage return", "a\rb", refused},
+		{"escape", "a\x1b[31mb", refused},
+		{"DEL", "a\x7fb", refused},
+		{"C1 next line", "a\u0085b", refused},
+		{"C1 last", "a\u009fb", refused},
+		{"LRE", "a\u202ab", refused},
+		{"RLO", "a\u202eb", refused},
+		{"LRI", "a\u2066b", refused},
+		{"PDI", "a\u2069b", refused},
+		{"invalid UTF-8", "a\xffb", refused},
+		{"only a control", "\x00", refused},
+		{"control after spaces", "   \x01", refused},
+		{"letters", "Grüße, мир, 世界", "Grüße, мир, 世界"},
+		{"line feed and tab", "a\n\tb", "a\n\tb"},
+		{"emoji ZWJ sequence", "👩\u200d💻", "👩\u200d💻"},
+		{"variation selector", "I \u2764\ufe0f Go", "I \u2764\ufe0f Go"},
+		{"right-to-left mark", "\u05e9\u05dc\u05d5\u05dd\u200f!", "\u05e9\u05dc\u05d5\u05dd\u200f!"},
+		{"ZWNJ inside a word", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"},
+		{"NFD to NFC", "Cafe\u0301", "Caf\u00e9"},
+		{"singleton to NFC", "\u2126", "\u03a9"}, // Ohm sign → Omega
+	}
+	for _, f := range textFields {
+		for _, tt := range tests {
+			t.Run(f.field+"/"+tt.name, func(t *testing.T) {
+				got, err := f.fn(tt.in)
+				if tt.want == refused {
+					check(t, err, f.field)
+					return
+				}
+				check(t, err, "")
+				if got != tt.want {
+					t.Fatalf("got %q, want %q", got, tt.want)
+				}
+			})
+		}
+	}
+}
+
+func TestTextRulesBlankAndInvisibleValues(t *testing.T) {
+	invisible := map[string]string{
+		"ZWSP":           "\u200b",
+		"ZWNJ and ZWJ":   "\u200c\u200d",
+		"word joiner":    "\u2060",
+		"BOM":            "\ufeff",
+		"Mongolian VS":   "\u180e",
+		"Hangul fillers": "\u3164\u115f\u1160\uffa0",
+		"soft hyphen":    "\u00ad",
+		"mixed":          " \u200b\t\u3000\u2060\n",
+		"variation only": "\ufe0f",
+	}
+	for name, in := range invisible {
+		t.Run(name, func(t *testing.T) {
+			// Required fields refuse them as empty.
+			for _, fn := range []func(string) (string, *chat.Error){chat.NormalizeBody, chat.NormalizeGroupName} {
+				got, err := fn(in)
+				if err == nil {
+					t.Fatalf("accepted %q as %q", in, got)
+				}
+			}
+			_, err := chat.NormalizeBody(in)
+			check(t, err, "body")
+			if reason := err.Details["body"]; reason != "must not be empty" {
+				t.Fatalf("body reason %q", reason)
+			}
+			_, err = chat.NormalizeGroupName(in)
+			check(t, err, "name")
+			// Optional fields take them as empty.
+			for _, f := range []func(string) (string, *chat.Error){
+				chat.NormalizeDisplayName, chat.NormalizeDescription, chat.NormalizeClientID, chat.NormalizeQuery,
+			} {
+				got, err := f(in)
+				check(t, err, "")
+				if got != "" {
+					t.Fatalf("got %q, want empty", got)
+				}
+			}
+		})
+	}
+	// Invisible characters inside text are kept: they may be meaningful there.
+	got, err := chat.NormalizeBody(" a\u200bb ")
+	check(t, err, "")
+	if got != "a\u200bb" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestTextRulesCountCodePointsAfterNFC(t *testing.T) {
+	// 4000 decomposed "é" are 8000 code points in NFD but 4000 in NFC.
+	decomposed := strings.Repeat("e\u0301", chat.BodyMax)
+	got, err := chat.NormalizeBody(decomposed)
+	check(t, err, "")
+	if got != strings.Repeat("\u00e9", chat.BodyMax) {
+		t.Fatalf("body not composed")
+	}
+	_, err = chat.NormalizeBody(decomposed + "e")
+	check(t, err, "body")
+	// A combining mark with no precomposed form stays a code point of its own.
+	_, err = chat.NormalizeDisplayName(strings.Repeat("q\u0301", 32) + "q")
+	check(t, err, "display_name")
+	_, err = chat.NormalizeClientID(strings.Repeat("ж", chat.ClientIDMax))
+	check(t, err, "")
+	_, err = chat.NormalizeClientID(strings.Repeat("ж", chat.ClientIDMax+1))
+	check(t, err, "client_id")
+	_, err = chat.NormalizeQuery(strings.Repeat("q", chat.QueryMax+1))
+	check(t, err, "q")
+}
+
+func TestClientIDIsNotTrimmed(t *testing.T) {
+	// The client matches its acks by the id it chose; trimming would break that.
+	got, err := chat.NormalizeClientID(" id ")
+	check(t, err, "")
+	if got != " id " {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestInvalidCapsDetails(t *testing.T) {
+	details := map[string]string{}
+	for i := range 25 {
+		details[fmt.Sprintf("f%02d", i)] = "unknown field"
+	}
+	err := chat.Invalid(details)
+	if len(err.Details) != chat.MaxDetails || err.Details["f00"] == "" || err.Details["f19"] == "" || err.Details["f20"] != "" {
+		t.Fatalf("details %v", err.Details)
+	}
+	if !strings.Contains(err.Message, "25 fields") {
+		t.Fatalf("message %q", err.Message)
+	}
+	if len(details) != 25 {
+		t.Fatal("the caller's map was changed")
+	}
+	if got := chat.Merge(err, chat.Invalid(map[string]string{"a": "x"})); len(got.Details) != chat.MaxDetails {
+		t.Fatalf("merged details %v", got.Details)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/auth"
+	"github.com/chatapp/chat/chat"
 	"github.com/chatapp/chat/httpapi"
 	"github.com/chatapp/chat/store/storetest"
 )
@@ -374,11 +376,15 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: alice, body: map[string]string{"password": "a new password", "current_password": "wrong password"}, want: 400})
 	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: alice, body: map[string]string{"password": "a new password", "current_password": "correct horse battery"}, want: 200})
 	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: alice, body: map[string]any{"display_name": strings.Repeat("x", 65)}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: alice, body: map[string]any{"display_name": "\u2066Alice"}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "POST", path: reg, body: map[string]any{"username": "erin", "password": "long enough 1", "display_name": "E\x00"}, want: 400, docRejects: true})
 
 	s.do(oasExchange{method: "GET", path: "/api/v1/users?q=a&limit=1", token: alice, want: 200})
 	s.do(oasExchange{method: "GET", path: "/api/v1/users", token: alice, want: 200})
 	s.do(oasExchange{method: "GET", path: "/api/v1/users?limit=0", token: alice, want: 400, docRejects: true})
 	s.do(oasExchange{method: "GET", path: "/api/v1/users?limit=many", token: alice, want: 400, docRejects: true})
+	s.do(oasExchange{method: "GET", path: "/api/v1/users?q=%00", token: alice, want: 400, docRejects: true})
+	s.do(oasExchange{method: "GET", path: "/api/v1/users?q=" + strings.Repeat("x", 101), token: alice, want: 400, docRejects: true})
 	s.do(oasExchange{method: "GET", path: fmt.Sprintf("/api/v1/users/%d", bobID), token: alice, want: 200})
 	s.do(oasExchange{method: "GET", path: "/api/v1/users/999999", token: alice, want: 404})
 	s.do(oasExchange{method: "GET", path: "/api/v1/users/abc", token: alice, want: 400, docRejects: true})
@@ -394,6 +400,15 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "POST", path: "/api/v1/groups", body: map[string]string{"name": "x"}, want: 401, docRejects: true})
 	s.do(oasExchange{method: "GET", path: "/api/v1/groups?q=gen", token: dave, want: 200})
 	s.do(oasExchange{method: "GET", path: "/api/v1/groups?limit=101", token: dave, want: 400, docRejects: true})
+	s.do(oasExchange{method: "GET", path: "/api/v1/groups?q=%E2%80%AE", token: dave, want: 400, docRejects: true})
+	s.do(oasExchange{method: "POST", path: "/api/v1/groups", token: alice, body: map[string]string{"name": "\u3164"}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "POST", path: "/api/v1/groups", token: alice, body: map[string]string{"name": "x", "description": "\u0085"}, want: 400, docRejects: true})
+	// However many fields fail, details names at most 20.
+	many := map[string]int{}
+	for i := range 30 {
+		many[fmt.Sprintf("extra_%d", i)] = i
+	}
+	s.do(oasExchange{method: "POST", path: "/api/v1/groups", token: alice, body: many, want: 400, docRejects: true})
 
 	gp := func(format string, args ...any) string {
 		return fmt.Sprintf("/api/v1/groups/%d"+format, append([]any{pub}, args...)...)
@@ -412,6 +427,7 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "PATCH", path: gp(""), token: alice, body: map[string]string{"description": "Everything"}, want: 200})
 	s.do(oasExchange{method: "PATCH", path: gp(""), token: carol, body: map[string]string{"description": "Mine now"}, want: 403})
 	s.do(oasExchange{method: "PATCH", path: gp(""), token: alice, body: map[string]any{"visibility": 1}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "PATCH", path: gp(""), token: alice, body: map[string]any{"name": "\u200b"}, want: 400, docRejects: true})
 
 	s.do(oasExchange{method: "GET", path: gp("/members"), token: carol, want: 200})
 	s.do(oasExchange{method: "GET", path: gp("/members"), token: dave, want: 403})
@@ -449,6 +465,14 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "POST", path: gp("/messages"), token: alice, body: map[string]string{"body": "x", "client_id": strings.Repeat("c", 65)}, want: 400, docRejects: true})
 	s.do(oasExchange{method: "POST", path: gp("/messages"), token: alice, body: map[string]string{"body": strings.Repeat("x", 2<<20)}, want: 413, docRejects: true})
 	s.do(oasExchange{method: "POST", path: "/api/v1/groups/999999/messages", token: alice, body: map[string]string{"body": "anyone?"}, want: 404})
+	// The text rules: refused characters and invisible-only values are
+	// refused by the document too; decomposed text is accepted (and stored
+	// in NFC).
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: alice, body: map[string]string{"body": "Cafe\u0301 \u200b"}, want: 201})
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: alice, body: map[string]string{"body": "a\x00b"}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: alice, body: map[string]string{"body": "invoice\u202egnp.exe"}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: alice, body: map[string]string{"body": " \u200b\u2060\ufeff\u3164 "}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: alice, body: map[string]string{"body": "ok", "client_id": "\x1b"}, want: 400, docRejects: true})
 
 	s.do(oasExchange{method: "GET", path: gp("/messages"), token: carol, want: 200})
 	s.do(oasExchange{method: "GET", path: gp("/messages?before_seq=2&limit=1"), token: carol, want: 200})
@@ -465,6 +489,7 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: alice, body: map[string]string{"body": "hello, edited"}, want: 200})
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: bob, body: map[string]string{"body": "not mine"}, want: 403})
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: alice, body: map[string]string{}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "PATCH", path: mp(first), token: alice, body: map[string]string{"body": "\u2069"}, want: 400, docRejects: true})
 	s.do(oasExchange{method: "PATCH", path: mp(999999), token: alice, body: map[string]string{"body": "ghost"}, want: 404})
 	s.do(oasExchange{method: "DELETE", path: mp(carolsMsg), token: dave, want: 403})
 	s.do(oasExchange{method: "DELETE", path: mp(carolsMsg), token: bob, want: 204}) // an admin may delete others' messages
@@ -568,5 +593,36 @@ func TestOpenAPIDocumentRejectsDrift(t *testing.T) {
 				t.Errorf("response %d %s passed validation", tt.status, tt.body)
 			}
 		})
+	}
+}
+
+// TestOpenAPITextPatternsFollowTheTextRules checks the patterns of the Text
+// and NonBlankText schemas against the server's text rules on every
+// character of the Basic Multilingual Plane, alone and inside other text.
+func TestOpenAPITextPatternsFollowTheTextRules(t *testing.T) {
+	doc := loadOpenAPI(t)
+	compile := func(name string) *regexp.Regexp {
+		t.Helper()
+		re, err := regexp.Compile(doc.Components.Schemas[name].Value.Pattern)
+		if err != nil {
+			t.Fatalf("pattern of %s: %v", name, err)
+		}
+		return re
+	}
+	text, nonBlank := compile("Text"), compile("NonBlankText")
+	for r := rune(0); r <= 0xFFFF; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			continue // surrogates are not characters
+		}
+		for _, s := range []string{string(r), "a" + string(r) + "b"} {
+			_, err := chat.NormalizeDescription(s)
+			if got, want := text.MatchString(s), err == nil; got != want {
+				t.Errorf("Text pattern on %+q: %v, server accepts: %v", s, got, want)
+			}
+			_, err = chat.NormalizeBody(s)
+			if got, want := nonBlank.MatchString(s), err == nil; got != want {
+				t.Errorf("NonBlankText pattern on %+q: %v, server accepts: %v", s, got, want)
+			}
+		}
 	}
 }
