@@ -15,12 +15,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/chatapp/chat/chat"
 )
 
-// httpMetrics are the request metrics of /metrics.
+// httpMetrics are the request metrics (served by chatd's metrics listener).
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -40,10 +39,6 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 	}
 	reg.MustRegister(m.requests, m.duration)
 	return m
-}
-
-func promhttpHandler(reg *prometheus.Registry) http.Handler {
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
 // recovery turns a panic into a 500 internal answer without a stack trace

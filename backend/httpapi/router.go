@@ -1,7 +1,7 @@
 // Package httpapi is the REST transport of the product: a Gin router with the
 // routes of API.md, one error→status table, strict JSON decoding, bearer
 // authentication, rate limiting of sign-up and login, CORS, security
-// headers, the operational endpoints (health, readiness, metrics, OpenAPI)
+// headers, the operational endpoints (health, readiness, OpenAPI)
 // and the single-page app's static files.
 package httpapi
 
@@ -71,9 +71,9 @@ type Check func(ctx context.Context) error
 type Options struct {
 	Service Service
 	Log     *slog.Logger
-	// Metrics is the registry the HTTP metrics are registered on and
-	// /metrics serves. Nil: a new registry with the Go and process
-	// collectors.
+	// Metrics is the registry the HTTP metrics are registered on; chatd
+	// serves it on its own listener (CHAT_METRICS_ADDR), never on this
+	// router. Nil: a new registry with the Go and process collectors.
 	Metrics *prometheus.Registry
 	// StaticDir, when set, is served at / with the SPA fallback to index.html.
 	StaticDir string
@@ -155,7 +155,6 @@ func New(o Options) http.Handler {
 
 	r.GET("/healthz", a.healthz)
 	r.GET("/readyz", a.readyz(o.Ready))
-	r.GET("/metrics", gin.WrapH(promhttpHandler(reg)))
 
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.json", serveOpenAPI)
