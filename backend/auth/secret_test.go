@@ -49,8 +49,8 @@ func TestEstimateBits(t *testing.T) {
 		min, max float64
 	}{
 		{"", 0, 0},
-		{strings.Repeat("a", 100), 0, 0},      // one symbol: nothing to guess
-		{strings.Repeat("ab", 50), 100, 100},  // one bit a character
+		{strings.Repeat("a", 100), 0, 0},       // one symbol: nothing to guess
+		{strings.Repeat("ab", 50), 100, 100},   // one bit a character
 		{"abcdefghijklmnopqrstuvwxyz", 0, 123}, // class bound: 26 × log2(26) ≈ 122.2
 	}
 	for _, tt := range tests {

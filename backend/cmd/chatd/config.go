@@ -29,10 +29,10 @@ type Config struct {
 	// JWTSecretPrevious is JWT_SECRET_PREVIOUS: still verifies the tokens
 	// it signed during a rotation; nil: none.
 	JWTSecretPrevious []byte
-	JWTIssuer   string        // JWT_ISSUER
-	JWTAudience string        // JWT_AUDIENCE
-	AccessTTL   time.Duration // ACCESS_TOKEN_TTL
-	RefreshTTL  time.Duration // REFRESH_TOKEN_TTL
+	JWTIssuer         string        // JWT_ISSUER
+	JWTAudience       string        // JWT_AUDIENCE
+	AccessTTL         time.Duration // ACCESS_TOKEN_TTL
+	RefreshTTL        time.Duration // REFRESH_TOKEN_TTL
 	// StaticDir is CHAT_STATIC_DIR, else ./frontend/dist when it exists;
 	// empty: no SPA is served.
 	StaticDir      string
