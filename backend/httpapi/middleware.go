@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chatapp/chat/auth"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -209,7 +210,7 @@ func (a *api) rateLimit(c *gin.Context) {
 		c.Next()
 		return
 	}
-	ok, wait := a.limiter.Allow("ip:"+c.ClientIP(), a.now())
+	ok, wait := a.limiter.Allow(auth.ClientKey(c.ClientIP()), a.now())
 	if !ok {
 		a.fail(c, &chat.Error{Kind: chat.ErrRateLimited, Code: "rate_limited",
 			Message: "Too many attempts; try again later.", RetryAfter: int(math.Ceil(wait.Seconds()))})

@@ -80,8 +80,10 @@ type Options struct {
 	// CORSOrigins are the cross-origin callers allowed besides the server's
 	// own origin, e.g. "http://localhost:5173".
 	CORSOrigins []string
-	// AuthRate limits sign-up and login attempts per client address per
-	// minute (CHAT_AUTH_RATE), with bursts of as many; 0: no limit.
+	// AuthRate limits sign-up and login attempts per client address (an
+	// IPv6 address by its /64) per minute (CHAT_AUTH_RATE), with bursts of
+	// as many; 0: no limit. Failed password checks are limited apart, by
+	// the Service.
 	AuthRate int
 	// AuthLimiter, when set, replaces the limiter AuthRate would make
 	// (tests use it with their own clock).
@@ -162,7 +164,7 @@ func New(o Options) http.Handler {
 		v1.GET("/ws", wsHandler(o.WS))
 	}
 
-	authRoutes := v1.Group("/auth")
+	authRoutes := v1.Group("/auth", limitBody(maxAuthBodyBytes))
 	authRoutes.POST("/register", a.rateLimit, a.register)
 	authRoutes.POST("/login", a.rateLimit, a.login)
 	authRoutes.POST("/refresh", a.refresh)

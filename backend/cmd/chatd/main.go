@@ -133,13 +133,13 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	}
 
 	svc := app.New(app.Deps{
-		Store:        st,
-		Tokens:       tokens,
-		Hasher:       hasher,
-		Notifier:     hub,
-		Presence:     hub,
-		LoginLimiter: auth.NewLimiter(loginPerUserPerMinute, loginPerUserPerMinute),
-		Log:          log,
+		Store:    st,
+		Tokens:   tokens,
+		Hasher:   hasher,
+		Notifier: hub,
+		Presence: hub,
+		Logins:   auth.NewLoginGuard(auth.GuardConfig{}),
+		Log:      log,
 	}, app.Config{RefreshTTL: cfg.RefreshTTL})
 
 	handler := httpapi.New(httpapi.Options{
@@ -225,11 +225,6 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	log.Info("stopped")
 	return nil
 }
-
-// loginPerUserPerMinute bounds password guessing against one account from
-// any number of addresses (API.md: the per-username login limit always
-// applies).
-const loginPerUserPerMinute = 10
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
