@@ -166,6 +166,13 @@ func TestSecurityHeaders(t *testing.T) {
 	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("API CSP = %q", csp)
 	}
+	// Every powerful feature the app does not use is off.
+	pp := r.header.Get("Permissions-Policy")
+	for _, feature := range []string{"camera", "microphone", "geolocation", "payment", "usb", "serial", "hid", "display-capture"} {
+		if !strings.Contains(pp, feature+"=()") {
+			t.Errorf("Permissions-Policy %q does not turn off %s", pp, feature)
+		}
+	}
 	if r.header.Get("X-Request-ID") == "" {
 		t.Error("no X-Request-ID")
 	}
@@ -305,7 +312,10 @@ func TestStaticSPA(t *testing.T) {
 	}
 	t.Cleanup(func() { os.Remove(outside) })
 
-	h := fakeHarness(t, fakeService{}, func(o *httpapi.Options) { o.StaticDir = dir })
+	h := fakeHarness(t, fakeService{}, func(o *httpapi.Options) {
+		o.StaticDir = dir
+		o.CORSOrigins = []string{"https://app.example.com"}
+	})
 	for _, tc := range []struct {
 		method, path string
 		status       int
@@ -333,9 +343,16 @@ func TestStaticSPA(t *testing.T) {
 				t.Errorf("Cache-Control %q, want %q", r.header.Get("Cache-Control"), tc.cache)
 			}
 			if tc.status == http.StatusOK {
+				// Connections go to the own origin (its ws/wss included)
+				// and the configured CORS origins only: no ws:/wss: to any
+				// host.
 				csp := r.header.Get("Content-Security-Policy")
-				if !strings.Contains(csp, "connect-src 'self' ws: wss:") || !strings.Contains(csp, "script-src 'self'") {
+				if !strings.Contains(csp, "connect-src 'self' https://app.example.com;") || !strings.Contains(csp, "script-src 'self'") ||
+					strings.Contains(csp, "ws:") || strings.Contains(csp, "wss:") {
 					t.Errorf("SPA CSP %q", csp)
+				}
+				if pp := r.header.Get("Permissions-Policy"); !strings.Contains(pp, "camera=()") {
+					t.Errorf("SPA Permissions-Policy %q", pp)
 				}
 			}
 		})

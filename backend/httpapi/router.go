@@ -198,7 +198,7 @@ func New(o Options) http.Handler {
 
 	var static *staticSite
 	if o.StaticDir != "" {
-		static = newStaticSite(o.StaticDir)
+		static = newStaticSite(o.StaticDir, o.CORSOrigins)
 	}
 	r.NoRoute(func(c *gin.Context) {
 		if static != nil && static.serve(c) {
