@@ -332,6 +332,7 @@ func TestStaticSPA(t *testing.T) {
 		{"GET", "/assets/missing-000.js", http.StatusNotFound, `{"error"`, ""},
 		{"GET", "/../secret.txt", http.StatusOK, "<!doctype html>", "no-cache"},
 		{"GET", "/api/v1/unknown", http.StatusNotFound, `{"error"`, ""},
+		{"GET", "/metrics", http.StatusNotFound, `{"error"`, ""},
 		{"POST", "/g/42", http.StatusNotFound, `{"error"`, ""},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {

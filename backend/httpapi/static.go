@@ -38,14 +38,17 @@ func newStaticSite(dir string, corsOrigins []string) *staticSite {
 	return &staticSite{files: os.DirFS(dir), csp: spaCSP(corsOrigins)}
 }
 
-// serve answers a GET or HEAD outside /api/ and reports whether it did.
+// serve answers a GET or HEAD outside /api/ and /metrics and reports
+// whether it did.
 func (s *staticSite) serve(c *gin.Context) bool {
 	r := c.Request
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
 	p := path.Clean("/" + r.URL.Path)
-	if p == "/api" || strings.HasPrefix(p, "/api/") {
+	// /metrics lives on its own listener (chatd, CHAT_METRICS_ADDR): a
+	// scraper pointed here gets a plain 404, not the app's index.html.
+	if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" {
 		return false
 	}
 	name := strings.TrimPrefix(p, "/")
