@@ -316,44 +316,36 @@ func TestPinned(t *testing.T) {
 	}
 }
 
-// TestComposeNeedsJWTSecretSet: .env.example copied as it is (JWT_SECRET
-// left empty) does not start.
-func TestComposeNeedsJWTSecretSet(t *testing.T) {
-	root := repoRoot(t)
-	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join(root, "docker-compose.yml")},
-		cli.WithWorkingDirectory(root),
-		cli.WithEnv(nil),
-		cli.WithEnvFiles(filepath.Join(root, ".env.example")),
-		cli.WithDotEnv,
-	)
-	if err != nil {
-		t.Fatalf("compose options: %v", err)
-	}
-	_, err = opts.LoadProject(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
-		t.Fatalf("loaded with .env.example's empty JWT_SECRET: %v", err)
-	}
-}
-
 // TestComposeNeedsSecrets makes sure compose refuses to start without the
-// secrets instead of silently running with empty ones.
+// secrets instead of silently running with empty ones: with no .env at all,
+// and with .env.example copied as it is (JWT_SECRET left empty).
 func TestComposeNeedsSecrets(t *testing.T) {
 	root := repoRoot(t)
-	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join(root, "docker-compose.yml")},
-		cli.WithWorkingDirectory(root),
-		cli.WithEnv(nil),
-	)
-	if err != nil {
-		t.Fatalf("compose options: %v", err)
-	}
-	_, err = opts.LoadProject(context.Background())
-	if err == nil {
-		t.Fatal("docker-compose.yml loaded without POSTGRES_PASSWORD and JWT_SECRET")
-	}
-	if msg := err.Error(); !strings.Contains(msg, "POSTGRES_PASSWORD") && !strings.Contains(msg, "JWT_SECRET") {
-		t.Errorf("error %q does not name the missing secret", msg)
+	for name, tc := range map[string]struct {
+		envFiles []string
+		names    []string // the error names one of these
+	}{
+		"no .env":            {names: []string{"POSTGRES_PASSWORD", "JWT_SECRET"}},
+		".env.example as is": {envFiles: []string{filepath.Join(root, ".env.example")}, names: []string{"JWT_SECRET"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			options := []cli.ProjectOptionsFn{cli.WithWorkingDirectory(root), cli.WithEnv(nil)}
+			if tc.envFiles != nil {
+				// Only the named files: a developer's own .env stays out.
+				options = append(options, cli.WithEnvFiles(tc.envFiles...), cli.WithDotEnv)
+			}
+			opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")}, options...)
+			if err != nil {
+				t.Fatalf("compose options: %v", err)
+			}
+			_, err = opts.LoadProject(context.Background())
+			if err == nil {
+				t.Fatal("docker-compose.yml loaded without its secrets")
+			}
+			if !slices.ContainsFunc(tc.names, func(n string) bool { return strings.Contains(err.Error(), n) }) {
+				t.Errorf("error %q does not name the missing secret (%v)", err, tc.names)
+			}
+		})
 	}
 }
 
