@@ -6,7 +6,9 @@
 
 # The builder runs on the build machine's own platform and cross-compiles, so
 # multi-platform builds need no emulation for the Go compiler.
-FROM --platform=$BUILDPLATFORM golang:1.27 AS build
+# Base images are pinned by digest (Dependabot proposes updates); the tag
+# says what the digest is.
+FROM --platform=$BUILDPLATFORM golang:1.27@sha256:e0174e51e81218523251d85d248a90d24c3d5e81543b4f07a5d66229397db190 AS build
 ARG TARGETOS
 ARG TARGETARCH
 # The image's Go is the toolchain; never download another one during a build.
@@ -29,12 +31,14 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go build -trimpath -ldflags "-s -w" -o /out/healthcheck ./cmd/healthcheck && \
     mkdir -p /out/data
 
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:d093aa3e30dbadd3efe1310db061a14da60299baff8450a17fe0ccc514a16639
 COPY --from=build /out/chatd /out/healthcheck /usr/local/bin/
 # distroless has no shell to mkdir/chown at run time, so the data directory
-# (embedded database and generated secret when no DATABASE_URL/JWT_SECRET is
-# given) is created owned by the nonroot user here.
+# (SQLite and its generated secret, when there is no DATABASE_URL) is created
+# owned by the nonroot user here.
 COPY --from=build --chown=65532:65532 /out/data /data
+# /metrics stays on chatd's loopback default here; compose opens it to the
+# internal network (CHAT_METRICS_ADDR=:9464), never to the published port.
 ENV CHAT_ADDR=:8080 \
     CHAT_DATA_DIR=/data
 VOLUME ["/data"]

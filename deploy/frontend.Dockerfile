@@ -6,7 +6,9 @@
 #   docker build -f deploy/frontend.Dockerfile -t chat-frontend .
 
 # The bundle is platform independent: build it once, natively.
-FROM --platform=$BUILDPLATFORM node:20-bookworm-slim AS build
+# Base images are pinned by digest (Dependabot proposes updates); the tag
+# says what the digest is.
+FROM --platform=$BUILDPLATFORM node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS build
 WORKDIR /src/frontend
 COPY frontend/package.json frontend/package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
@@ -14,7 +16,7 @@ RUN --mount=type=cache,target=/root/.npm \
 COPY frontend/ ./
 RUN npm run build
 
-FROM nginxinc/nginx-unprivileged:1.28-alpine
+FROM nginxinc/nginx-unprivileged:1.28-alpine@sha256:7377697a821c131a924a7105fafbe7414db4e9fcc77a6f08f776f33f141ec3f8
 # The image's main nginx.conf includes conf.d/*.conf inside its http block.
 COPY deploy/nginx.conf /etc/nginx/conf.d/default.conf
 COPY deploy/nginx-headers.conf /etc/nginx/snippets/headers.conf

@@ -19,7 +19,9 @@ export default defineConfig({
   },
   build: {
     outDir: 'dist',
-    sourcemap: true,
+    // Production builds ship no source maps: they would hand anyone the
+    // original source of the app (deploy checks: e2e/build.e2e.ts).
+    sourcemap: false,
     target: 'es2022',
   },
   test: {

@@ -35,9 +35,10 @@ port="$(node -e 'const s = require("net").createServer(); s.listen(0, "127.0.0.1
 base="http://127.0.0.1:$port"
 
 # Only this server's settings: never a DATABASE_URL or REDIS_URL from the
-# caller's environment.
-env -u DATABASE_URL -u REDIS_URL -u JWT_SECRET \
-  CHAT_ADDR="127.0.0.1:$port" CHAT_DATA_DIR="$data" CHAT_AUTH_RATE=0 LOG_LEVEL=warn \
+# caller's environment. No metrics listener: its fixed default port would
+# collide with another server on this machine.
+env -u DATABASE_URL -u REDIS_URL -u JWT_SECRET -u JWT_SECRET_PREVIOUS \
+  CHAT_ADDR="127.0.0.1:$port" CHAT_DATA_DIR="$data" CHAT_AUTH_RATE=0 LOG_LEVEL=warn CHAT_METRICS_ADDR=off \
   "$chatd" >"$data/chatd.log" 2>&1 &
 pid=$!
 

@@ -57,16 +57,22 @@ func (s *Service) Register(ctx context.Context, in Registration) (AuthResult, er
 	return s.issuePair(ctx, u, family)
 }
 
-// Login checks credentials (same error for unknown user and wrong password,
-// rate limited per username) and issues a token pair.
+// Login checks credentials (same error for unknown user and wrong password)
+// and issues a token pair. Failed checks are limited per username and
+// client address (Logins); a name that cannot be a username is refused
+// before it is counted, so that its size costs no memory.
 func (s *Service) Login(ctx context.Context, username, password string) (AuthResult, error) {
-	if err := s.limit(strings.ToLower(username)); err != nil {
-		return AuthResult{}, err
-	}
 	if chat.ValidateUsername(username) != nil || len(password) > maxLoginPasswordBytes {
 		s.dummyVerify(password)
 		return AuthResult{}, chat.ErrInvalidCredentials
 	}
+	// Unknown usernames are guarded alike: a 429 must not tell which exist.
+	done, err := s.guard(ctx, strings.ToLower(username))
+	if err != nil {
+		return AuthResult{}, err
+	}
+	failed := true
+	defer func() { done(failed) }()
 	u, hash, err := s.Store.UserByUsername(ctx, username)
 	if errors.Is(err, chat.ErrNotFound) {
 		// Spend the time a real check takes so that the answer's timing does
@@ -75,15 +81,18 @@ func (s *Service) Login(ctx context.Context, username, password string) (AuthRes
 		return AuthResult{}, chat.ErrInvalidCredentials
 	}
 	if err != nil {
+		failed = false // the database failed, not the password
 		return AuthResult{}, fmt.Errorf("login: %w", err)
 	}
 	ok, err := s.Hasher.Verify(password, hash)
 	if err != nil {
+		failed = false
 		return AuthResult{}, fmt.Errorf("login: verify password of user %d: %w", u.ID, err)
 	}
 	if !ok {
 		return AuthResult{}, chat.ErrInvalidCredentials
 	}
+	failed = false
 	family, err := auth.NewFamilyID(s.Rand)
 	if err != nil {
 		return AuthResult{}, fmt.Errorf("login: %w", err)
@@ -91,18 +100,19 @@ func (s *Service) Login(ctx context.Context, username, password string) (AuthRes
 	return s.issuePair(ctx, u, family)
 }
 
-// limit takes one login attempt for key from the LoginLimiter.
-func (s *Service) limit(key string) error {
-	if s.LoginLimiter == nil {
-		return nil
+// guard asks Logins whether a password check of user (lower-cased) from
+// the caller's address may run; done reports how it went.
+func (s *Service) guard(ctx context.Context, user string) (done func(failed bool), err error) {
+	if s.Logins == nil {
+		return func(bool) {}, nil
 	}
-	ok, wait := s.LoginLimiter.Allow(key, s.now())
+	done, wait, ok := s.Logins.Begin(user, client(ctx), s.now())
 	if ok {
-		return nil
+		return done, nil
 	}
-	return &chat.Error{
+	return nil, &chat.Error{
 		Kind: chat.ErrRateLimited, Code: "rate_limited",
-		Message:    "Too many attempts; please wait a moment.",
+		Message:    "Too many failed attempts; please wait a moment.",
 		RetryAfter: max(1, int(math.Ceil(wait.Seconds()))),
 	}
 }

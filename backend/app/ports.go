@@ -215,9 +215,11 @@ type Tokens interface {
 	Verify(token string, now time.Time) (userID int64, issuedAt time.Time, err error)
 }
 
-// Limiter is a keyed rate limiter.
-type Limiter interface {
-	// Allow takes one token for key; when none is left it returns false and
-	// how long until one is.
-	Allow(key string, now time.Time) (bool, time.Duration)
+// LoginGuard limits password checks (login, password change) by their
+// failures (package auth: LoginGuard).
+type LoginGuard interface {
+	// Begin asks whether a password check of user (lower-cased) from
+	// client (an IP address) may run at now; if not, how long to wait. An
+	// allowed check must end with done(failed).
+	Begin(user, client string, now time.Time) (done func(failed bool), wait time.Duration, ok bool)
 }

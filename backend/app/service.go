@@ -32,11 +32,11 @@ type Deps struct {
 	Hasher   PasswordHasher
 	Notifier Notifier // nil: events are dropped (tests of pure use cases)
 	Presence Presence // nil: everyone is reported offline
-	// LoginLimiter limits login attempts per username (keyed by the
-	// lower-cased username). nil: no limit.
-	LoginLimiter Limiter
-	Clock        func() time.Time // nil: time.Now
-	Log          *slog.Logger     // nil: discard
+	// Logins limits password checks (login, password change) by their
+	// failures per username and client address (WithClient). nil: no limit.
+	Logins LoginGuard
+	Clock  func() time.Time // nil: time.Now
+	Log    *slog.Logger     // nil: discard
 	// Rand is the source of refresh tokens and family ids (nil: crypto/rand).
 	Rand io.Reader
 }
@@ -68,6 +68,22 @@ func New(d Deps, cfg Config) *Service {
 }
 
 func (s *Service) now() time.Time { return s.Clock().UTC() }
+
+// clientKey is the context key of the caller's network address.
+type clientKey struct{}
+
+// WithClient returns ctx carrying the caller's IP address, which the
+// transport knows and the login guard keys on.
+func WithClient(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientKey{}, addr)
+}
+
+// client is the caller's address from WithClient, "" when unknown (all
+// unknown callers then share one key).
+func client(ctx context.Context) string {
+	addr, _ := ctx.Value(clientKey{}).(string)
+	return addr
+}
 
 // notify hands a committed change to the Notifier. The request context may be
 // cancelled right after the commit (the client hung up); the event must still

@@ -34,8 +34,8 @@ func (s *Service) Me(ctx context.Context, uid int64) (chat.User, error) {
 // UpdateMe changes the caller's display name and/or password. A new password
 // needs the current one; a wrong current password is a validation failure of
 // that field (400), not a 401, because the session itself is fine and a 401
-// would make clients log out. Wrong guesses draw from the same per-username
-// limiter as logins, so a stolen session cannot brute-force the password.
+// would make clients log out. Wrong guesses count with the same guard as
+// logins, so a stolen session cannot brute-force the password.
 // A password change revokes every refresh token of the user.
 func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (chat.User, error) {
 	var display *string
@@ -63,16 +63,9 @@ func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (ch
 		if err != nil {
 			return chat.User{}, err
 		}
-		if err := s.limit(strings.ToLower(me.Username)); err != nil {
+		ok, err := s.checkPassword(ctx, uid, me.Username, *in.CurrentPassword)
+		if err != nil {
 			return chat.User{}, err
-		}
-		current, err := s.Store.PasswordHash(ctx, uid)
-		if err != nil {
-			return chat.User{}, orNotFound(err, "update me", "user")
-		}
-		ok, err := s.Hasher.Verify(*in.CurrentPassword, current)
-		if err != nil {
-			return chat.User{}, fmt.Errorf("update me: verify password: %w", err)
 		}
 		if !ok {
 			return chat.User{}, chat.Invalid(map[string]string{"current_password": "is not correct"})
@@ -159,4 +152,29 @@ func searchErr(op string, err error) error {
 		return chat.Invalid(map[string]string{"cursor": "is not valid"})
 	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// checkPassword verifies the current password of uid (username) under the
+// login guard: a wrong one counts as a failure of the caller's address.
+func (s *Service) checkPassword(ctx context.Context, uid int64, username, password string) (bool, error) {
+	done, err := s.guard(ctx, strings.ToLower(username))
+	if err != nil {
+		return false, err
+	}
+	failed := false
+	defer func() { done(failed) }()
+	if len(password) > maxLoginPasswordBytes {
+		failed = true
+		return false, nil
+	}
+	current, err := s.Store.PasswordHash(ctx, uid)
+	if err != nil {
+		return false, orNotFound(err, "update me", "user")
+	}
+	ok, err := s.Hasher.Verify(password, current)
+	if err != nil {
+		return false, fmt.Errorf("update me: verify password: %w", err)
+	}
+	failed = !ok
+	return ok, nil
 }

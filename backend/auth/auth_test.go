@@ -22,7 +22,6 @@ import (
 var (
 	_ app.PasswordHasher = (*auth.Hasher)(nil)
 	_ app.Tokens         = (*auth.Tokens)(nil)
-	_ app.Limiter        = (*auth.Limiter)(nil)
 )
 
 // cheap keeps the suite fast; the format and code path are the same.

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -24,7 +25,11 @@ const MinSecretLen = 32
 
 // TokenConfig configures access tokens.
 type TokenConfig struct {
-	Secret   []byte        // at least MinSecretLen bytes
+	Secret []byte // at least MinSecretLen bytes; signs and verifies
+	// Previous, when set, is the secret being rotated out
+	// (JWT_SECRET_PREVIOUS): tokens it signed still verify, matched by
+	// their "kid", until they expire. Nothing new is signed with it.
+	Previous []byte
 	Issuer   string        // "iss", required and checked
 	Audience string        // "aud", required and checked
 	TTL      time.Duration // 0: DefaultAccessTTL
@@ -34,6 +39,8 @@ type TokenConfig struct {
 // Tokens issues and verifies HS256 access tokens.
 type Tokens struct {
 	secret   []byte
+	kid      string            // KeyID(secret), in the header of every token issued
+	keys     map[string][]byte // kid → secret: the current one and the previous
 	issuer   string
 	audience string
 	ttl      time.Duration
@@ -75,6 +82,9 @@ func NewTokens(c TokenConfig) (*Tokens, error) {
 	if c.Issuer == "" || c.Audience == "" {
 		return nil, errors.New("auth: JWT issuer and audience are required")
 	}
+	if c.Previous != nil && len(c.Previous) < MinSecretLen {
+		return nil, fmt.Errorf("auth: previous JWT secret must be at least %d bytes, got %d", MinSecretLen, len(c.Previous))
+	}
 	if c.TTL < 0 {
 		return nil, fmt.Errorf("auth: negative access token lifetime %s", c.TTL)
 	}
@@ -84,11 +94,47 @@ func NewTokens(c TokenConfig) (*Tokens, error) {
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
-	// Copy the secret so a caller that reuses its buffer cannot change it.
+	// Copy the secrets so a caller that reuses its buffer cannot change them.
+	secret := append([]byte(nil), c.Secret...)
+	kid := KeyID(secret)
+	keys := map[string][]byte{kid: secret}
+	if c.Previous != nil {
+		keys[KeyID(c.Previous)] = append([]byte(nil), c.Previous...)
+	}
 	return &Tokens{
-		secret: append([]byte(nil), c.Secret...), issuer: c.Issuer, audience: c.Audience, ttl: c.TTL, rand: c.Rand,
+		secret: secret, kid: kid, keys: keys, issuer: c.Issuer, audience: c.Audience, ttl: c.TTL, rand: c.Rand,
 		verified: make(map[string]verifiedToken),
 	}, nil
+}
+
+// KeyID names a signing secret in the "kid" header: the first 9 bytes of
+// SHA-256 over a fixed label and the secret, base64url (12 characters).
+// The secret has at least 128 bits of entropy, so the hash gives nothing
+// away; the label keeps it from being any other use's hash of the secret.
+func KeyID(secret []byte) string {
+	h := sha256.New()
+	h.Write([]byte("chat-jwt-kid\x00"))
+	h.Write(secret)
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
+}
+
+// key picks the secret that verifies a token by its "kid". A token without
+// one was issued before tokens carried it: only the current secret may
+// verify it (such tokens are at most one access lifetime old). An unknown
+// kid fails: no secret is tried that the token did not name.
+func (t *Tokens) key(tok *jwt.Token) (any, error) {
+	raw, present := tok.Header["kid"]
+	if !present {
+		return t.secret, nil
+	}
+	kid, ok := raw.(string)
+	if !ok {
+		return nil, errors.New("kid is not a string")
+	}
+	if k, ok := t.keys[kid]; ok {
+		return k, nil
+	}
+	return nil, errors.New("unknown kid")
 }
 
 // Issue returns a signed access token for userID valid from now for the
@@ -106,7 +152,9 @@ func (t *Tokens) Issue(userID int64, now time.Time) (string, time.Duration, erro
 		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
 		ID:        base64.RawURLEncoding.EncodeToString(jti),
 	}
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	tok.Header["kid"] = t.kid
+	signed, err := tok.SignedString(t.secret)
 	if err != nil {
 		return "", 0, fmt.Errorf("auth: sign token: %w", err)
 	}
@@ -126,8 +174,7 @@ func (t *Tokens) Verify(token string, now time.Time) (int64, time.Time, error) {
 		return uid, v.iat, err
 	}
 	var claims jwt.RegisteredClaims
-	_, err := jwt.ParseWithClaims(token, &claims,
-		func(*jwt.Token) (any, error) { return t.secret, nil },
+	_, err := jwt.ParseWithClaims(token, &claims, t.key,
 		// Pinning the method is what stops "alg: none" and key-confusion
 		// tokens; the library checks it before calling the key function.
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -145,11 +192,16 @@ func (t *Tokens) Verify(token string, now time.Time) (int64, time.Time, error) {
 		}
 		return 0, time.Time{}, errUnauthorized()
 	}
+	// WithIssuedAt checks iat only when it is there; the socket's
+	// sessions_since check needs it, so a token without one is refused.
+	if claims.IssuedAt == nil {
+		return 0, time.Time{}, errUnauthorized()
+	}
 	id, err := strconv.ParseInt(claims.Subject, 10, 64)
 	if err != nil || id <= 0 {
 		return 0, time.Time{}, errUnauthorized()
 	}
-	// The options above make exp and iat present; nbf is optional.
+	// exp and iat are present (checked above); nbf is optional.
 	v = verifiedToken{uid: id, iat: claims.IssuedAt.Time, exp: claims.ExpiresAt.Time}
 	if claims.NotBefore != nil {
 		v.nbf = claims.NotBefore.Time

@@ -9,10 +9,12 @@ import (
 // DefaultMaxKeys bounds the number of keys a Limiter tracks.
 const DefaultMaxKeys = 100_000
 
-// Limiter is an in-memory token bucket per key (a username, a client
-// address). It is safe for concurrent use and keeps memory bounded without a
-// background goroutine: buckets that have refilled completely are
-// indistinguishable from new ones and are dropped lazily during Allow.
+// Limiter is an in-memory token bucket per key (a client address, see
+// ClientKey). It is safe for concurrent use and keeps memory bounded
+// without a background goroutine: at most maxKeys buckets of keys of at
+// most maxLimitKeyLen bytes (longer keys are hashed), and buckets that have
+// refilled completely, indistinguishable from new ones, are dropped lazily
+// during Allow.
 type Limiter struct {
 	rate    float64 // tokens per second; 0 disables the limiter
 	burst   float64
@@ -56,6 +58,7 @@ func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	if l.rate == 0 {
 		return true, 0
 	}
+	key = boundKey(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 
@@ -104,8 +107,10 @@ func (l *Limiter) makeRoom(now time.Time) {
 			delete(l.buckets, k)
 		}
 	}
+	// An eighth at once, so that a flood pays for one sweep per many keys
+	// rather than one per key.
 	for k := range l.buckets {
-		if len(l.buckets) < l.maxKeys {
+		if len(l.buckets) < l.maxKeys-l.maxKeys/8 {
 			break
 		}
 		delete(l.buckets, k)

@@ -1,7 +1,9 @@
 // Package auth implements the credentials side of the product: argon2id
-// password hashes, HS256 access tokens (JWT), opaque refresh tokens and a
-// keyed rate limiter. It satisfies app.PasswordHasher, app.Tokens and
-// app.Limiter; it depends only on the domain package, so that package app can
+// password hashes, HS256 access tokens (JWT) with key rotation, opaque
+// refresh tokens, a keyed rate limiter (per client address) and the login
+// guard (failed password checks), and the checks of configured secrets. It
+// satisfies app.PasswordHasher, app.Tokens and app.LoginGuard; it depends
+// only on the domain package, so that package app can
 // use its refresh-token helpers without an import cycle.
 package auth
 

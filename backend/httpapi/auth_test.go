@@ -186,19 +186,23 @@ func TestAuthRateLimit(t *testing.T) {
 	})
 }
 
-func TestLoginRateLimitPerUsername(t *testing.T) {
+// TestLoginFailuresPerUsernameAndAddress: wrong passwords slow down their
+// own address (429 with Retry-After), not the owner's.
+func TestLoginFailuresPerUsernameAndAddress(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st app.Store) {
 		svc, _ := newService(t, st)
-		svc.LoginLimiter = auth.NewLimiter(1, 1)
+		svc.Logins = auth.NewLoginGuard(auth.GuardConfig{FreeFailures: 1})
 		h := &harness{t: t, h: httpapi.New(httpapi.Options{Service: svc}), svc: svc, st: st}
 		h.user("frank")
 		body := map[string]string{"username": "frank", "password": "wrong password"}
 		expect(t, h.send(req{method: "POST", path: "/api/v1/auth/login", remote: "192.0.2.1:1", body: body}), http.StatusUnauthorized, "invalid_credentials")
-		r := h.send(req{method: "POST", path: "/api/v1/auth/login", remote: "192.0.2.2:1", body: body})
+		r := h.send(req{method: "POST", path: "/api/v1/auth/login", remote: "192.0.2.1:2", body: body})
 		expect(t, r, http.StatusTooManyRequests, "rate_limited")
 		if r.header.Get("Retry-After") == "" {
 			t.Fatal("429 without Retry-After")
 		}
+		good := map[string]string{"username": "frank", "password": "password-frank"}
+		expect(t, h.send(req{method: "POST", path: "/api/v1/auth/login", remote: "192.0.2.2:1", body: good}), http.StatusOK, "")
 	})
 }
 

@@ -19,6 +19,31 @@ import (
 // maxBodyBytes caps every REST request body (API.md: 1 MiB).
 const maxBodyBytes = 1 << 20
 
+// maxAuthBodyBytes caps the bodies of /auth/* (API.md: 4 KiB): they hold a
+// username, a password and a token, and are read before anyone is known.
+const maxAuthBodyBytes = 4 << 10
+
+// bodyLimitKey is the Gin context key of a route's own body limit.
+type bodyLimitKey struct{}
+
+// limitBody gives the routes it is used on a body limit of n bytes.
+func limitBody(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Set(bodyLimitKey{}, n)
+		c.Next()
+	}
+}
+
+// bodyLimit is the request's body limit: its route's own, else maxBodyBytes.
+func bodyLimit(c *gin.Context) int64 {
+	if v, ok := c.Get(bodyLimitKey{}); ok {
+		if n, ok := v.(int64); ok {
+			return n
+		}
+	}
+	return maxBodyBytes
+}
+
 // decodeJSON reads the request body strictly into dst, a pointer to a struct
 // whose fields carry json tags: the Content-Type must be JSON, the body one
 // JSON object and nothing after it, every key a known field (matched
@@ -33,11 +58,12 @@ func (a *api) decodeJSON(c *gin.Context, dst any) bool {
 		a.fail(c, &chat.Error{Kind: errUnsupportedMedia, Code: "unsupported_media_type", Message: "The body must be JSON (Content-Type: application/json)."})
 		return false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes))
+	limit := bodyLimit(c)
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	if err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
-			a.fail(c, &chat.Error{Kind: chat.ErrTooLarge, Code: "payload_too_large", Message: fmt.Sprintf("The body must not exceed %d bytes.", maxBodyBytes)})
+			a.fail(c, &chat.Error{Kind: chat.ErrTooLarge, Code: "payload_too_large", Message: fmt.Sprintf("The body must not exceed %d bytes.", limit)})
 			return false
 		}
 		// The client went away or sent a broken chunked body.

@@ -159,7 +159,7 @@ func (a *api) login(c *gin.Context) {
 	if !a.decodeJSON(c, &in) {
 		return
 	}
-	res, err := a.svc.Login(c.Request.Context(), in.Username, in.Password)
+	res, err := a.svc.Login(app.WithClient(c.Request.Context(), c.ClientIP()), in.Username, in.Password)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -238,7 +238,7 @@ func (a *api) updateMe(c *gin.Context) {
 	if !a.decodeJSON(c, &in) {
 		return
 	}
-	u, err := a.svc.UpdateMe(c.Request.Context(), uid(c), app.ProfileChange(in))
+	u, err := a.svc.UpdateMe(app.WithClient(c.Request.Context(), c.ClientIP()), uid(c), app.ProfileChange(in))
 	if err != nil {
 		a.fail(c, err)
 		return

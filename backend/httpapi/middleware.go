@@ -15,12 +15,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/chatapp/chat/auth"
 	"github.com/chatapp/chat/chat"
 )
 
-// httpMetrics are the request metrics of /metrics.
+// httpMetrics are the request metrics (served by chatd's metrics listener).
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -40,10 +40,6 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 	}
 	reg.MustRegister(m.requests, m.duration)
 	return m
-}
-
-func promhttpHandler(reg *prometheus.Registry) http.Handler {
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }
 
 // recovery turns a panic into a 500 internal answer without a stack trace
@@ -128,6 +124,12 @@ func validRequestID(id string) bool {
 // SPA's own policy is set where its files are served.
 const apiCSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
+// permissionsPolicy turns off the powerful browser features the app never
+// uses, for its pages and anything framed or injected into them.
+const permissionsPolicy = "accelerometer=(), autoplay=(), camera=(), display-capture=(), encrypted-media=(), " +
+	"fullscreen=(), geolocation=(), gyroscope=(), hid=(), magnetometer=(), microphone=(), midi=(), payment=(), " +
+	"picture-in-picture=(), publickey-credentials-get=(), screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()"
+
 func securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -135,6 +137,7 @@ func securityHeaders(c *gin.Context) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Content-Security-Policy", apiCSP)
+	h.Set("Permissions-Policy", permissionsPolicy)
 	c.Next()
 }
 
@@ -214,7 +217,7 @@ func (a *api) rateLimit(c *gin.Context) {
 		c.Next()
 		return
 	}
-	ok, wait := a.limiter.Allow("ip:"+c.ClientIP(), a.now())
+	ok, wait := a.limiter.Allow(auth.ClientKey(c.ClientIP()), a.now())
 	if !ok {
 		a.fail(c, &chat.Error{Kind: chat.ErrRateLimited, Code: "rate_limited",
 			Message: "Too many attempts; try again later.", RetryAfter: int(math.Ceil(wait.Seconds()))})

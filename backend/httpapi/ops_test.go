@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
@@ -164,6 +166,13 @@ func TestSecurityHeaders(t *testing.T) {
 	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("API CSP = %q", csp)
 	}
+	// Every powerful feature the app does not use is off.
+	pp := r.header.Get("Permissions-Policy")
+	for _, feature := range []string{"camera", "microphone", "geolocation", "payment", "usb", "serial", "hid", "display-capture"} {
+		if !strings.Contains(pp, feature+"=()") {
+			t.Errorf("Permissions-Policy %q does not turn off %s", pp, feature)
+		}
+	}
 	if r.header.Get("X-Request-ID") == "" {
 		t.Error("no X-Request-ID")
 	}
@@ -222,9 +231,12 @@ func TestHealthReadyMetricsOpenAPI(t *testing.T) {
 	}
 
 	h.do("GET", "/api/v1/users/me", "token", nil)
-	r = h.do("GET", "/metrics", "", nil)
-	expect(t, r, http.StatusOK, "")
-	body := string(r.body)
+	// /metrics is not on the API's router (chatd serves the registry on
+	// CHAT_METRICS_ADDR); what it would serve is the registry's content.
+	expect(t, h.do("GET", "/metrics", "", nil), http.StatusNotFound, "not_found")
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
 	for _, want := range []string{
 		`http_requests_total{method="GET",route="/healthz",status="200"} 1`,
 		`http_requests_total{method="GET",route="/readyz",status="503"} 1`,
@@ -300,7 +312,10 @@ func TestStaticSPA(t *testing.T) {
 	}
 	t.Cleanup(func() { os.Remove(outside) })
 
-	h := fakeHarness(t, fakeService{}, func(o *httpapi.Options) { o.StaticDir = dir })
+	h := fakeHarness(t, fakeService{}, func(o *httpapi.Options) {
+		o.StaticDir = dir
+		o.CORSOrigins = []string{"https://app.example.com"}
+	})
 	for _, tc := range []struct {
 		method, path string
 		status       int
@@ -317,6 +332,7 @@ func TestStaticSPA(t *testing.T) {
 		{"GET", "/assets/missing-000.js", http.StatusNotFound, `{"error"`, ""},
 		{"GET", "/../secret.txt", http.StatusOK, "<!doctype html>", "no-cache"},
 		{"GET", "/api/v1/unknown", http.StatusNotFound, `{"error"`, ""},
+		{"GET", "/metrics", http.StatusNotFound, `{"error"`, ""},
 		{"POST", "/g/42", http.StatusNotFound, `{"error"`, ""},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
@@ -328,9 +344,16 @@ func TestStaticSPA(t *testing.T) {
 				t.Errorf("Cache-Control %q, want %q", r.header.Get("Cache-Control"), tc.cache)
 			}
 			if tc.status == http.StatusOK {
+				// Connections go to the own origin (its ws/wss included)
+				// and the configured CORS origins only: no ws:/wss: to any
+				// host.
 				csp := r.header.Get("Content-Security-Policy")
-				if !strings.Contains(csp, "connect-src 'self' ws: wss:") || !strings.Contains(csp, "script-src 'self'") {
+				if !strings.Contains(csp, "connect-src 'self' https://app.example.com;") || !strings.Contains(csp, "script-src 'self'") ||
+					strings.Contains(csp, "ws:") || strings.Contains(csp, "wss:") {
 					t.Errorf("SPA CSP %q", csp)
+				}
+				if pp := r.header.Get("Permissions-Policy"); !strings.Contains(pp, "camera=()") {
+					t.Errorf("SPA Permissions-Policy %q", pp)
 				}
 			}
 		})

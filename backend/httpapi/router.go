@@ -1,7 +1,7 @@
 // Package httpapi is the REST transport of the product: a Gin router with the
 // routes of API.md, one error→status table, strict JSON decoding, bearer
 // authentication, rate limiting of sign-up and login, CORS, security
-// headers, the operational endpoints (health, readiness, metrics, OpenAPI)
+// headers, the operational endpoints (health, readiness, OpenAPI)
 // and the single-page app's static files.
 package httpapi
 
@@ -71,17 +71,19 @@ type Check func(ctx context.Context) error
 type Options struct {
 	Service Service
 	Log     *slog.Logger
-	// Metrics is the registry the HTTP metrics are registered on and
-	// /metrics serves. Nil: a new registry with the Go and process
-	// collectors.
+	// Metrics is the registry the HTTP metrics are registered on; chatd
+	// serves it on its own listener (CHAT_METRICS_ADDR), never on this
+	// router. Nil: a new registry with the Go and process collectors.
 	Metrics *prometheus.Registry
 	// StaticDir, when set, is served at / with the SPA fallback to index.html.
 	StaticDir string
 	// CORSOrigins are the cross-origin callers allowed besides the server's
 	// own origin, e.g. "http://localhost:5173".
 	CORSOrigins []string
-	// AuthRate limits sign-up and login attempts per client address per
-	// minute (CHAT_AUTH_RATE), with bursts of as many; 0: no limit.
+	// AuthRate limits sign-up and login attempts per client address (an
+	// IPv6 address by its /64) per minute (CHAT_AUTH_RATE), with bursts of
+	// as many; 0: no limit. Failed password checks are limited apart, by
+	// the Service.
 	AuthRate int
 	// AuthLimiter, when set, replaces the limiter AuthRate would make
 	// (tests use it with their own clock).
@@ -155,7 +157,6 @@ func New(o Options) http.Handler {
 
 	r.GET("/healthz", a.healthz)
 	r.GET("/readyz", a.readyz(o.Ready))
-	r.GET("/metrics", gin.WrapH(promhttpHandler(reg)))
 
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.json", serveOpenAPI)
@@ -163,7 +164,7 @@ func New(o Options) http.Handler {
 		v1.GET("/ws", wsHandler(o.WS))
 	}
 
-	authRoutes := v1.Group("/auth")
+	authRoutes := v1.Group("/auth", limitBody(maxAuthBodyBytes))
 	authRoutes.POST("/register", a.rateLimit, a.register)
 	authRoutes.POST("/login", a.rateLimit, a.login)
 	authRoutes.POST("/refresh", a.refresh)
@@ -197,7 +198,7 @@ func New(o Options) http.Handler {
 
 	var static *staticSite
 	if o.StaticDir != "" {
-		static = newStaticSite(o.StaticDir)
+		static = newStaticSite(o.StaticDir, o.CORSOrigins)
 	}
 	r.NoRoute(func(c *gin.Context) {
 		if static != nil && static.serve(c) {

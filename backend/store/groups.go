@@ -140,7 +140,7 @@ func (s *Store) peers(_ context.Context, db *gorm.DB, groupIDs []int64, viewerID
 	err := db.Raw(`SELECT m.group_id AS peer_group_id, u.id, u.username, u.display_name, u.created_at
 FROM memberships m JOIN users u ON u.id = m.user_id
 WHERE m.group_id IN ? AND m.user_id <> ?
-ORDER BY m.group_id, m.user_id`, groupIDs, viewerID).Scan(&rows).Error
+ORDER BY m.group_id, m.user_id`, groupIDs, viewerID).Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ LIMIT @limit OFFSET @offset`
 	var rows []groupRow
 	err = s.reader(ctx).Raw(query, map[string]any{
 		"q": q, "pat": containsPattern(q), "viewer": viewerID, "limit": limit + 1, "offset": off,
-	}).Scan(&rows).Error
+	}).Find(&rows).Error
 	if err != nil {
 		return nil, "", s.wrap("search groups", err)
 	}
@@ -281,7 +281,7 @@ FROM memberships m
 JOIN groups g ON g.id = m.group_id
 LEFT JOIN messages msg ON msg.group_id = g.id AND msg.seq = g.last_seq
 LEFT JOIN users u ON u.id = msg.sender_id
-WHERE m.user_id = ?`, userID).Scan(&rows).Error
+WHERE m.user_id = ?`, userID).Find(&rows).Error
 	if err != nil {
 		return nil, s.wrap("my groups", err)
 	}
@@ -363,7 +363,7 @@ func (s *Store) Members(ctx context.Context, groupID int64) ([]chat.Member, erro
 FROM memberships m JOIN users u ON u.id = m.user_id
 WHERE m.group_id = ?
 ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END,
-	lower(CASE WHEN u.display_name = '' THEN u.username ELSE u.display_name END), u.id`, groupID).Scan(&rows).Error
+	lower(CASE WHEN u.display_name = '' THEN u.username ELSE u.display_name END), u.id`, groupID).Find(&rows).Error
 	if err != nil {
 		return nil, s.wrap("members", err)
 	}

@@ -19,8 +19,9 @@ import (
 //     request has one): those requests take no seq;
 //  2. read the senders' memberships with the senders' public columns: a
 //     request whose sender is not a member of its group fails alone with
-//     app.ErrNoMembership and takes no seq (the check is part of the
-//     transaction, so the send path needs no read of its own before it);
+//     app.ErrNoMembership and takes no seq, a repeat of a stored client_id
+//     too (the check is part of the transaction, so the send path needs no
+//     read of its own before it);
 //  3. lock the batch's groups in id order and add to each group's last_seq
 //     the number of its new messages, returning the new last_seq; the
 //     messages of one group are numbered consecutively in request order;
@@ -132,6 +133,13 @@ func (s *Store) insertBatch(ctx context.Context, ms []app.NewMessage) ([]batchRe
 	var groupOrder []int64
 	for i, m := range ms {
 		dupOf[i] = -1
+		// Membership first, repeats included: a sender removed from the
+		// group must not get a stored message back by repeating its
+		// client_id.
+		if _, ok := senders[member{m.GroupID, m.SenderID}]; !ok {
+			res[i].err = fmt.Errorf("group %d, user %d: %w", m.GroupID, m.SenderID, app.ErrNoMembership)
+			continue
+		}
 		if k, ok := keyOf(m); ok {
 			if orig, found := existing[k]; found {
 				res[i].val = inserted{msg: orig}
@@ -141,10 +149,6 @@ func (s *Store) insertBatch(ctx context.Context, ms []app.NewMessage) ([]batchRe
 				dupOf[i] = first
 				continue
 			}
-		}
-		if _, ok := senders[member{m.GroupID, m.SenderID}]; !ok {
-			res[i].err = fmt.Errorf("group %d, user %d: %w", m.GroupID, m.SenderID, app.ErrNoMembership)
-			continue
 		}
 		if k, ok := keyOf(m); ok {
 			seen[k] = i

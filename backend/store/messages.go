@@ -99,7 +99,7 @@ func insertMessageTx(tx *gorm.DB, m app.NewMessage) (messageRow, error) {
 	err = tx.Raw(`INSERT INTO messages (group_id, seq, sender_id, body, client_id, created_at)
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (group_id, sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
-RETURNING id`, row.GroupID, row.Seq, row.SenderID, row.Body, row.ClientID, row.CreatedAt).Scan(&ids).Error
+RETURNING id`, row.GroupID, row.Seq, row.SenderID, row.Body, row.ClientID, row.CreatedAt).Find(&ids).Error
 	if err != nil {
 		return messageRow{}, err
 	}

@@ -96,7 +96,7 @@ LIMIT @limit OFFSET @offset`
 	var rows []userRow
 	err = s.reader(ctx).Raw(query, map[string]any{
 		"q": q, "pat": containsPattern(q), "limit": limit + 1, "offset": off,
-	}).Scan(&rows).Error
+	}).Find(&rows).Error
 	if err != nil {
 		return nil, "", s.wrap("search users", err)
 	}

@@ -11,16 +11,22 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
+// testJWTSecret is what an operator puts into .env, where .env.example
+// leaves JWT_SECRET empty.
+const testJWTSecret = "q3Vb8+Jr2kXo0Yt7Wm/5Lc9Nf1Hs6Pd4Ga8Ze2Ui0Rb3Tx7Ql5Mv9Ky1Oj6Sw4En8"
+
 // loadCompose loads docker-compose.yml the way `docker compose` does, with
-// the committed .env.example standing in for the git-ignored .env. Nothing
-// from the process environment leaks in, so the result is the same on every
-// machine.
+// the committed .env.example standing in for the git-ignored .env and a
+// JWT_SECRET set in the shell (which wins over the file, as in compose).
+// Nothing else from the process environment leaks in, so the result is the
+// same on every machine.
 func loadCompose(t *testing.T) *types.Project {
 	t.Helper()
 	root := repoRoot(t)
 	opts, err := cli.NewProjectOptions(
 		[]string{filepath.Join(root, "docker-compose.yml")},
 		cli.WithWorkingDirectory(root),
+		cli.WithEnv([]string{"JWT_SECRET=" + testJWTSecret}),
 		cli.WithEnvFiles(filepath.Join(root, ".env.example")),
 		cli.WithDotEnv,
 		cli.WithConsistency(true),
@@ -221,30 +227,125 @@ func TestComposeProject(t *testing.T) {
 		if u := env("REDIS_URL"); !strings.HasPrefix(u, "redis://redis:6379") {
 			t.Errorf("REDIS_URL = %q does not point at the redis service", u)
 		}
-		if s := env("JWT_SECRET"); len(s) < 32 {
-			t.Errorf("JWT_SECRET from .env.example is %d bytes, the server needs at least 32", len(s))
+		if s := env("JWT_SECRET"); s != testJWTSecret {
+			t.Errorf("JWT_SECRET = %q, want the one from the environment", s)
+		}
+		if u := env("CHAT_METRICS_ADDR"); u != ":9464" {
+			t.Errorf("CHAT_METRICS_ADDR = %q, want :9464 (for the internal network)", u)
+		}
+		if !slices.Contains(svc.Expose, "9464") {
+			t.Errorf("expose = %v, want the metrics port 9464 on the internal network", svc.Expose)
 		}
 	})
 }
 
+// TestComposeHardening: every container has a read-only root filesystem
+// (tmpfs for what it writes), drops every capability (adding back only the
+// few its entrypoint needs), cannot gain privileges, and runs an image
+// pinned by digest (or built here).
+func TestComposeHardening(t *testing.T) {
+	project := loadCompose(t)
+	capsAllowed := map[string][]string{
+		// The postgres entrypoint owns the data folder as root, then
+		// drops to the postgres user.
+		"postgres": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
+	}
+	wantTmpfs := map[string][]string{
+		"postgres": {"/var/run/postgresql", "/tmp"},
+		"redis":    {"/tmp"},
+		"backend":  {"/data"},
+		"frontend": {"/tmp"},
+	}
+	for _, name := range project.ServiceNames() {
+		t.Run(name, func(t *testing.T) {
+			svc, err := project.GetService(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !svc.ReadOnly {
+				t.Error("root filesystem is writable; want read_only: true")
+			}
+			if !slices.Equal(svc.CapDrop, []string{"ALL"}) {
+				t.Errorf("cap_drop = %v, want [ALL]", svc.CapDrop)
+			}
+			for _, c := range svc.CapAdd {
+				if !slices.Contains(capsAllowed[name], c) {
+					t.Errorf("cap_add %s is not needed", c)
+				}
+			}
+			if !slices.Contains(svc.SecurityOpt, "no-new-privileges:true") {
+				t.Errorf("security_opt = %v, want no-new-privileges:true", svc.SecurityOpt)
+			}
+			if !sameSet(svc.Tmpfs, wantTmpfs[name]) {
+				t.Errorf("tmpfs = %v, want %v", svc.Tmpfs, wantTmpfs[name])
+			}
+			if svc.Build == nil && !pinned(svc.Image) {
+				t.Errorf("image %q is not pinned by digest (name:tag@sha256:…)", svc.Image)
+			}
+			for _, p := range svc.Ports {
+				if p.Target == 9464 {
+					t.Errorf("the metrics port is published: %+v", p)
+				}
+			}
+		})
+	}
+}
+
+// pinned reports whether an image reference names a tag and a digest.
+func pinned(ref string) bool {
+	name, digest, ok := strings.Cut(ref, "@sha256:")
+	if !ok || len(digest) != 64 || strings.Trim(digest, "0123456789abcdef") != "" {
+		return false
+	}
+	return strings.Contains(name[strings.LastIndex(name, "/")+1:], ":")
+}
+
+func TestPinned(t *testing.T) {
+	for ref, want := range map[string]bool{
+		"redis:7-alpine@sha256:" + strings.Repeat("ab", 32):                  true,
+		"gcr.io/distroless/static:nonroot@sha256:" + strings.Repeat("0", 64): true,
+		"redis:7-alpine": false,
+		"redis@sha256:" + strings.Repeat("ab", 32):                false, // no tag: which version is it?
+		"redis:7@sha256:" + strings.Repeat("ab", 31):              false,
+		"redis:7@sha256:" + strings.Repeat("AB", 32):              false,
+		"localhost:5000/redis@sha256:" + strings.Repeat("ab", 32): false,
+	} {
+		if got := pinned(ref); got != want {
+			t.Errorf("pinned(%q) = %v, want %v", ref, got, want)
+		}
+	}
+}
+
 // TestComposeNeedsSecrets makes sure compose refuses to start without the
-// secrets instead of silently running with empty ones.
+// secrets instead of silently running with empty ones: with no .env at all,
+// and with .env.example copied as it is (JWT_SECRET left empty).
 func TestComposeNeedsSecrets(t *testing.T) {
 	root := repoRoot(t)
-	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join(root, "docker-compose.yml")},
-		cli.WithWorkingDirectory(root),
-		cli.WithEnv(nil),
-	)
-	if err != nil {
-		t.Fatalf("compose options: %v", err)
-	}
-	_, err = opts.LoadProject(context.Background())
-	if err == nil {
-		t.Fatal("docker-compose.yml loaded without POSTGRES_PASSWORD and JWT_SECRET")
-	}
-	if msg := err.Error(); !strings.Contains(msg, "POSTGRES_PASSWORD") && !strings.Contains(msg, "JWT_SECRET") {
-		t.Errorf("error %q does not name the missing secret", msg)
+	for name, tc := range map[string]struct {
+		envFiles []string
+		names    []string // the error names one of these
+	}{
+		"no .env":            {names: []string{"POSTGRES_PASSWORD", "JWT_SECRET"}},
+		".env.example as is": {envFiles: []string{filepath.Join(root, ".env.example")}, names: []string{"JWT_SECRET"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			options := []cli.ProjectOptionsFn{cli.WithWorkingDirectory(root), cli.WithEnv(nil)}
+			if tc.envFiles != nil {
+				// Only the named files: a developer's own .env stays out.
+				options = append(options, cli.WithEnvFiles(tc.envFiles...), cli.WithDotEnv)
+			}
+			opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")}, options...)
+			if err != nil {
+				t.Fatalf("compose options: %v", err)
+			}
+			_, err = opts.LoadProject(context.Background())
+			if err == nil {
+				t.Fatal("docker-compose.yml loaded without its secrets")
+			}
+			if !slices.ContainsFunc(tc.names, func(n string) bool { return strings.Contains(err.Error(), n) }) {
+				t.Errorf("error %q does not name the missing secret (%v)", err, tc.names)
+			}
+		})
 	}
 }
 
@@ -262,8 +363,13 @@ func TestEnvExampleIsNotASecret(t *testing.T) {
 			t.Errorf("malformed line %q", line)
 			continue
 		}
-		if !strings.Contains(value, "change-me") {
+		// Secrets are empty (compose refuses to start) or placeholders
+		// (which chatd refuses, for JWT_SECRET).
+		if value != "" && !strings.Contains(value, "change-me") {
 			t.Errorf("%s has a value that does not look like a placeholder: %q", key, value)
+		}
+		if key == "JWT_SECRET" && value != "" {
+			t.Errorf("JWT_SECRET = %q, want empty so that compose refuses to start until it is set", value)
 		}
 	}
 	ignored := strings.Split(string(readFile(t, filepath.Join(root, ".gitignore"))), "\n")

@@ -159,6 +159,11 @@ func TestDockerfileRuntime(t *testing.T) {
 			if len(stages) < 2 {
 				t.Fatalf("%d stages, want a multi-stage build", len(stages))
 			}
+			for _, st := range stages {
+				if !pinned(st.BaseName) {
+					t.Errorf("stage %q: base image %q is not pinned by digest (name:tag@sha256:…)", st.Name, st.BaseName)
+				}
+			}
 			final := stages[len(stages)-1]
 			if !strings.HasPrefix(final.BaseName, tt.base) {
 				t.Errorf("final base image = %q, want %q", final.BaseName, tt.base)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -433,4 +434,74 @@ func cmdCopy(cmd instructions.Command) ([]string, bool) {
 		return nil, false
 	}
 	return []string{c.SourcePaths[0], c.DestPath}, true
+}
+
+// TestNginxSecurityHeaders: the headers nginx adds to the SPA's files: a
+// CSP whose connect-src is the own origin only (no ws:/wss: to any host),
+// a Permissions-Policy turning off powerful features, and HSTS sent only
+// over HTTPS.
+func TestNginxSecurityHeaders(t *testing.T) {
+	root := repoRoot(t)
+	ds, err := parseNginx(string(readFile(t, filepath.Join(root, "deploy", "nginx-headers.conf"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := map[string]string{}
+	for _, d := range find(ds, "add_header") {
+		if len(d.args) < 2 || d.args[len(d.args)-1] != "always" {
+			t.Errorf("add_header %v: want a value and \"always\" (error pages carry them too)", d.args)
+			continue
+		}
+		headers[strings.ToLower(d.args[0])] = d.args[1]
+	}
+	var connect []string
+	for _, part := range strings.Split(headers["content-security-policy"], ";") {
+		if f := strings.Fields(part); len(f) > 0 && f[0] == "connect-src" {
+			connect = f[1:]
+		}
+	}
+	if !slices.Equal(connect, []string{"'self'"}) {
+		t.Errorf("CSP connect-src = %v, want only 'self'", connect)
+	}
+	for _, feature := range []string{"camera", "microphone", "geolocation", "payment", "usb"} {
+		if !strings.Contains(headers["permissions-policy"], feature+"=()") {
+			t.Errorf("Permissions-Policy %q does not turn off %s", headers["permissions-policy"], feature)
+		}
+	}
+	if headers["strict-transport-security"] != "$hsts" {
+		t.Fatalf("Strict-Transport-Security = %q, want $hsts", headers["strict-transport-security"])
+	}
+
+	top, _ := nginxServer(t)
+	var hsts *directive
+	for _, m := range find(top, "map") {
+		if len(m.args) == 2 && m.args[1] == "$hsts" {
+			hsts = m
+		}
+	}
+	if hsts == nil {
+		t.Fatal("nginx.conf has no map defining $hsts")
+	}
+	if !strings.Contains(hsts.args[0], "$scheme") || !strings.Contains(hsts.args[0], "$http_x_forwarded_proto") {
+		t.Errorf("$hsts is mapped from %q, want the scheme and X-Forwarded-Proto", hsts.args[0])
+	}
+	values := map[string]string{}
+	for _, d := range hsts.block {
+		if len(d.args) == 1 {
+			values[d.name] = d.args[0]
+		}
+	}
+	if values["default"] != "" {
+		t.Errorf("HSTS by default (plain HTTP) = %q, want none", values["default"])
+	}
+	for key, v := range values {
+		if key == "default" {
+			continue
+		}
+		if !strings.Contains(key, "https") || !strings.Contains(v, "max-age=") {
+			t.Errorf("map entry %q → %q: HSTS only for https, with a max-age", key, v)
+		} else if age, _ := strconv.Atoi(strings.TrimPrefix(strings.TrimRight(strings.Fields(v)[0], ";"), "max-age=")); age < 180*24*3600 {
+			t.Errorf("HSTS max-age %d is under six months", age)
+		}
+	}
 }

@@ -48,6 +48,8 @@ export class Backend {
         CHAT_STATIC_DIR: join(frontendDir, 'dist'),
         CHAT_AUTH_RATE: '0',
         LOG_LEVEL: 'warn',
+        // Its fixed default port would collide with another server here.
+        CHAT_METRICS_ADDR: 'off',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

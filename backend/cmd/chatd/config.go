@@ -23,12 +23,16 @@ type Config struct {
 	DataDir     string // CHAT_DATA_DIR
 	DatabaseURL string // DATABASE_URL; empty: SQLite in DataDir
 	RedisURL    string // REDIS_URL; empty: in-process broker
-	// JWTSecret is JWT_SECRET; nil: generated once into DataDir/jwt-secret.
-	JWTSecret   []byte
-	JWTIssuer   string        // JWT_ISSUER
-	JWTAudience string        // JWT_AUDIENCE
-	AccessTTL   time.Duration // ACCESS_TOKEN_TTL
-	RefreshTTL  time.Duration // REFRESH_TOKEN_TTL
+	// JWTSecret is JWT_SECRET; nil: generated once, kept in the database
+	// (Postgres, shared by every instance) or in DataDir/jwt-secret (SQLite).
+	JWTSecret []byte
+	// JWTSecretPrevious is JWT_SECRET_PREVIOUS: still verifies the tokens
+	// it signed during a rotation; nil: none.
+	JWTSecretPrevious []byte
+	JWTIssuer         string        // JWT_ISSUER
+	JWTAudience       string        // JWT_AUDIENCE
+	AccessTTL         time.Duration // ACCESS_TOKEN_TTL
+	RefreshTTL        time.Duration // REFRESH_TOKEN_TTL
 	// StaticDir is CHAT_STATIC_DIR, else ./frontend/dist when it exists;
 	// empty: no SPA is served.
 	StaticDir      string
@@ -40,7 +44,10 @@ type Config struct {
 	TrustedProxies []string   // CHAT_TRUSTED_PROXIES, addresses or CIDRs
 	// PprofAddr is CHAT_PPROF_ADDR: a loopback host:port serving
 	// net/http/pprof; empty: no profiling listener.
-	PprofAddr     string
+	PprofAddr string
+	// MetricsAddr is CHAT_METRICS_ADDR: the host:port serving /metrics,
+	// apart from the API; empty ("off"): no metrics listener.
+	MetricsAddr   string
 	ShutdownGrace time.Duration
 }
 
@@ -72,10 +79,8 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		ShutdownGrace: 15 * time.Second,
 	}
 
-	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
-		bad("CHAT_ADDR", "%q is not host:port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		bad("CHAT_ADDR", "%q has no valid port", c.Addr)
+	if !hostPort(c.Addr) {
+		bad("CHAT_ADDR", "%q is not host:port with a valid port (e.g. :8080 or 127.0.0.1:8080)", c.Addr)
 	}
 
 	if c.DatabaseURL != "" {
@@ -92,12 +97,10 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 
-	if v, ok := lookup("JWT_SECRET"); ok && v != "" {
-		if len(v) < auth.MinSecretLen {
-			bad("JWT_SECRET", "must be at least %d bytes, got %d", auth.MinSecretLen, len(v))
-		} else {
-			c.JWTSecret = []byte(v)
-		}
+	c.JWTSecret = secret(lookup, bad, "JWT_SECRET")
+	c.JWTSecretPrevious = secret(lookup, bad, "JWT_SECRET_PREVIOUS")
+	if c.JWTSecretPrevious != nil && c.JWTSecret == nil {
+		bad("JWT_SECRET_PREVIOUS", "is only used together with JWT_SECRET (the new secret of a rotation)")
 	}
 
 	c.AccessTTL = duration(get, bad, "ACCESS_TOKEN_TTL", auth.DefaultAccessTTL)
@@ -166,22 +169,65 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 
+	// Metrics name routes, pools and internals: they are served on a
+	// listener of their own (default loopback), never on the API's port.
+	c.MetricsAddr = defaultMetricsAddr
+	if v, ok := lookup("CHAT_METRICS_ADDR"); ok {
+		switch v = strings.TrimSpace(v); {
+		case v == "" || strings.EqualFold(v, "off"):
+			c.MetricsAddr = ""
+		case !hostPort(v):
+			bad("CHAT_METRICS_ADDR", "%q is not host:port (e.g. 127.0.0.1:9464 or :9464), or off", v)
+		default:
+			c.MetricsAddr = v
+		}
+	}
+
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("bad configuration: %w", errors.Join(errs...))
 	}
 	return c, nil
 }
 
-// loopbackAddr accepts host:port where host is a loopback IP or localhost
-// (an empty host would listen on every interface).
-func loopbackAddr(addr string) bool {
-	host, port, err := net.SplitHostPort(addr)
+// defaultMetricsAddr is where /metrics is served unless configured.
+const defaultMetricsAddr = "127.0.0.1:9464"
+
+// secret reads a signing secret from name: nil when unset; refused (naming
+// the variable, never repeating the value) when short, a placeholder, a
+// published example or of too little entropy (auth.CheckSecret).
+func secret(lookup func(string) (string, bool), bad func(string, string, ...any), name string) []byte {
+	v, ok := lookup(name)
+	if !ok || v == "" {
+		return nil
+	}
+	if len(v) < auth.MinSecretLen {
+		bad(name, "must be at least %d bytes, got %d", auth.MinSecretLen, len(v))
+		return nil
+	}
+	if err := auth.CheckSecret([]byte(v)); err != nil {
+		bad(name, "refused: %v", err)
+		return nil
+	}
+	return []byte(v)
+}
+
+// hostPort accepts host:port with a port from 0 to 65535.
+func hostPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// loopbackAddr accepts host:port where host is a loopback IP or localhost
+// (an empty host would listen on every interface).
+func loopbackAddr(addr string) bool {
+	if !hostPort(addr) {
 		return false
 	}
+	host, _, _ := net.SplitHostPort(addr)
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

@@ -33,6 +33,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Addr: ":8080", DataDir: "./data", JWTIssuer: "chat", JWTAudience: "chat",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
 		LogLevel: slog.LevelInfo, LogFormat: "json", AuthRate: 10, WSRate: 20, ShutdownGrace: 15 * time.Second,
+		MetricsAddr: "127.0.0.1:9464",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -66,7 +67,9 @@ func TestLoadConfigValues(t *testing.T) {
 		"CHAT_DATA_DIR":        "/var/lib/chat",
 		"DATABASE_URL":         "postgres://chat:pw@db:5432/chat?sslmode=disable",
 		"REDIS_URL":            "redis://cache:6379/0",
-		"JWT_SECRET":           strings.Repeat("s", 32),
+		"JWT_SECRET":           goodSecret,
+		"JWT_SECRET_PREVIOUS":  previousSecret,
+		"CHAT_METRICS_ADDR":    ":9464",
 		"CHAT_STATIC_DIR":      static,
 		"CORS_ORIGINS":         " http://localhost:5173 , https://chat.example.com/ ",
 		"LOG_LEVEL":            "DEBUG",
@@ -83,7 +86,7 @@ func TestLoadConfigValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:9000" || c.DataDir != "/var/lib/chat" || c.DatabaseURL == "" || c.RedisURL == "" ||
-		string(c.JWTSecret) != strings.Repeat("s", 32) || c.StaticDir != static || c.LogLevel != slog.LevelDebug ||
+		string(c.JWTSecret) != goodSecret || string(c.JWTSecretPrevious) != previousSecret || c.MetricsAddr != ":9464" || c.StaticDir != static || c.LogLevel != slog.LevelDebug ||
 		c.LogFormat != "text" || c.AuthRate != 0 || c.WSRate != 5 || c.AccessTTL != 5*time.Minute ||
 		c.RefreshTTL != 48*time.Hour || c.JWTIssuer != "me" || c.PprofAddr != "127.0.0.1:6060" ||
 		!reflect.DeepEqual(c.CORSOrigins, []string{"http://localhost:5173", "https://chat.example.com"}) ||
@@ -99,6 +102,13 @@ func TestLoadConfigRejects(t *testing.T) {
 		secretFree       bool // the message must not repeat the value
 	}{
 		{"short secret", "JWT_SECRET", "too-short", true},
+		{"placeholder secret", "JWT_SECRET", "change-me-to-at-least-32-random-bytes-0000000000", true},
+		{"placeholder inside a secret", "JWT_SECRET", "Xq9#Lw2$Pz7!change-me!Rt5%Vb8&Nm3*Kd6@", true},
+		{"low-entropy secret", "JWT_SECRET", strings.Repeat("s", 40), true},
+		{"repetitive secret", "JWT_SECRET", strings.Repeat("abc1", 12), true},
+		{"weak previous secret", "JWT_SECRET_PREVIOUS", strings.Repeat("s", 40), true},
+		{"metrics without port", "CHAT_METRICS_ADDR", "127.0.0.1", false},
+		{"metrics port out of range", "CHAT_METRICS_ADDR", ":99999", false},
 		{"address without port", "CHAT_ADDR", "localhost", false},
 		{"port out of range", "CHAT_ADDR", ":70000", false},
 		{"mysql url", "DATABASE_URL", "mysql://root:hunter2@db/chat", true},
@@ -138,6 +148,39 @@ func TestLoadConfigRejects(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{"LOG_LEVEL": "loud", "CHAT_AUTH_RATE": "x"}))
 	if err == nil || !strings.Contains(err.Error(), "LOG_LEVEL") || !strings.Contains(err.Error(), "CHAT_AUTH_RATE") {
 		t.Fatalf("joined error %v", err)
+	}
+}
+
+// Secrets the tests configure: random-looking, over 128 bits by the
+// estimate of auth.CheckSecret.
+const (
+	goodSecret     = "mF4q9Zt2Lw7Xc1Rb8Nv5Hj3Pk6Sd0Ga9Ue2Yi7To4Qa"
+	previousSecret = "Vx3Nb8Qm1Kz6Wr9Tc2Lp5Hf7Js0Dg4Ye8Ua3Oi6Pq1"
+)
+
+// TestLoadConfigSecrets: a previous secret needs a current one, and the
+// errors name the variable without repeating the value.
+func TestLoadConfigSecrets(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, err := loadConfig(env(map[string]string{"JWT_SECRET_PREVIOUS": previousSecret}))
+	if err == nil || !strings.Contains(err.Error(), "JWT_SECRET_PREVIOUS") || strings.Contains(err.Error(), previousSecret) {
+		t.Fatalf("previous without current: %v", err)
+	}
+	c, err := loadConfig(env(map[string]string{"JWT_SECRET": goodSecret}))
+	if err != nil || string(c.JWTSecret) != goodSecret || c.JWTSecretPrevious != nil {
+		t.Fatalf("good secret: %+v, %v", c, err)
+	}
+}
+
+// TestLoadConfigMetricsAddr: /metrics has its own listener, loopback by
+// default, switched off by an empty value or "off".
+func TestLoadConfigMetricsAddr(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for value, want := range map[string]string{"": "", " off ": "", "OFF": "", "0.0.0.0:9464": "0.0.0.0:9464", "[::1]:0": "[::1]:0"} {
+		c, err := loadConfig(env(map[string]string{"CHAT_METRICS_ADDR": value}))
+		if err != nil || c.MetricsAddr != want {
+			t.Errorf("CHAT_METRICS_ADDR=%q: %q, %v; want %q", value, c.MetricsAddr, err, want)
+		}
 	}
 }
 
@@ -220,11 +263,12 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	go func() {
 		done <- run(ctx, env(map[string]string{
 			"CHAT_ADDR": "127.0.0.1:0", "CHAT_DATA_DIR": "data", "LOG_LEVEL": "debug", "CHAT_PPROF_ADDR": "127.0.0.1:0",
+			"CHAT_METRICS_ADDR": "127.0.0.1:0",
 		}), logs)
 	}()
 
-	var addr, pprofAddr string
-	for addr == "" || pprofAddr == "" {
+	var addr, pprofAddr, metricsAddr string
+	for addr == "" || pprofAddr == "" || metricsAddr == "" {
 		if time.Since(start) > time.Second {
 			t.Fatalf("not listening after 1 s; log:\n%s", logs.String())
 		}
@@ -236,6 +280,8 @@ func TestRunServesAndShutsDown(t *testing.T) {
 					addr = rec.Addr
 				case "pprof listening":
 					pprofAddr = rec.Addr
+				case "metrics listening":
+					metricsAddr = rec.Addr
 				}
 			}
 		}
@@ -253,6 +299,9 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		{"http://" + pprofAddr + "/debug/pprof/cmdline", http.StatusOK},
 		// The profiles are on their own listener only, never on the API's.
 		{"http://" + addr + "/debug/pprof/cmdline", http.StatusNotFound},
+		// So are the metrics.
+		{"http://" + metricsAddr + "/metrics", http.StatusOK},
+		{"http://" + addr + "/metrics", http.StatusNotFound},
 	} {
 		resp, err := client.Get(tc.url)
 		if err != nil {
@@ -277,7 +326,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("server did not stop; log:\n%s", logs.String())
 	}
-	for _, a := range []string{addr, pprofAddr} {
+	for _, a := range []string{addr, pprofAddr, metricsAddr} {
 		if resp, err := client.Get("http://" + a + "/healthz"); err == nil {
 			resp.Body.Close()
 			t.Fatalf("%s still serving after shutdown", a)

@@ -24,6 +24,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chatapp/chat/app"
@@ -67,14 +68,6 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	secret := cfg.JWTSecret
-	if secret == nil {
-		secret, err = loadOrCreateSecret(filepath.Join(cfg.DataDir, "jwt-secret"), log)
-		if err != nil {
-			return err
-		}
-	}
-
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -84,6 +77,10 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 			log.Error("close store", "err", err)
 		}
 	}()
+	secret, err := signingSecret(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
@@ -94,7 +91,9 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 		reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 	}
 
-	tokens, err := auth.NewTokens(auth.TokenConfig{Secret: secret, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTTL})
+	tokens, err := auth.NewTokens(auth.TokenConfig{
+		Secret: secret, Previous: cfg.JWTSecretPrevious, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTTL,
+	})
 	if err != nil {
 		return err
 	}
@@ -134,13 +133,13 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	}
 
 	svc := app.New(app.Deps{
-		Store:        st,
-		Tokens:       tokens,
-		Hasher:       hasher,
-		Notifier:     hub,
-		Presence:     hub,
-		LoginLimiter: auth.NewLimiter(loginPerUserPerMinute, loginPerUserPerMinute),
-		Log:          log,
+		Store:    st,
+		Tokens:   tokens,
+		Hasher:   hasher,
+		Notifier: hub,
+		Presence: hub,
+		Logins:   auth.NewLoginGuard(auth.GuardConfig{}),
+		Log:      log,
 	}, app.Config{RefreshTTL: cfg.RefreshTTL})
 
 	handler := httpapi.New(httpapi.Options{
@@ -185,12 +184,22 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	}()
 
 	if cfg.PprofAddr != "" {
-		stopPprof, err := startPprof(ctx, cfg.PprofAddr, log)
+		stopPprof, err := startAside(ctx, "pprof", cfg.PprofAddr, pprofMux(), pprofWriteTimeout, log)
 		if err != nil {
 			_ = ln.Close()
 			return err
 		}
 		defer stopPprof()
+	}
+	if cfg.MetricsAddr != "" {
+		metrics := http.NewServeMux()
+		metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		stopMetrics, err := startAside(ctx, "metrics", cfg.MetricsAddr, metrics, 30*time.Second, log)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stopMetrics()
 	}
 
 	serveErr := make(chan error, 1)
@@ -217,11 +226,6 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	return nil
 }
 
-// loginPerUserPerMinute bounds password guessing against one account from
-// any number of addresses (API.md: the per-username login limit always
-// applies).
-const loginPerUserPerMinute = 10
-
 func newLogger(cfg Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "text" {
@@ -247,6 +251,25 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store.Store,
 		return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
 	}
 	return st, nil
+}
+
+// signingSecret is JWT_SECRET when set. Otherwise it is generated once and
+// kept where every instance finds it: in the database on Postgres (so that
+// replicas accept each other's tokens), in the data folder on SQLite (one
+// instance per file).
+func signingSecret(ctx context.Context, cfg Config, st *store.Store, log *slog.Logger) ([]byte, error) {
+	if cfg.JWTSecret != nil {
+		return cfg.JWTSecret, nil
+	}
+	if cfg.DatabaseURL != "" {
+		secret, err := st.SigningKey(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("JWT signing key: %w", err)
+		}
+		log.Info("using the JWT signing key kept in the database; set JWT_SECRET to choose one")
+		return secret, nil
+	}
+	return loadOrCreateSecret(filepath.Join(cfg.DataDir, "jwt-secret"), log)
 }
 
 // loadOrCreateSecret reads the generated JWT secret, making it on first

@@ -47,9 +47,9 @@ func newHTTPClient(idle int) *http.Client {
 
 // api speaks the REST half of API.md.
 type api struct {
-	base string // http://host:port/api/v1
-	root string // http://host:port, for /metrics and /readyz
-	hc   *http.Client
+	base    string // http://host:port/api/v1
+	metrics string // the server's metrics URL (CHAT_METRICS_ADDR)
+	hc      *http.Client
 }
 
 func (a *api) do(ctx context.Context, method, path, token string, in, out any) (int, error) {
@@ -220,7 +220,7 @@ func (a *api) serverStats(ctx context.Context, pid int) (serverStats, error) {
 }
 
 func (a *api) scrape(ctx context.Context, st *serverStats) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.root+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.metrics, nil)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}

@@ -245,7 +245,7 @@ func runScenario(t *testing.T, args ...string) map[string]any {
 
 func TestScenariosAgainstFake(t *testing.T) {
 	srv := newFakeServer(t)
-	common := []string{"-url", srv.URL, "-duration", "400ms", "-settle", "50ms", "-drain", "2s"}
+	common := []string{"-url", srv.URL, "-metrics", srv.URL + "/metrics", "-duration", "400ms", "-settle", "50ms", "-drain", "2s"}
 	accounts := t.TempDir() + "/accounts.jsonl"
 	tests := []struct {
 		name     string

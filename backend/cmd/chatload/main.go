@@ -38,6 +38,7 @@ const (
 
 type config struct {
 	URL          string
+	Metrics      string
 	Scenario     string
 	Label        string
 	Conns        int
@@ -70,6 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("chatload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "server base URL (loopback only)")
+	fs.StringVar(&c.Metrics, "metrics", "http://127.0.0.1:9464/metrics", "server metrics URL, on its CHAT_METRICS_ADDR (loopback only)")
 	fs.StringVar(&c.Scenario, "scenario", "", "idle | fanout | write | history")
 	fs.StringVar(&c.Label, "label", "", "free text copied into the JSON line (e.g. postgres+redis)")
 	fs.IntVar(&c.Conns, "conns", 100, "idle: connections; fanout: member connections")
@@ -228,6 +230,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := raiseFileLimit(uint64(cfg.connections()) + 256); err != nil {
 		return err
 	}
+	metrics, err := checkTarget(ctx, net.DefaultResolver, cfg.Metrics)
+	if err != nil {
+		return fmt.Errorf("-metrics: %w", err)
+	}
 	root := strings.TrimRight(base.String(), "/")
 	wsURL := "ws" + strings.TrimPrefix(root, "http") + "/api/v1/ws"
 	hc := newHTTPClient(max(cfg.Clients, cfg.SetupConc))
@@ -237,7 +243,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	r := &runner{
 		cfg:   cfg,
 		log:   log,
-		api:   &api{base: root + "/api/v1", root: root, hc: hc},
+		api:   &api{base: root + "/api/v1", metrics: metrics.String(), hc: hc},
 		wsURL: wsURL,
 		wsHC:  &wsClient,
 		start: time.Now(),

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 		{"SearchGroups", testSearchGroups},
 		{"InsertMessage", testInsertMessage},
 		{"IdempotentSend", testIdempotentSend},
+		{"IdempotentSendNeedsMembership", testIdempotentSendNeedsMembership},
 		{"History", testHistory},
 		{"EditDeleteMessage", testEditDeleteMessage},
 		{"MarkRead", testMarkRead},
@@ -1036,6 +1037,52 @@ func testIdempotentSend(t *testing.T, s *store.Store) {
 	noErr(t, err)
 	if created || m.ID != first.ID || !m.Deleted {
 		t.Errorf("retry of a deleted message = %+v created=%v", m, created)
+	}
+}
+
+// testIdempotentSendNeedsMembership: a repeated client_id answers the
+// stored message only to a sender who is still a member; one who was
+// removed (or left) gets ErrNoMembership, alone or in a batch with others.
+func testIdempotentSendNeedsMembership(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	base := baseTime()
+	owner := newUser(t, s, "keeper", "")
+	gone := newUser(t, s, "goner", "")
+	g := newGroup(t, s, owner.ID, "private", chat.Private)
+	_, err := s.AddMember(ctx, g.ID, gone.ID, chat.RoleMember)
+	noErr(t, err)
+	old := app.NewMessage{GroupID: g.ID, SenderID: gone.ID, Body: "secret plans", ClientID: ptr("k1"), At: base}
+	_, created, err := s.InsertMessage(ctx, old)
+	noErr(t, err)
+	if !created {
+		t.Fatal("first send not created")
+	}
+	noErr(t, s.RemoveMember(ctx, g.ID, gone.ID))
+
+	m, _, err := s.InsertMessage(ctx, old)
+	wantErr(t, err, app.ErrNoMembership)
+	if m.Body != "" {
+		t.Fatalf("removed member got the stored message back: %+v", m)
+	}
+	// In one batch with a member's send: only the removed one fails.
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() {
+			m := old
+			if i%2 == 1 {
+				m = app.NewMessage{GroupID: g.ID, SenderID: owner.ID, Body: "hi", ClientID: ptr(fmt.Sprint("o", i)), At: base}
+			}
+			_, _, errs[i] = s.InsertMessage(ctx, m)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i%2 == 1 {
+			noErr(t, err)
+		} else {
+			wantErr(t, err, app.ErrNoMembership)
+		}
 	}
 }
 
