@@ -11,7 +11,7 @@ export const frontendDir = resolve(here, '..');
 export const chatdPath = resolve(frontendDir, process.env.CHATD_PATH ?? '../bin/chatd');
 export const outputDir = resolve(frontendDir, 'test-output');
 const chromiumIn = (env: NodeJS.ProcessEnv) => env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const chromiumPath = chromiumIn(process.env);
+const chromiumPath = chromiumIn(process.env);
 
 /** CI=true (or any value but "", "0" and "false") means a CI run. */
 function isCI(env: NodeJS.ProcessEnv): boolean {

@@ -4,6 +4,7 @@ import type {
   CreateGroupRequest,
   Group,
   GroupPage,
+  LoginRequest,
   MemberList,
   Message,
   MessagePage,
@@ -31,7 +32,8 @@ export class ChatApi {
   }
 
   login(username: string, password: string): Promise<AuthResult> {
-    return this.http.request<AuthResult>('POST', '/auth/login', { body: { username, password }, auth: false });
+    const body: LoginRequest = { username, password };
+    return this.http.request<AuthResult>('POST', '/auth/login', { body, auth: false });
   }
 
   logout(refreshToken: string): Promise<void> {

@@ -11,7 +11,6 @@ export type Role = Schemas['Role'];
 export type Visibility = Schemas['Visibility'];
 export type Member = Schemas['Member'];
 export type Group = Schemas['Group'];
-export type GroupKind = Group['kind'];
 export type MyGroup = Schemas['MyGroup'];
 export type Message = Schemas['Message'];
 export type AuthResult = Schemas['AuthResult'];

@@ -13,7 +13,7 @@ import { checkBody } from './text';
 import { UsersStore } from './users';
 
 /** Typing frames go out at most this often per conversation (docs/API.md, WebSocket). */
-export const TYPING_SEND_INTERVAL_MS = 3000;
+const TYPING_SEND_INTERVAL_MS = 3000;
 /** How many direct peers' presence to ask for when the list does not say. */
 const PRESENCE_LOOKUPS = 20;
 

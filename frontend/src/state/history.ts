@@ -6,7 +6,7 @@ import { SignalMap } from './signals';
 import { renamed } from './users';
 
 /** Messages per REST page when opening a conversation or scrolling up. */
-export const PAGE = 50;
+const PAGE = 50;
 /** Messages per REST page when filling a gap. */
 const BACKFILL_PAGE = 200;
 
