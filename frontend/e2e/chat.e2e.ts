@@ -1,15 +1,15 @@
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeSerious, Backend, chromiumAvailable, ensureOutputDir, freePort, launchBrowser } from './harness';
+import { axeSerious, Backend, browserSkipReason, ensureOutputDir, freePort, launchBrowser, sleep } from './harness';
 
 const runId = Date.now().toString(36).slice(-5);
-const names = { alice: `alice_${runId}`, bob: `bob_${runId}`, carol: `carol_${runId}` };
+const names = { alice: `alice_${runId}`, bob: `bob_${runId}`, carol: `carol_${runId}`, mallory: `mallory_${runId}` };
 const PASSWORD = 'correct horse battery';
 
-if (!chromiumAvailable() && process.env.CI) {
-  throw new Error('Chromium is missing (set CHROMIUM_PATH or apt-get install chromium); CI requires the browser tests');
-}
+// Throws under CI when Chromium is missing: the run fails, it does not skip.
+const skip = browserSkipReason();
+if (skip !== null) console.warn(skip);
 
 interface Person {
   ctx: BrowserContext;
@@ -17,7 +17,7 @@ interface Person {
   dialogs: string[];
 }
 
-describe.skipIf(!chromiumAvailable())('chat in a real browser against the real backend', () => {
+describe.skipIf(skip !== null)('chat in a real browser against the real backend', () => {
   let backend: Backend;
   let browser: Browser;
   let out: string;
@@ -116,13 +116,14 @@ describe.skipIf(!chromiumAvailable())('chat in a real browser against the real b
     await log(bob.page).getByText('Hello Bob!').waitFor();
     await expect.poll(() => bobItem.getByTestId('unread-badge').count()).toBe(0);
 
-    // Bob types: Alice sees the typing indicator, then the reply.
+    // Bob types: Alice sees the typing indicator (with his @username), then the reply.
+    const typing = `Bob @${names.bob} is typing…`;
     await bob.page.getByLabel('Message', { exact: true }).pressSequentially('Hi Al', { delay: 20 });
-    await alice.page.getByText('Bob is typing…').waitFor();
+    await alice.page.getByText(typing).waitFor();
     await bob.page.getByLabel('Message', { exact: true }).pressSequentially('ice!');
     await bob.page.getByLabel('Message', { exact: true }).press('Enter');
     await log(alice.page).getByText('Hi Alice!').waitFor();
-    await alice.page.getByText('Bob is typing…').waitFor({ state: 'detached' });
+    await alice.page.getByText(typing).waitFor({ state: 'detached' });
 
     // Own messages on the right, theirs on the left.
     const mine = await log(alice.page).getByText('Hello Bob!').boundingBox();
@@ -152,10 +153,10 @@ describe.skipIf(!chromiumAvailable())('chat in a real browser against the real b
 
     await alice.page.getByRole('button', { name: 'Details' }).click();
     const dialog = alice.page.getByRole('dialog', { name: 'Group details' });
-    await dialog.getByText(`@${names.bob}`).waitFor();
+    await dialog.getByText(`@${names.bob}`, { exact: true }).waitFor();
     await dialog.getByLabel('Add a member by name').fill(names.carol);
     await dialog.getByRole('button', { name: 'Add Carol' }).click();
-    await dialog.getByText(`@${names.carol}`).waitFor();
+    await dialog.getByText(`@${names.carol}`, { exact: true }).waitFor();
     await dialog.getByRole('button', { name: 'Make admin Bob' }).click();
     await dialog.getByRole('button', { name: 'Remove admin Bob' }).waitFor();
     await shot(alice.page, 'desktop-group-details');
@@ -252,6 +253,46 @@ describe.skipIf(!chromiumAvailable())('chat in a real browser against the real b
     await fixed.getByRole('button', { name: 'Delete', exact: true }).click();
     await log(bob.page).getByText('This message was deleted').waitFor();
     expect(await log(bob.page).getByText('typo fixed').count()).toBe(0);
+  });
+
+  it('shows who really writes when a display name copies another user', async () => {
+    const mallory = await person();
+    await signup(mallory.page, names.mallory, 'Alice');
+    await mallory.page.getByLabel('Search people and groups').fill(names.alice);
+    await mallory.page.getByRole('button', { name: `Message Alice @${names.alice}` }).click();
+    await mallory.page.waitForURL(/\/g\/\d+$/);
+    await send(mallory.page, 'It is me, Alice. Send me your password.');
+    // The server passes on at most one typing event per connection and group every 2 s; filling the box sent one.
+    const typingAgainAt = Date.now() + 2500;
+
+    // Alice sees "Alice @mallory_…" in her list, in the header and in the typing line, never a bare "Alice".
+    const item = alice.page.getByRole('link', { name: new RegExp(`^Alice @${names.mallory}`) });
+    await item.waitFor();
+    await item.click();
+    await alice.page.getByRole('heading', { name: `Alice @${names.mallory}`, level: 1 }).waitFor();
+    await log(alice.page).getByText('It is me, Alice.', { exact: false }).waitFor();
+    await sleep(typingAgainAt - Date.now());
+    await mallory.page.getByLabel('Message', { exact: true }).pressSequentially('more', { delay: 20 });
+    await alice.page.getByText(`Alice @${names.mallory} is typing…`).waitFor();
+    await shot(alice.page, 'desktop-impersonation');
+    expect(await axeSerious(alice.page)).toEqual([]);
+    await mallory.ctx.close();
+  });
+
+  it('opens dialogs as modal <dialog>s that Escape closes, giving focus back', async () => {
+    await alice.page.goto(directUrl);
+    const opener = alice.page.getByRole('button', { name: 'Profile' });
+    await opener.click();
+    const dialog = alice.page.getByRole('dialog', { name: 'Profile' });
+    await dialog.waitFor();
+    expect(await dialog.evaluate((d) => d.tagName === 'DIALOG' && (d as HTMLDialogElement).open && d.matches(':modal'))).toBe(true);
+    // Focus starts on the first field and Tab cannot leave the dialog for the page behind.
+    expect(await alice.page.evaluate(() => document.activeElement?.id)).toBe('profile-display_name');
+    for (let i = 0; i < 12; i++) await alice.page.keyboard.press('Tab');
+    expect(await dialog.evaluate((d) => d.contains(document.activeElement) || document.activeElement === document.body)).toBe(true);
+    await alice.page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect(await opener.evaluate((b) => b === document.activeElement)).toBe(true);
   });
 
   it('signs out other sessions on a password change and keeps this one live', async () => {

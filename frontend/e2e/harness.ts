@@ -10,7 +10,27 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const frontendDir = resolve(here, '..');
 export const chatdPath = resolve(frontendDir, process.env.CHATD_PATH ?? '../bin/chatd');
 export const outputDir = resolve(frontendDir, 'test-output');
-export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const chromiumIn = (env: NodeJS.ProcessEnv) => env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const chromiumPath = chromiumIn(process.env);
+
+/** CI=true (or any value but "", "0" and "false") means a CI run. */
+function isCI(env: NodeJS.ProcessEnv): boolean {
+  const v = (env.CI ?? '').trim().toLowerCase();
+  return v !== '' && v !== '0' && v !== 'false';
+}
+
+/**
+ * Whether the browser tests can run: null when Chromium is there, else why
+ * they are skipped. In CI a missing browser throws instead, so that the run
+ * fails rather than passing with the browser tests quietly skipped.
+ */
+export function browserSkipReason(env: NodeJS.ProcessEnv = process.env, exists: (path: string) => boolean = existsSync): string | null {
+  const path = chromiumIn(env);
+  if (exists(path)) return null;
+  const missing = `Chromium is missing at ${path} (set CHROMIUM_PATH, or apt-get install chromium)`;
+  if (isCI(env)) throw new Error(`${missing}: CI requires the browser tests.`);
+  return `${missing}: skipping the browser tests (they fail instead when CI is set).`;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -104,10 +124,6 @@ export class Backend {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-export function chromiumAvailable(): boolean {
-  return existsSync(chromiumPath);
 }
 
 export function launchBrowser(): Promise<Browser> {

@@ -1,5 +1,22 @@
 import { HttpClient, tokensFrom } from './http';
-import type { AuthResult, Group, Member, Message, MessagePage, MyGroup, Page, Role, User, Visibility } from './types';
+import type {
+  AuthResult,
+  CreateGroupRequest,
+  Group,
+  GroupPage,
+  LoginRequest,
+  MemberList,
+  Message,
+  MessagePage,
+  MyGroupList,
+  RegisterRequest,
+  SetRoleRequest,
+  UpdateGroupRequest,
+  UpdateMeRequest,
+  User,
+  UserPage,
+  Visibility,
+} from './types';
 
 /** The REST endpoints of API.md, typed. */
 export class ChatApi {
@@ -9,13 +26,14 @@ export class ChatApi {
   ) {}
 
   register(username: string, password: string, displayName?: string): Promise<AuthResult> {
-    const body: Record<string, string> = { username, password };
+    const body: RegisterRequest = { username, password };
     if (displayName !== undefined && displayName.trim() !== '') body.display_name = displayName.trim();
     return this.http.request<AuthResult>('POST', '/auth/register', { body, auth: false });
   }
 
   login(username: string, password: string): Promise<AuthResult> {
-    return this.http.request<AuthResult>('POST', '/auth/login', { body: { username, password }, auth: false });
+    const body: LoginRequest = { username, password };
+    return this.http.request<AuthResult>('POST', '/auth/login', { body, auth: false });
   }
 
   logout(refreshToken: string): Promise<void> {
@@ -30,28 +48,29 @@ export class ChatApi {
     return this.http.request<User>('GET', '/users/me');
   }
 
-  updateMe(patch: { display_name?: string; password?: string; current_password?: string }): Promise<User> {
+  updateMe(patch: UpdateMeRequest): Promise<User> {
     return this.http.request<User>('PATCH', '/users/me', { body: patch });
   }
 
-  searchUsers(q: string, limit = 20, signal?: AbortSignal): Promise<Page<User>> {
-    return this.http.request<Page<User>>('GET', `/users?${query({ q, limit })}`, { signal });
+  searchUsers(q: string, limit = 20, signal?: AbortSignal): Promise<UserPage> {
+    return this.http.request<UserPage>('GET', `/users?${query({ q, limit })}`, { signal });
   }
 
   user(id: number): Promise<User> {
     return this.http.request<User>('GET', `/users/${id}`);
   }
 
-  searchGroups(q: string, limit = 20, signal?: AbortSignal): Promise<Page<Group>> {
-    return this.http.request<Page<Group>>('GET', `/groups?${query({ q, limit })}`, { signal });
+  searchGroups(q: string, limit = 20, signal?: AbortSignal): Promise<GroupPage> {
+    return this.http.request<GroupPage>('GET', `/groups?${query({ q, limit })}`, { signal });
   }
 
-  myGroups(): Promise<{ items: MyGroup[] }> {
-    return this.http.request<{ items: MyGroup[] }>('GET', '/me/groups');
+  myGroups(): Promise<MyGroupList> {
+    return this.http.request<MyGroupList>('GET', '/me/groups');
   }
 
   createGroup(name: string, description: string, visibility: Visibility): Promise<Group> {
-    return this.http.request<Group>('POST', '/groups', { body: { name, description, visibility } });
+    const body: CreateGroupRequest = { name, description, visibility };
+    return this.http.request<Group>('POST', '/groups', { body });
   }
 
   direct(userId: number): Promise<Group> {
@@ -62,7 +81,7 @@ export class ChatApi {
     return this.http.request<Group>('GET', `/groups/${id}`);
   }
 
-  updateGroup(id: number, patch: { name?: string; description?: string; visibility?: Visibility }): Promise<Group> {
+  updateGroup(id: number, patch: UpdateGroupRequest): Promise<Group> {
     return this.http.request<Group>('PATCH', `/groups/${id}`, { body: patch });
   }
 
@@ -78,15 +97,15 @@ export class ChatApi {
     return this.http.request<void>('POST', `/groups/${id}/leave`);
   }
 
-  members(id: number): Promise<{ items: Member[] }> {
-    return this.http.request<{ items: Member[] }>('GET', `/groups/${id}/members`);
+  members(id: number): Promise<MemberList> {
+    return this.http.request<MemberList>('GET', `/groups/${id}/members`);
   }
 
   addMember(id: number, userId: number): Promise<unknown> {
     return this.http.request<unknown>('POST', `/groups/${id}/members`, { body: { user_id: userId } });
   }
 
-  setRole(id: number, userId: number, role: Exclude<Role, 'owner'>): Promise<unknown> {
+  setRole(id: number, userId: number, role: SetRoleRequest['role']): Promise<unknown> {
     return this.http.request<unknown>('PATCH', `/groups/${id}/members/${userId}`, { body: { role } });
   }
 
@@ -103,10 +122,6 @@ export class ChatApi {
       'GET',
       `/groups/${id}/messages?${query({ before_seq: opts.beforeSeq, after_seq: opts.afterSeq, limit: opts.limit })}`,
     );
-  }
-
-  sendMessage(id: number, body: string, clientId: string): Promise<Message> {
-    return this.http.request<Message>('POST', `/groups/${id}/messages`, { body: { body, client_id: clientId } });
   }
 
   editMessage(id: number, body: string): Promise<Message> {

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { FakeWebSocket, flush, ManualTimers, msg } from '../test/fakes';
 import { backoffDelay, socketUrl, SocketClient, type OutboxItem, type SocketOptions } from './socket';
-import type { ServerEvent } from './types';
+import type { ServerEvent } from './frames';
 
 function setup(over: Partial<SocketOptions> = {}) {
   const sockets: FakeWebSocket[] = [];

@@ -1,4 +1,4 @@
-import type { ClientFrame, Cursors, ServerEvent } from './types';
+import type { ClientFrame, Cursors, ServerEvent } from './frames';
 
 /** The part of the browser WebSocket the client uses, so tests can hand in a fake. */
 export interface WebSocketLike {

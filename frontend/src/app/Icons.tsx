@@ -15,7 +15,7 @@ const svg = (size: number, children: ComponentChildren) => (
 export const LogoIcon = ({ size = 24 }: P) => (
   <svg width={size} height={size} viewBox="0 0 32 32" aria-hidden="true" focusable="false">
     <rect width="32" height="32" rx="8" fill="currentColor" />
-    <path d="M8 9h16a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H14l-6 4.5V10a1 1 0 0 1 1-1z" style={{ fill: 'var(--logo-ink, #fff)' }} />
+    <path d="M8 9h16a1 1 0 0 1 1 1v9a1 1 0 0 1-1 1H14l-6 4.5V10a1 1 0 0 1 1-1z" style={{ fill: 'var(--logo-ink)' }} />
   </svg>
 );
 

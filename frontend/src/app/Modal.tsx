@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
+import { useId, useLayoutEffect, useRef } from 'preact/hooks';
 import { CloseIcon } from './Icons';
-import { useEffect, useRef } from 'preact/hooks';
 import styles from './Modal.module.scss';
 
 interface Props {
@@ -10,63 +10,59 @@ interface Props {
   wide?: boolean;
 }
 
-/** A modal dialog: focus moves in, Tab stays in, Escape closes, focus returns to where it was. */
+/** Where focus starts: the first field or action, not the Close button that comes first. */
+const FIRST = 'input:not([hidden]), textarea, select, button:not([data-close])';
+
+/**
+ * A modal <dialog>: the browser keeps focus and the screen reader inside it
+ * and closes it on Escape; focus returns to where it was when it goes.
+ */
 export function Modal({ title, onClose, children, wide }: Props) {
-  const box = useRef<HTMLDivElement>(null);
-
-  useEffect(() => {
-    const before = document.activeElement as HTMLElement | null;
-    const first = box.current?.querySelector<HTMLElement>('input, textarea, select, button:not([data-close])');
-    (first ?? box.current)?.focus();
-    return () => before?.focus?.();
-  }, []);
-
-  const onKeyDown = (e: KeyboardEvent) => {
-    if (e.key === 'Escape') {
-      e.stopPropagation();
-      onClose();
-      return;
-    }
-    if (e.key !== 'Tab' || !box.current) return;
-    const f = [
-      ...box.current.querySelectorAll<HTMLElement>('a[href], button:not([disabled]), input, textarea, select, [tabindex="0"]'),
-    ];
-    const first = f[0];
-    const last = f[f.length - 1];
-    if (!first || !last) return;
-    if (e.shiftKey && document.activeElement === first) {
-      e.preventDefault();
-      last.focus();
-    } else if (!e.shiftKey && document.activeElement === last) {
-      e.preventDefault();
-      first.focus();
-    }
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  // The close event of a dialog removed by its owner comes after unmount: ignore it.
+  const mounted = useRef(true);
+  const close = () => {
+    if (mounted.current) onClose();
   };
 
+  useLayoutEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    const before = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    mounted.current = true;
+    dialog.showModal();
+    dialog.querySelector<HTMLElement>(FIRST)?.focus();
+    return () => {
+      mounted.current = false;
+      if (dialog.open) dialog.close();
+      before?.focus();
+    };
+  }, []);
+
   return (
-    <div
-      class={styles.backdrop}
+    <dialog
+      ref={ref}
+      class={`${styles.dialog} ${wide ? styles.wide : ''}`}
+      aria-labelledby={titleId}
+      // Escape closes the dialog (cancel, then close); the owner then removes it.
+      onClose={close}
       onMouseDown={(e) => {
-        if (e.target === e.currentTarget) onClose();
+        // A press on the backdrop targets the dialog itself, outside its box (not on its scrollbar).
+        const r = e.currentTarget.getBoundingClientRect();
+        const outside = e.clientX < r.left || e.clientX > r.right || e.clientY < r.top || e.clientY > r.bottom;
+        if (e.target === e.currentTarget && outside) close();
       }}
     >
-      <div
-        ref={box}
-        class={`${styles.dialog} ${wide ? styles.wide : ''}`}
-        role="dialog"
-        aria-modal="true"
-        aria-labelledby="modal-title"
-        tabIndex={-1}
-        onKeyDown={onKeyDown}
-      >
+      <div class={styles.content}>
         <div class={styles.header}>
-          <h2 id="modal-title">{title}</h2>
-          <button class="icon-btn" type="button" data-close aria-label="Close" onClick={onClose}>
+          <h2 id={titleId}>{title}</h2>
+          <button class="icon-btn" type="button" data-close aria-label="Close" onClick={close}>
             <CloseIcon />
           </button>
         </div>
         {children}
       </div>
-    </div>
+    </dialog>
   );
 }

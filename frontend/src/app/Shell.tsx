@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ChatIcon, LogoIcon, PlusIcon } from './Icons';
-import { displayName } from '../api/types';
 import { ChatView } from '../features/chat/ChatView';
 import { ConversationList } from '../features/conversations/ConversationList';
 import { CreateGroupDialog } from '../features/groups/CreateGroupDialog';
@@ -8,7 +7,7 @@ import { ProfileDialog } from '../features/profile/ProfileDialog';
 import { SearchPanel } from '../features/search/SearchPanel';
 import { useChat, useServices } from './context';
 import { ConnectionBanner } from './ConnectionBanner';
-import { groupTitle } from './format';
+import { displayName, groupTitle } from './names';
 import styles from './Shell.module.scss';
 
 export function Shell() {
@@ -20,8 +19,9 @@ export function Shell() {
   const [creating, setCreating] = useState(false);
   const [profile, setProfile] = useState(false);
   const activeId = route.name === 'group' ? route.id : null;
-  const total = chat.groups.value.reduce((n, g) => n + (g.id === activeId ? 0 : g.unread_count), 0);
-  const active = activeId !== null ? chat.group(activeId) : undefined;
+  const active = activeId !== null ? chat.conversations.get(activeId) : undefined;
+  // The open conversation is being read: it does not count.
+  const total = chat.conversations.unreadTotal.value - (active?.unread_count ?? 0);
 
   useEffect(() => {
     const base = active ? `${groupTitle(active)} · Chat` : 'Chat';

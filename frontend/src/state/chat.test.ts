@@ -1,37 +1,20 @@
+import { effect } from '@preact/signals';
 import { describe, expect, it } from 'vitest';
 import type { ChatApi } from '../api/api';
+import type { ServerEvent } from '../api/frames';
 import type { MessagePage, MyGroup } from '../api/types';
-import { alice, bob, FakeWebSocket, flush, ManualTimers, msg } from '../test/fakes';
+import { alice, bob, FakeWebSocket, flush, ManualTimers, msg, myGroup } from '../test/fakes';
 import { ChatStore } from './chat';
 
-function myGroup(over: Partial<MyGroup> = {}): MyGroup {
-  return {
-    id: 7,
-    kind: 'group',
-    name: 'Team',
-    description: '',
-    visibility: 'public',
-    owner_id: 1,
-    member_count: 2,
-    last_seq: 3,
-    created_at: '2025-01-01T00:00:00Z',
-    role: 'owner',
-    last_read_seq: 3,
-    unread_count: 0,
-    last_message: null,
-    ...over,
-  };
-}
-
-/** A fake of the REST API holding one group's history. */
-function fakeApi(history = [msg(1), msg(2), msg(3)]) {
+/** A fake of the REST API holding group 7's history (and more groups if given). */
+function fakeApi(history = [msg(1), msg(2), msg(3)], others: MyGroup[] = []) {
   const calls: string[] = [];
   const api = {
     http: { accessToken: async () => 'tok', refresh: async () => ({}) },
-    myGroups: async () => ({ items: [myGroup({ last_seq: history.at(-1)?.seq ?? 0 })] }),
+    myGroups: async () => ({ items: [myGroup({ last_seq: history.at(-1)?.seq ?? 0 }), ...others] }),
     messages: async (id: number, o: { beforeSeq?: number; afterSeq?: number; limit?: number }): Promise<MessagePage> => {
       calls.push(`messages ${id} before=${o.beforeSeq ?? ''} after=${o.afterSeq ?? ''}`);
-      let items = history;
+      let items = history.filter((m) => m.group_id === id);
       if (o.afterSeq !== undefined) items = items.filter((m) => m.seq > o.afterSeq!);
       if (o.beforeSeq !== undefined) items = items.filter((m) => m.seq < o.beforeSeq!);
       return { items, has_more: false };
@@ -44,8 +27,8 @@ function fakeApi(history = [msg(1), msg(2), msg(3)]) {
   return { api: api as unknown as ChatApi, calls, history };
 }
 
-async function started(history?: ReturnType<typeof msg>[]) {
-  const { api, calls } = fakeApi(history);
+async function started(history?: ReturnType<typeof msg>[], others?: MyGroup[]) {
+  const { api, calls } = fakeApi(history, others);
   const sockets: FakeWebSocket[] = [];
   const timers = new ManualTimers();
   const store = new ChatStore({
@@ -74,7 +57,7 @@ async function started(history?: ReturnType<typeof msg>[]) {
 describe('ChatStore', () => {
   it('shows a sent message once: outbox → ack → live event', async () => {
     const { store, ws } = await started();
-    await store.openConversation(7);
+    await store.history.open(7);
     const item = store.send(7, '  hello  ');
     expect(item?.body).toBe('hello');
     const frame = ws.frames('send')[0];
@@ -82,21 +65,21 @@ describe('ChatStore', () => {
     const m = msg(4, { sender: alice, body: 'hello', client_id: item!.client_id });
     ws.receive({ type: 'ack', ref: item!.client_id, message: m });
     ws.receive({ type: 'message', message: m });
-    expect(store.conversation(7).items.map((x) => x.seq)).toEqual([1, 2, 3, 4]);
-    expect(store.outbox.value).toEqual([]);
-    expect(store.group(7)?.unread_count).toBe(0);
+    expect(store.history.conversation(7).items.map((x) => x.seq)).toEqual([1, 2, 3, 4]);
+    expect(store.outbox.items.value).toEqual([]);
+    expect(store.conversations.get(7)?.unread_count).toBe(0);
   });
 
   it('shows a new display name of mine on my loaded messages, the conversation list and the users map', async () => {
     const { store, ws } = await started([msg(1, { sender: alice }), msg(2), msg(3, { sender: alice })]);
-    await store.openConversation(7);
+    await store.history.open(7);
     ws.receive({ type: 'message', message: msg(4, { sender: alice }) });
     const renamed = { ...alice, display_name: 'Alice Liddell' };
     store.applyMe(renamed);
-    const senders = store.conversation(7).items.map((m) => `${m.seq}:${m.sender.display_name}`);
+    const senders = store.history.conversation(7).items.map((m) => `${m.seq}:${m.sender.display_name}`);
     expect(senders).toEqual(['1:Alice Liddell', '2:', '3:Alice Liddell', '4:Alice Liddell']);
-    expect(store.group(7)?.last_message?.sender.display_name).toBe('Alice Liddell');
-    expect(store.users.value[alice.id]?.display_name).toBe('Alice Liddell');
+    expect(store.conversations.get(7)?.last_message?.sender.display_name).toBe('Alice Liddell');
+    expect(store.users.get(alice.id)?.display_name).toBe('Alice Liddell');
     expect(store.me.display_name).toBe('Alice Liddell');
     // Someone else's profile never lands on me.
     store.applyMe({ ...bob, display_name: 'Not Bob' });
@@ -112,12 +95,12 @@ describe('ChatStore', () => {
 
     // A new page load for the same user reads the outbox back.
     const second = await started();
-    expect(second.store.outbox.value.map((o) => o.client_id)).toEqual([item!.client_id]);
+    expect(second.store.outbox.items.value.map((o) => o.client_id)).toEqual([item!.client_id]);
     expect(second.ws.frames('send')).toEqual([
       { type: 'send', group_id: 7, body: 'typed offline', client_id: item!.client_id, ref: item!.client_id },
     ]);
     second.ws.receive({ type: 'message', message: msg(4, { sender: alice, client_id: item!.client_id }) });
-    expect(second.store.outbox.value).toEqual([]);
+    expect(second.store.outbox.items.value).toEqual([]);
     expect(localStorage.getItem(`chat.outbox.${alice.id}`)).toBeNull();
   });
 
@@ -126,9 +109,9 @@ describe('ChatStore', () => {
     ws.receive({ type: 'message', message: msg(4) });
     ws.receive({ type: 'message', message: msg(5) });
     ws.receive({ type: 'message', message: msg(5) }); // duplicate delivery
-    expect(store.group(7)?.unread_count).toBe(2);
+    expect(store.conversations.get(7)?.unread_count).toBe(2);
     store.markRead(7, 5);
-    expect(store.group(7)?.unread_count).toBe(0);
+    expect(store.conversations.get(7)?.unread_count).toBe(0);
     expect(ws.frames('read')).toEqual([{ type: 'read', group_id: 7, seq: 5 }]);
     store.markRead(7, 4); // never backwards
     expect(ws.frames('read')).toHaveLength(1);
@@ -138,19 +121,19 @@ describe('ChatStore', () => {
   it('fills a gap in live events from REST (after_seq)', async () => {
     const history = [msg(1), msg(2), msg(3), msg(4), msg(5), msg(6)];
     const { store, ws } = await started(history.slice(0, 3));
-    await store.openConversation(7);
+    await store.history.open(7);
     // The server has 6 messages now; only seq 6 reaches us live.
     const { api, calls } = fakeApi(history);
     (store as unknown as { api: ChatApi }).api.messages = api.messages;
     ws.receive({ type: 'message', message: msg(6) });
     await new Promise((r) => setTimeout(r, 0));
-    expect(store.conversation(7).items.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(store.history.conversation(7).items.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(calls).toEqual(['messages 7 before= after=3']);
   });
 
   it('uses held history as the resume cursor', async () => {
     const { store, ws, sockets, timers } = await started();
-    await store.openConversation(7);
+    await store.history.open(7);
     ws.receive({ type: 'message', message: msg(4) });
     expect(store.cursors()).toEqual({ '7': 4 });
     ws.serverClose(1006);
@@ -163,11 +146,12 @@ describe('ChatStore', () => {
 
   it('shows typing for 5 s or until that user sends', async () => {
     const { store, ws } = await started();
-    store.rememberUsers([bob]);
     ws.receive({ type: 'typing', group_id: 7, user_id: bob.id });
-    expect(store.typingNames(7)).toEqual(['bob']);
+    expect(store.presence.typingIn(7)).toEqual([bob.id]);
+    await flush(); // a typist not met before is looked up, to be named
+    expect(store.users.get(bob.id)?.username).toBe('bob');
     ws.receive({ type: 'message', message: msg(4, { sender: bob }) });
-    expect(store.typingNames(7)).toEqual([]);
+    expect(store.presence.typingIn(7)).toEqual([]);
   });
 
   it('sends typing at most every 3 s', async () => {
@@ -186,8 +170,38 @@ describe('ChatStore', () => {
     const { store, ws } = await started();
     const item = store.send(7, 'x')!;
     ws.receive({ type: 'error', ref: item.client_id, error: { code: 'not_member', message: 'You are not a member.' } });
-    expect(store.outbox.value[0]?.error).toBe('You are not a member.');
+    expect(store.outbox.items.value[0]?.error).toBe('You are not a member.');
     store.retry(item.client_id);
-    expect(store.outbox.value[0]?.error).toBeUndefined();
+    expect(store.outbox.items.value[0]?.error).toBeUndefined();
+  });
+
+  it('updates only the conversation and the message list that a new message belongs to', async () => {
+    const other = myGroup({ id: 8, name: 'Other', last_seq: 1, last_read_seq: 1, created_at: '2024-01-01T00:00:00Z' });
+    const { store, ws } = await started([msg(1), msg(2), msg(3), msg(1, { id: 2001, group_id: 8 })], [other]);
+    await store.history.open(7);
+    await store.history.open(8);
+    const runs = { group7: 0, list7: 0, group8: 0, list8: 0, order: 0, unread: 0 };
+    const stop = [
+      effect(() => void (store.conversations.get(7), runs.group7++)),
+      effect(() => void (store.history.conversation(7), runs.list7++)),
+      effect(() => void (store.conversations.get(8), runs.group8++)),
+      effect(() => void (store.history.conversation(8), runs.list8++)),
+      effect(() => void (store.conversations.order.value, runs.order++)),
+      effect(() => void (store.conversations.unreadTotal.value, runs.unread++)),
+    ];
+    ws.receive({ type: 'message', message: msg(4) });
+    stop.forEach((s) => s());
+    // Group 7 was already the most recent: the order stands, the unread total moved.
+    expect(runs).toEqual({ group7: 2, list7: 2, group8: 1, list8: 1, order: 1, unread: 2 });
+    expect(store.conversations.order.value).toEqual([7, 8]);
+    expect(store.conversations.unreadTotal.value).toBe(1);
+  });
+
+  it('ignores an event type it does not know (a newer server)', async () => {
+    const { store, ws } = await started();
+    ws.receive({ type: 'reaction', group_id: 7, message_id: 1, emoji: '👍' });
+    expect(() => store.handleEvent({ type: 'bogus' } as unknown as ServerEvent)).not.toThrow();
+    ws.receive({ type: 'message', message: msg(4) });
+    expect(store.conversations.get(7)?.last_seq).toBe(4);
   });
 });

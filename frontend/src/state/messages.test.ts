@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alice, bob, msg } from '../test/fakes';
-import { contiguousEnd, firstUnreadSeq, mergeMessages, pendingFor } from './messages';
+import { contiguousEnd, deliveredClientIds, firstUnreadSeq, mergeMessages } from './messages';
 
 describe('mergeMessages', () => {
   const cases: { name: string; existing: number[]; incoming: number[]; want: number[] }[] = [
@@ -49,21 +49,14 @@ describe('contiguousEnd', () => {
   });
 });
 
-describe('pendingFor', () => {
-  const outbox = [
-    { client_id: 'a', group_id: 7, body: 'one', created_at: '' },
-    { client_id: 'b', group_id: 7, body: 'two', created_at: '' },
-    { client_id: 'c', group_id: 8, body: 'elsewhere', created_at: '' },
-  ];
-
-  it('hides an outbox item once its message arrived (dedupe by client_id)', () => {
-    const arrived = [msg(1, { sender: alice, client_id: 'a' })];
-    expect(pendingFor(outbox, 7, arrived, alice.id).map((o) => o.client_id)).toEqual(['b']);
+describe('deliveredClientIds', () => {
+  it('names the outbox items whose message arrived (dedupe by client_id)', () => {
+    const arrived = [msg(1, { sender: alice, client_id: 'a' }), msg(2, { sender: alice }), msg(3, { sender: alice, client_id: 'b' })];
+    expect([...deliveredClientIds(arrived, alice.id)]).toEqual(['a', 'b']);
   });
 
   it('ignores the same client_id from another sender', () => {
-    const arrived = [msg(1, { sender: bob, client_id: 'a' })];
-    expect(pendingFor(outbox, 7, arrived, alice.id).map((o) => o.client_id)).toEqual(['a', 'b']);
+    expect(deliveredClientIds([msg(1, { sender: bob, client_id: 'a' })], alice.id).size).toBe(0);
   });
 });
 

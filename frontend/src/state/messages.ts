@@ -1,5 +1,7 @@
 import type { Message } from '../api/types';
-import type { OutboxItem } from '../api/socket';
+
+// The one home of the message rules: one entry per id and per seq, ascending
+// by seq, and an outbox item done once its client_id arrives from its sender.
 
 /** What the client holds of one conversation: a contiguous-or-gappy slice of history, ascending by seq. */
 export interface Conversation {
@@ -70,16 +72,15 @@ export function lastSeqOf(items: readonly Message[]): number {
   return items.length === 0 ? 0 : (items[items.length - 1]?.seq ?? 0);
 }
 
-/** Outbox items still waiting for their message (removes those whose message has arrived). */
-export function pendingFor(
-  outbox: readonly OutboxItem[],
-  groupId: number,
-  arrived: readonly Message[],
-  meId: number,
-): OutboxItem[] {
-  const seen = new Set<string>();
-  for (const m of arrived) if (m.sender.id === meId && m.client_id) seen.add(m.client_id);
-  return outbox.filter((o) => o.group_id === groupId && !seen.has(o.client_id));
+/**
+ * The client_ids of one's own messages among msgs: an outbox item is done
+ * once a message with its client_id arrives from its sender (ack, live
+ * event, replay or REST page), however often it was sent.
+ */
+export function deliveredClientIds(msgs: readonly Message[], meId: number): Set<string> {
+  const ids = new Set<string>();
+  for (const m of msgs) if (m.sender.id === meId && m.client_id) ids.add(m.client_id);
+  return ids;
 }
 
 /** The seq of the first message from someone else after the read marker, where the "New messages" divider goes. */

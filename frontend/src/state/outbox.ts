@@ -1,4 +1,11 @@
+import { signal, type ReadonlySignal, type Signal } from '@preact/signals';
 import type { OutboxItem } from '../api/socket';
+import type { Message } from '../api/types';
+import { deliveredClientIds } from './messages';
+import { listComputed } from './signals';
+
+/** Error codes after which sending the same message again can never succeed: the item waits for the user. */
+const PERMANENT = new Set(['validation_failed', 'forbidden', 'not_member', 'not_found', 'payload_too_large', 'invalid_json']);
 
 /**
  * Messages typed but not yet acknowledged, kept in localStorage per user so a
@@ -6,26 +13,83 @@ import type { OutboxItem } from '../api/socket';
  * sending it again can never store it twice.
  */
 export class OutboxStore {
+  private readonly state: Signal<readonly OutboxItem[]>;
+  private readonly byGroup = new Map<number, ReadonlySignal<readonly OutboxItem[]>>();
+
   constructor(
     private readonly storage: Storage,
     private readonly key: string,
-  ) {}
+    private readonly meId: number,
+  ) {
+    this.state = signal(this.load());
+  }
 
-  load(): OutboxItem[] {
+  /** Every item, oldest first. */
+  get items(): ReadonlySignal<readonly OutboxItem[]> {
+    return this.state;
+  }
+
+  /** The items of one conversation, oldest first; a new array only when they change. */
+  pendingIn(groupId: number): ReadonlySignal<readonly OutboxItem[]> {
+    let s = this.byGroup.get(groupId);
+    if (!s) {
+      s = listComputed(() => this.state.value.filter((o) => o.group_id === groupId));
+      this.byGroup.set(groupId, s);
+    }
+    return s;
+  }
+
+  find(clientId: string): OutboxItem | undefined {
+    return this.state.peek().find((o) => o.client_id === clientId);
+  }
+
+  add(item: OutboxItem): void {
+    this.set([...this.state.peek(), item]);
+  }
+
+  /** Clears a refusal so the item goes out again; returns the item to send. */
+  retry(clientId: string): OutboxItem | undefined {
+    const item = this.find(clientId);
+    if (!item) return undefined;
+    const fresh: OutboxItem = { client_id: item.client_id, group_id: item.group_id, body: item.body, created_at: item.created_at };
+    this.set(this.state.peek().map((o) => (o === item ? fresh : o)));
+    return fresh;
+  }
+
+  discard(clientId: string): void {
+    this.set(this.state.peek().filter((o) => o.client_id !== clientId));
+  }
+
+  /** The server refused a send. A permanent refusal waits for the user; others go out again on the next connection. */
+  refused(clientId: string, error: { code: string; message: string }): void {
+    if (!PERMANENT.has(error.code) || !this.find(clientId)) return;
+    this.set(this.state.peek().map((o) => (o.client_id === clientId ? { ...o, error: error.message } : o)));
+  }
+
+  /** Drops the items whose message has arrived. */
+  delivered(msgs: readonly Message[]): void {
+    const ids = deliveredClientIds(msgs, this.meId);
+    if (ids.size === 0) return;
+    const cur = this.state.peek();
+    const left = cur.filter((o) => !ids.has(o.client_id));
+    if (left.length !== cur.length) this.set(left);
+  }
+
+  private set(items: readonly OutboxItem[]): void {
+    this.state.value = items;
+    if (items.length === 0) this.storage.removeItem(this.key);
+    else this.storage.setItem(this.key, JSON.stringify(items));
+  }
+
+  private load(): OutboxItem[] {
     const raw = this.storage.getItem(this.key);
     if (raw === null) return [];
     try {
       const items = JSON.parse(raw) as unknown;
-      if (!Array.isArray(items)) return [];
-      return items.filter(isOutboxItem);
+      return Array.isArray(items) ? items.filter(isOutboxItem) : [];
     } catch {
       return [];
     }
-  }
-
-  save(items: readonly OutboxItem[]): void {
-    if (items.length === 0) this.storage.removeItem(this.key);
-    else this.storage.setItem(this.key, JSON.stringify(items));
   }
 }
 

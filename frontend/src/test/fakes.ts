@@ -1,6 +1,6 @@
 import type { Tokens, TokenStore } from '../api/http';
 import type { Timers, WebSocketLike } from '../api/socket';
-import type { Message, User } from '../api/types';
+import type { Message, MyGroup, User } from '../api/types';
 
 /** A WebSocket double: records sent frames; the test drives open, server frames and close. */
 export class FakeWebSocket implements WebSocketLike {
@@ -96,6 +96,26 @@ export function msg(seq: number, over: Partial<Message> = {}): Message {
     created_at: new Date(Date.UTC(2025, 0, 1, 12, 0, seq)).toISOString(),
     edited_at: null,
     deleted: false,
+    ...over,
+  };
+}
+
+/** A conversation of the signed-in user, id 7 unless said otherwise. */
+export function myGroup(over: Partial<MyGroup> = {}): MyGroup {
+  return {
+    id: 7,
+    kind: 'group',
+    name: 'Team',
+    description: '',
+    visibility: 'public',
+    owner_id: 1,
+    member_count: 2,
+    last_seq: 3,
+    created_at: '2025-01-01T00:00:00Z',
+    role: 'owner',
+    last_read_seq: 3,
+    unread_count: 0,
+    last_message: null,
     ...over,
   };
 }

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { BackIcon } from '../../app/Icons';
-import { Avatar } from '../../app/Avatar';
+import { GroupAvatar } from '../../app/Avatar';
 import { useChat, useServices } from '../../app/context';
-import { groupTitle } from '../../app/format';
+import { GroupTitle } from '../../app/names';
 import type { Group } from '../../api/types';
 import { messageOf } from '../../state/chat';
 import { GroupDetails } from '../groups/GroupDetails';
@@ -15,16 +15,16 @@ import styles from './ChatView.module.scss';
 export function ChatView({ groupId }: { groupId: number }) {
   const chat = useChat();
   const { router } = useServices();
-  const group = chat.group(groupId);
+  const group = chat.conversations.get(groupId);
   const [details, setDetails] = useState(false);
-  const loaded = chat.groupsLoaded.value;
+  const loaded = chat.conversations.loaded.value;
 
   const present = group !== undefined;
 
   const peerId = group?.kind === 'direct' ? group.peer?.id : undefined;
 
   useEffect(() => {
-    if (present) void chat.openConversation(groupId);
+    if (present) void chat.history.open(groupId);
   }, [chat, groupId, present]);
 
   useEffect(() => {
@@ -35,8 +35,7 @@ export function ChatView({ groupId }: { groupId: number }) {
     return loaded ? <NotMember groupId={groupId} /> : <p class={styles.center}>Loading…</p>;
   }
 
-  const title = groupTitle(group);
-  const online = group.kind === 'direct' && group.peer ? (chat.presence.value[group.peer.id] ?? group.peer.online ?? false) : undefined;
+  const online = group.kind === 'direct' && group.peer ? (chat.presence.isOnline(group.peer.id) ?? group.peer.online ?? false) : undefined;
   const subtitle =
     group.kind === 'direct'
       ? online
@@ -55,10 +54,10 @@ export function ChatView({ groupId }: { groupId: number }) {
         >
           <BackIcon />
         </button>
-        <Avatar name={title} seed={group.kind === 'direct' && group.peer ? group.peer.username : `g${group.id}`} online={online} />
+        <GroupAvatar group={group} online={online} />
         <div class={styles.titles}>
           <h1 id="chat-title" class={styles.title}>
-            {title}
+            <GroupTitle group={group} />
           </h1>
           <p class={styles.subtitle}>{subtitle}</p>
         </div>

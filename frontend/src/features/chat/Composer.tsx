@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { SendIcon } from '../../app/Icons';
 import { useChat } from '../../app/context';
-import { MAX_BODY } from '../../state/chat';
+import { checkBody, MAX_BODY } from '../../state/text';
 import styles from './Chat.module.scss';
 
 const draftKey = (groupId: number) => `chat.draft.${groupId}`;
@@ -11,8 +11,7 @@ export function Composer({ groupId }: { groupId: number }) {
   const chat = useChat();
   const [text, setText] = useState(() => sessionStorage.getItem(draftKey(groupId)) ?? '');
   const area = useRef<HTMLTextAreaElement>(null);
-  const trimmed = text.trim();
-  const tooLong = trimmed.length > MAX_BODY;
+  const { empty, length, tooLong } = checkBody(text);
 
   useEffect(() => {
     if (window.matchMedia?.('(pointer: fine)').matches) area.current?.focus();
@@ -29,8 +28,8 @@ export function Composer({ groupId }: { groupId: number }) {
   }, [text, groupId]);
 
   const send = () => {
-    if (trimmed === '' || tooLong) return;
-    if (chat.send(groupId, trimmed)) setText('');
+    if (empty || tooLong) return;
+    if (chat.send(groupId, text)) setText('');
   };
 
   return (
@@ -64,12 +63,12 @@ export function Composer({ groupId }: { groupId: number }) {
           }
         }}
       />
-      {trimmed.length > MAX_BODY - 400 && (
+      {length > MAX_BODY - 400 && (
         <span id="composer-error" class={tooLong ? styles.countOver : styles.count} aria-live="polite">
-          {trimmed.length}/{MAX_BODY}
+          {length}/{MAX_BODY}
         </span>
       )}
-      <button class={`btn ${styles.send}`} type="submit" disabled={trimmed === '' || tooLong} aria-label="Send">
+      <button class={`btn ${styles.send}`} type="submit" disabled={empty || tooLong} aria-label="Send">
         <SendIcon />
       </button>
     </form>

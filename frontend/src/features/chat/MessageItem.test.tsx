@@ -3,9 +3,13 @@ import { render, screen } from '@testing-library/preact';
 import { describe, expect, it, vi } from 'vitest';
 import { ChatContext } from '../../app/context';
 import type { ChatStore } from '../../state/chat';
+import { offlineChat } from '../../test/chat';
 import { alice, bob, msg } from '../../test/fakes';
 import { MessageItem, PendingItem } from './MessageItem';
-import { typingText } from './TypingIndicator';
+import { TypingIndicator, typingText } from './TypingIndicator';
+
+/** User "mallory" who calls herself "Alice". */
+const mallory = { id: 66, username: 'mallory', display_name: 'Alice', created_at: '2025-01-01T00:00:00Z' };
 
 const chat = { me: alice, edit: vi.fn(), remove: vi.fn(), retry: vi.fn(), discard: vi.fn() } as unknown as ChatStore;
 
@@ -30,6 +34,12 @@ describe('MessageItem', () => {
     const { container } = renderItem(<MessageItem message={msg(1, { sender: evil })} mine={false} showSender canDelete={false} />);
     expect(screen.getAllByText('<i>Mallory</i>').length).toBeGreaterThan(0);
     expect(container.querySelector('i')).toBeNull();
+  });
+
+  it('names a sender whose display name is not the username with the @username too', () => {
+    const { container } = renderItem(<MessageItem message={msg(1, { sender: mallory })} mine={false} showSender canDelete={false} />);
+    expect(container.querySelector('.sender')?.textContent).toBe('Alice @mallory');
+    expect(container.querySelector('.bubble .visually-hidden')?.textContent).toBe('Alice @mallory: ');
   });
 
   it('marks edited and deleted messages', () => {
@@ -64,5 +74,21 @@ describe('typingText', () => {
     [['A', 'B', 'C'], 'Several people are typing…'],
   ])('%j → %s', (names, want) => {
     expect(typingText(names)).toBe(want);
+  });
+});
+
+describe('TypingIndicator', () => {
+  it('names typists with the @username where the display name differs', () => {
+    const chat = offlineChat();
+    chat.users.remember([mallory, { ...bob, display_name: 'bob' }]);
+    chat.presence.typing(7, mallory.id);
+    chat.presence.typing(7, bob.id);
+    render(
+      <ChatContext.Provider value={chat}>
+        <TypingIndicator groupId={7} />
+      </ChatContext.Provider>,
+    );
+    expect(screen.getByText('Alice @mallory and bob are typing…')).toBeTruthy();
+    chat.stop();
   });
 });

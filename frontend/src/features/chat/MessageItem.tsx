@@ -1,9 +1,11 @@
 import { useState } from 'preact/hooks';
 import { useChat } from '../../app/context';
 import { formatFull, formatTime } from '../../app/format';
+import { UserName, userLabel } from '../../app/names';
 import type { OutboxItem } from '../../api/socket';
-import { displayName, type Message } from '../../api/types';
-import { MAX_BODY, messageOf } from '../../state/chat';
+import type { Message } from '../../api/types';
+import { messageOf } from '../../state/chat';
+import { checkBody } from '../../state/text';
 import styles from './Chat.module.scss';
 
 interface Props {
@@ -20,11 +22,10 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
   const [draft, setDraft] = useState(m.body);
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const sender = displayName(m.sender);
 
   const save = async () => {
-    const body = draft.trim();
-    if (body === '' || body.length > MAX_BODY) return;
+    const { body, empty, tooLong } = checkBody(draft);
+    if (empty || tooLong) return;
     if (body === m.body) {
       setEditing(false);
       return;
@@ -53,9 +54,13 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
       data-seq={m.seq}
       data-message-id={m.id}
     >
-      {showSender && !mine && <div class={styles.sender}>{sender}</div>}
+      {showSender && !mine && (
+        <div class={styles.sender}>
+          <UserName user={m.sender} />
+        </div>
+      )}
       <div class={`${styles.bubble} ${m.deleted ? styles.deleted : ''}`}>
-        <span class="visually-hidden">{mine ? 'You' : sender}: </span>
+        <span class="visually-hidden">{mine ? 'You' : userLabel(m.sender)}: </span>
         {m.deleted ? (
           <span class={styles.body}>This message was deleted</span>
         ) : editing ? (

@@ -1,9 +1,9 @@
 import { Fragment } from 'preact';
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useChat } from '../../app/context';
 import { dayKey, formatDay } from '../../app/format';
 import type { Message, MyGroup } from '../../api/types';
-import { firstUnreadSeq, lastSeqOf, pendingFor } from '../../state/messages';
+import { firstUnreadSeq, lastSeqOf } from '../../state/messages';
 import { MessageItem, PendingItem } from './MessageItem';
 import styles from './Chat.module.scss';
 
@@ -25,16 +25,16 @@ function startsRun(prev: Message | undefined, m: Message): boolean {
  */
 export function MessageList({ group }: { group: MyGroup }) {
   const chat = useChat();
-  const conv = chat.conversation(group.id);
+  const conv = chat.history.conversation(group.id);
   const items = conv.items;
-  const pending = pendingFor(chat.outbox.value, group.id, items, chat.me.id);
+  const pending = chat.outbox.pendingIn(group.id).value;
   const status = chat.status.value;
   const box = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const [showJump, setShowJump] = useState(false);
   // The read marker when the conversation was opened: the divider stays put while reading.
   const [readAtOpen] = useState(group.last_read_seq);
-  const divider = firstUnreadSeq(items, readAtOpen, chat.me.id);
+  const divider = useMemo(() => firstUnreadSeq(items, readAtOpen, chat.me.id), [items, readAtOpen, chat.me.id]);
   const prev = useRef({ first: 0, last: 0, height: 0, pending: 0, initial: true });
   const lastSeq = lastSeqOf(items);
   const canDeleteOthers = group.kind === 'group' && (group.role === 'owner' || group.role === 'admin');
@@ -91,7 +91,7 @@ export function MessageList({ group }: { group: MyGroup }) {
       setShowJump(false);
       markSeen();
     }
-    if (el.scrollTop < NEAR_TOP_PX && conv.hasMore && !conv.loadingOlder) void chat.loadOlder(group.id);
+    if (el.scrollTop < NEAR_TOP_PX && conv.hasMore && !conv.loadingOlder) void chat.history.loadOlder(group.id);
   };
 
   const jump = () => {
@@ -120,7 +120,7 @@ export function MessageList({ group }: { group: MyGroup }) {
               type="button"
               class="btn btn-small btn-secondary"
               disabled={conv.loadingOlder}
-              onClick={() => void chat.loadOlder(group.id)}
+              onClick={() => void chat.history.loadOlder(group.id)}
             >
               {conv.loadingOlder ? 'Loading…' : 'Load older messages'}
             </button>
@@ -135,7 +135,7 @@ export function MessageList({ group }: { group: MyGroup }) {
         {conv.error !== null && (
           <p class="form-error" role="alert">
             {conv.error}{' '}
-            <button type="button" class="btn btn-small btn-secondary" onClick={() => void chat.openConversation(group.id)}>
+            <button type="button" class="btn btn-small btn-secondary" onClick={() => void chat.history.open(group.id)}>
               Retry
             </button>
           </p>

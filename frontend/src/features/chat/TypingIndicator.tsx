@@ -1,4 +1,5 @@
 import { useChat } from '../../app/context';
+import { userLabel } from '../../app/names';
 import styles from './Chat.module.scss';
 
 export function typingText(names: readonly string[]): string {
@@ -10,10 +11,12 @@ export function typingText(names: readonly string[]): string {
 
 export function TypingIndicator({ groupId }: { groupId: number }) {
   const chat = useChat();
-  // Reading the signals here subscribes this component to them.
-  void chat.typing.value;
-  void chat.users.value;
-  const text = typingText(chat.typingNames(groupId));
+  // Each typist by display name and, where it differs, @username: a display name alone could be anyone's.
+  const names = chat.presence.typingIn(groupId).flatMap((id) => {
+    const u = chat.users.get(id);
+    return u ? [userLabel(u)] : [];
+  });
+  const text = typingText(names);
   return (
     <div class={styles.typing} aria-live="polite">
       {text !== '' && (

@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { Avatar } from '../../app/Avatar';
+import { Avatar, GroupAvatar } from '../../app/Avatar';
 import { useChat, useServices } from '../../app/context';
-import { groupTitle } from '../../app/format';
 import { Modal } from '../../app/Modal';
-import { displayName, type Member, type MyGroup, type User, type Visibility } from '../../api/types';
+import { displayName, groupTitle, userLabel } from '../../app/names';
+import type { Member, MyGroup, User, Visibility } from '../../api/types';
 import { messageOf } from '../../state/chat';
 import styles from './Groups.module.scss';
 
@@ -24,14 +24,13 @@ export function permissions(g: Pick<MyGroup, 'kind' | 'role'>) {
 
 export function GroupDetails({ group, onClose }: { group: MyGroup; onClose: () => void }) {
   const chat = useChat();
-  const members = chat.members.value[group.id];
-  const presence = chat.presence.value;
+  const members = chat.members.of(group.id);
   const can = permissions(group);
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<'leave' | 'delete' | null>(null);
 
   useEffect(() => {
-    if (group.kind === 'group') chat.loadMembers(group.id).catch((err: unknown) => setError(messageOf(err)));
+    if (group.kind === 'group') chat.members.load(group.id).catch((err: unknown) => setError(messageOf(err)));
   }, [chat, group.id, group.kind]);
 
   const act = async (fn: () => Promise<void>) => {
@@ -54,12 +53,13 @@ export function GroupDetails({ group, onClose }: { group: MyGroup; onClose: () =
         </div>
       )}
       <div class={styles.summary}>
-        <Avatar name={title} seed={group.kind === 'direct' && group.peer ? group.peer.username : `g${group.id}`} size="lg" />
+        <GroupAvatar group={group} size="lg" />
         <div>
-          <h3 class={styles.name}>{title}</h3>
+          {/* A direct peer's @username is on the next line. */}
+          <h3 class={styles.name}>{group.kind === 'direct' && group.peer ? displayName(group.peer) : title}</h3>
           {group.kind === 'direct' && group.peer ? (
             <p class={styles.muted}>
-              @{group.peer.username} · {(presence[group.peer.id] ?? group.peer.online) ? 'online' : 'offline'}
+              @{group.peer.username} · {(chat.presence.isOnline(group.peer.id) ?? group.peer.online) ? 'online' : 'offline'}
             </p>
           ) : (
             <p class={styles.muted}>
@@ -85,7 +85,7 @@ export function GroupDetails({ group, onClose }: { group: MyGroup; onClose: () =
             <ul class={styles.members}>
               {members.map((m) => (
                 <li key={m.id} class={styles.member}>
-                  <Avatar name={displayName(m)} seed={m.username} size="sm" online={presence[m.id] ?? m.online} />
+                  <Avatar name={displayName(m)} seed={m.username} size="sm" online={chat.presence.isOnline(m.id) ?? m.online} />
                   <span class={styles.memberText}>
                     <span class={styles.memberName}>
                       {displayName(m)}
@@ -99,20 +99,20 @@ export function GroupDetails({ group, onClose }: { group: MyGroup; onClose: () =
                       type="button"
                       class="btn btn-small btn-secondary"
                       onClick={() =>
-                        void act(() => chat.setRole(group.id, m.id, m.role === 'admin' ? 'member' : 'admin'))
+                        void act(() => chat.members.setRole(group.id, m.id, m.role === 'admin' ? 'member' : 'admin'))
                       }
                     >
                       {m.role === 'admin' ? 'Remove admin' : 'Make admin'}
-                      <span class="visually-hidden"> {displayName(m)}</span>
+                      <span class="visually-hidden"> {userLabel(m)}</span>
                     </button>
                   )}
                   {can.removeMember(m, chat.me.id) && (
                     <button
                       type="button"
                       class="btn btn-small btn-secondary"
-                      onClick={() => void act(() => chat.removeMember(group.id, m.id))}
+                      onClick={() => void act(() => chat.members.remove(group.id, m.id))}
                     >
-                      Remove<span class="visually-hidden"> {displayName(m)}</span>
+                      Remove<span class="visually-hidden"> {userLabel(m)}</span>
                     </button>
                   )}
                 </li>
@@ -248,7 +248,7 @@ function EditGroup({ group, onError }: { group: MyGroup; onError: (e: string | n
   );
 }
 
-function AddMember({ group, members, onError }: { group: MyGroup; members: Member[]; onError: (e: string | null) => void }) {
+function AddMember({ group, members, onError }: { group: MyGroup; members: readonly Member[]; onError: (e: string | null) => void }) {
   const chat = useChat();
   const { session } = useServices();
   const [q, setQ] = useState('');
@@ -303,13 +303,13 @@ function AddMember({ group, members, onError }: { group: MyGroup; members: Membe
                 class="btn btn-small"
                 onClick={() => {
                   onError(null);
-                  chat.addMember(group.id, u.id).then(
+                  chat.members.add(group.id, u.id).then(
                     () => setQ(''),
                     (err: unknown) => onError(messageOf(err)),
                   );
                 }}
               >
-                Add<span class="visually-hidden"> {displayName(u)}</span>
+                Add<span class="visually-hidden"> {userLabel(u)}</span>
               </button>
             </li>
           ))}

@@ -3,7 +3,8 @@ import { Avatar } from '../../app/Avatar';
 import { useServices } from '../../app/context';
 import { Modal } from '../../app/Modal';
 import { ApiError } from '../../api/http';
-import { displayName, type User } from '../../api/types';
+import { displayName } from '../../app/names';
+import type { User } from '../../api/types';
 import { SignInAgainError, type ProfileChange } from '../../state/session';
 import styles from './Profile.module.scss';
 

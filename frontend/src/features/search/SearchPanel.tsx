@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Avatar } from '../../app/Avatar';
 import { useChat, useServices } from '../../app/context';
-import { displayName, type Group, type User } from '../../api/types';
+import { displayName, userLabel } from '../../app/names';
+import type { Group, User } from '../../api/types';
 import { messageOf } from '../../state/chat';
 import styles from './SearchPanel.module.scss';
 
@@ -116,7 +117,7 @@ export function SearchPanel({ query, onQuery }: { query: string; onQuery: (q: st
                         class="btn btn-small"
                         type="button"
                         disabled={busyId !== null}
-                        aria-label={`Message ${displayName(u)}`}
+                        aria-label={`Message ${userLabel(u)}`}
                         onClick={() => void open(`u${u.id}`, () => chat.openDirect(u.id))}
                       >
                         Message
@@ -131,7 +132,7 @@ export function SearchPanel({ query, onQuery }: { query: string; onQuery: (q: st
               ) : (
                 <ul class={styles.list}>
                   {results.groups.map((g) => {
-                    const member = chat.group(g.id) !== undefined;
+                    const member = chat.conversations.get(g.id) !== undefined;
                     const name = g.name ?? 'Unnamed group';
                     return (
                       <li key={g.id} class={styles.row}>

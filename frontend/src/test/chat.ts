@@ -1,0 +1,22 @@
+import type { ChatApi } from '../api/api';
+import type { User } from '../api/types';
+import { ChatStore } from '../state/chat';
+import { alice } from './fakes';
+
+/**
+ * A real ChatStore for component tests, never connected: the test puts
+ * state in through its stores. REST calls it makes answer from `api`.
+ */
+export function offlineChat(api: Partial<ChatApi> = {}, me: User = alice): ChatStore {
+  return new ChatStore({
+    api: api as ChatApi,
+    me,
+    storage: localStorage,
+    socket: {
+      url: () => 'ws://test/api/v1/ws',
+      create: () => {
+        throw new Error('component tests never connect');
+      },
+    },
+  });
+}
