@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Sign up
-         * @description Creates an account and returns a token pair. Rate limited per client address (CHAT_AUTH_RATE per minute).
+         * @description Creates an account and returns a token pair. Rate limited per client address (CHAT_AUTH_RATE per minute; an IPv6 client by its /64). The body is at most 4 KiB (413 payload_too_large).
          */
         post: operations["register"];
         delete?: never;
@@ -35,7 +35,7 @@ export interface paths {
         put?: never;
         /**
          * Log in
-         * @description Wrong username and wrong password get the same answer (401 invalid_credentials). Rate limited per username and per client address.
+         * @description Wrong username and wrong password get the same answer (401 invalid_credentials). Rate limited per client address (CHAT_AUTH_RATE per minute; an IPv6 client by its /64). Failed attempts only are counted per (username, client address), with a growing back-off after 5, and at most 100 per 15 minutes per username from all addresses (429 with Retry-After); a correct password from an address without failures is not refused because of another address's failures. A username that is not valid is refused before it is counted. The body is at most 4 KiB (413 payload_too_large).
          */
         post: operations["login"];
         delete?: never;
@@ -55,7 +55,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a refresh token for a new pair
-         * @description Refresh tokens are single use. Presenting an already-used one revokes its whole family (401).
+         * @description Refresh tokens are single use. Presenting an already-used one revokes its whole family (401). The body is at most 4 KiB (413 payload_too_large).
          */
         post: operations["refresh"];
         delete?: never;
@@ -75,7 +75,7 @@ export interface paths {
         put?: never;
         /**
          * Log out
-         * @description Idempotent: an unknown or already revoked token also answers 204.
+         * @description Idempotent: an unknown or already revoked token also answers 204. The body is at most 4 KiB (413 payload_too_large).
          */
         post: operations["logout"];
         delete?: never;
@@ -100,7 +100,7 @@ export interface paths {
         head?: never;
         /**
          * Change display name or password
-         * @description A password change needs current_password; a wrong one answers 400 validation_failed naming current_password, and wrong guesses count against the per-username login limit (429). A successful password change ends every session of the user: all refresh tokens, the caller's included, are revoked, so each device must log in again with the new password (POST /api/v1/auth/login); an access token already issued, the caller's too, stays valid until it expires (at most 15 minutes). Changing only the display name ends nothing.
+         * @description A password change needs current_password; a wrong one answers 400 validation_failed naming current_password, and wrong guesses count as failed logins of that username from the caller's address (429 with Retry-After, as for login). A successful password change ends every session of the user: all refresh tokens, the caller's included, are revoked, so each device must log in again with the new password (POST /api/v1/auth/login); an access token already issued, the caller's too, stays valid until it expires (at most 15 minutes). Changing only the display name ends nothing.
          */
         patch: operations["updateMe"];
         trace?: never;
@@ -321,13 +321,13 @@ export interface paths {
         };
         /**
          * Message history (members)
-         * @description Without before_seq/after_seq: the latest messages. before_seq pages back, after_seq catches up; they cannot be combined.
+         * @description Without before_seq/after_seq: the latest messages. before_seq pages back (the newest limit messages below it); after_seq catches up (the oldest limit messages above it, for every value including 0, which reads from the start); they cannot be combined. Items are ascending by seq either way.
          */
         get: operations["history"];
         put?: never;
         /**
          * Send a message (members)
-         * @description Stored before anyone is told; advances the sender's read marker.
+         * @description Stored before anyone is told; advances the sender's read marker. A repeated client_id of the same sender answers the stored message (200) only while the sender is still a member: membership is checked first.
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -428,26 +428,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Prometheus metrics
-         * @description Prometheus text exposition format. Not exposed through the nginx front of the container deployment.
-         */
-        get: operations["metrics"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -462,12 +442,16 @@ export interface components {
                 code: string;
                 /** @description Human sentence, safe to show. */
                 message: string;
-                /** @description Per-field reasons, e.g. {"username": "already taken"}. */
+                /** @description Per-field reasons, e.g. {"username": "already taken"}. At most 20 entries: when more fields fail, the first 20 by name are listed and message says how many failed. */
                 details?: {
                     [key: string]: string;
                 };
             };
         };
+        /** @description The text rules (API.md, Auth): control characters (C0 other than line feed and tab, DEL, C1) and bidi overrides and isolates (U+202A–U+202E, U+2066–U+2069) are refused with 400 validation_failed naming the field; the server normalises text to NFC and answers it that way; lengths count code points after that; surrounding whitespace is trimmed (except from client_id); a value of only whitespace and default-ignorable characters (U+200B, U+2060, U+FEFF, U+3164, …) counts as empty. */
+        Text: string;
+        /** @description Text (see Text) that must not be empty: at least one character that is neither whitespace nor invisible (the pattern names the invisible characters of the Basic Multilingual Plane; the server also counts the few outside it). */
+        NonBlankText: string;
         User: {
             /**
              * Format: int64
@@ -633,8 +617,8 @@ export interface components {
             username: string;
             /** Format: password */
             password: string;
-            /** @description 0–64 characters after trimming. */
-            display_name?: string;
+            /** @description 0–64 characters after the text rules (trimmed, NFC); only invisible characters count as empty, and clients then show the username. */
+            display_name?: string & components["schemas"]["Text"];
         };
         /**
          * @example {
@@ -651,7 +635,8 @@ export interface components {
         };
         /** @description Only the fields given change. */
         UpdateMeRequest: {
-            display_name?: string;
+            /** @description 0–64 characters after the text rules (trimmed, NFC); only invisible characters count as empty, and clients then show the username. */
+            display_name?: string & components["schemas"]["Text"];
             /**
              * Format: password
              * @description New password; needs current_password.
@@ -668,16 +653,19 @@ export interface components {
          *     }
          */
         CreateGroupRequest: {
-            /** @description 1–64 characters after trimming. */
-            name: string;
-            description?: string;
+            /** @description 1–64 characters after the text rules (trimmed, NFC). */
+            name: string & components["schemas"]["NonBlankText"];
+            /** @description 0–1000 characters after the text rules (trimmed, NFC). */
+            description?: string & components["schemas"]["Text"];
             /** @default public */
             visibility: components["schemas"]["Visibility"];
         };
         /** @description Only the fields given change. */
         UpdateGroupRequest: {
-            name?: string;
-            description?: string;
+            /** @description 1–64 characters after the text rules (trimmed, NFC). */
+            name?: string & components["schemas"]["NonBlankText"];
+            /** @description 0–1000 characters after the text rules (trimmed, NFC). */
+            description?: string & components["schemas"]["Text"];
             visibility?: components["schemas"]["Visibility"];
         };
         UserIDRequest: {
@@ -700,13 +688,14 @@ export interface components {
          *     }
          */
         SendRequest: {
-            /** @description 1–4000 characters after trimming. */
-            body: string;
-            /** @description Makes the send idempotent per sender and group. */
-            client_id?: string;
+            /** @description 1–4000 characters after the text rules (trimmed, NFC); only whitespace and invisible characters is empty. Plain text: render it as text, never HTML. */
+            body: string & components["schemas"]["NonBlankText"];
+            /** @description Makes the send idempotent per sender and group. Text rules apply (normalised to NFC, not trimmed); an empty one, or one of only invisible characters, is none. */
+            client_id?: string & components["schemas"]["Text"];
         };
         EditRequest: {
-            body: string;
+            /** @description 1–4000 characters after the text rules (trimmed, NFC); only whitespace and invisible characters is empty. Plain text: render it as text, never HTML. */
+            body: string & components["schemas"]["NonBlankText"];
         };
         Health: {
             /** @constant */
@@ -767,7 +756,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description payload_too_large: the body is over 1 MiB. */
+        /** @description payload_too_large: the body is over the limit (4 KiB for /api/v1/auth/*, 1 MiB elsewhere). */
         PayloadTooLarge: {
             headers: {
                 [name: string]: unknown;
@@ -824,15 +813,15 @@ export interface components {
         UserIDPath: number;
         /** @description The member's user id. */
         MemberUserID: number;
-        /** @description Case-insensitive match, best match first; empty lists all. */
-        Q: string;
+        /** @description Case-insensitive match, best match first; empty lists all. At most 100 characters after the text rules (trimmed, NFC); bytes that are not UTF-8 are refused (400). */
+        Q: string & components["schemas"]["Text"];
         /** @description Page size. */
         SearchLimit: number;
         /** @description next_cursor of the previous page (opaque). */
         Cursor: string;
         /** @description Messages with seq below this (older history). Not with after_seq. */
         BeforeSeq: number;
-        /** @description Messages with seq above this (catching up). Not with before_seq. */
+        /** @description The oldest messages with seq above this (catching up; 0 reads from the first message). Not with before_seq. */
         AfterSeq: number;
         /** @description At most this many messages (default 50). */
         HistoryLimit: number;
@@ -1025,7 +1014,7 @@ export interface operations {
     searchUsers: {
         parameters: {
             query?: {
-                /** @description Case-insensitive match, best match first; empty lists all. */
+                /** @description Case-insensitive match, best match first; empty lists all. At most 100 characters after the text rules (trimmed, NFC); bytes that are not UTF-8 are refused (400). */
                 q?: components["parameters"]["Q"];
                 /** @description Page size. */
                 limit?: components["parameters"]["SearchLimit"];
@@ -1084,7 +1073,7 @@ export interface operations {
     searchGroups: {
         parameters: {
             query?: {
-                /** @description Case-insensitive match, best match first; empty lists all. */
+                /** @description Case-insensitive match, best match first; empty lists all. At most 100 characters after the text rules (trimmed, NFC); bytes that are not UTF-8 are refused (400). */
                 q?: components["parameters"]["Q"];
                 /** @description Page size. */
                 limit?: components["parameters"]["SearchLimit"];
@@ -1525,7 +1514,7 @@ export interface operations {
             query?: {
                 /** @description Messages with seq below this (older history). Not with after_seq. */
                 before_seq?: components["parameters"]["BeforeSeq"];
-                /** @description Messages with seq above this (catching up). Not with before_seq. */
+                /** @description The oldest messages with seq above this (catching up; 0 reads from the first message). Not with before_seq. */
                 after_seq?: components["parameters"]["AfterSeq"];
                 /** @description At most this many messages (default 50). */
                 limit?: components["parameters"]["HistoryLimit"];
@@ -1743,26 +1732,6 @@ export interface operations {
                 };
             };
             503: components["responses"]["Unavailable"];
-        };
-    };
-    metrics: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Metrics. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": string;
-                };
-            };
         };
     };
 }
