@@ -7,7 +7,7 @@ import (
 
 // Inner is the broker a Faulty wraps.
 type Inner interface {
-	Publish(ctx context.Context, payload []byte) error
+	Publish(ctx context.Context, payloads ...[]byte) error
 	Subscribe(ctx context.Context, deliver func([]byte), connected func()) error
 	Ping(ctx context.Context) error
 	Close() error
@@ -37,21 +37,25 @@ func NewFaulty(inner Inner, num, den int) *Faulty {
 	return &Faulty{inner: inner, num: num, den: den}
 }
 
-// Publish forwards payload unless it is one of the chosen losses.
-func (f *Faulty) Publish(ctx context.Context, payload []byte) error {
+// Publish forwards the payloads except the chosen losses.
+func (f *Faulty) Publish(ctx context.Context, payloads ...[]byte) error {
+	kept := make([][]byte, 0, len(payloads))
 	f.mu.Lock()
-	f.n++
-	// Drop publish k when k·num/den crosses an integer: exactly num of every
-	// den consecutive publishes, evenly spaced.
-	drop := f.n*f.num/f.den > (f.n-1)*f.num/f.den
-	if drop {
-		f.dropped++
+	for _, p := range payloads {
+		f.n++
+		// Drop publish k when k·num/den crosses an integer: exactly num of
+		// every den consecutive publishes, evenly spaced.
+		if f.n*f.num/f.den > (f.n-1)*f.num/f.den {
+			f.dropped++
+			continue
+		}
+		kept = append(kept, p)
 	}
 	f.mu.Unlock()
-	if drop {
+	if len(kept) == 0 {
 		return nil
 	}
-	return f.inner.Publish(ctx, payload)
+	return f.inner.Publish(ctx, kept...)
 }
 
 // Dropped tells how many publishes were lost so far.

@@ -59,9 +59,9 @@ func NewMemorySize(buffer int) *Memory {
 	return &Memory{buffer: buffer, subs: make(map[*memSub]struct{}), done: make(chan struct{})}
 }
 
-// Publish hands payload to every current subscriber. The payload must not be
-// changed afterwards (it is shared, not copied).
-func (m *Memory) Publish(ctx context.Context, payload []byte) error {
+// Publish hands the payloads, in order, to every current subscriber. They
+// must not be changed afterwards (they are shared, not copied).
+func (m *Memory) Publish(ctx context.Context, payloads ...[]byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("broker: publish: %w", err)
 	}
@@ -74,11 +74,11 @@ func (m *Memory) Publish(ctx context.Context, payload []byte) error {
 	// includes the order of each publisher.
 	for s := range m.subs {
 		s.mu.Lock()
-		if len(s.queue) >= s.maxSize {
+		if len(s.queue)+len(payloads) > s.maxSize {
 			s.queue = nil
 			s.lost = true
 		} else {
-			s.queue = append(s.queue, payload)
+			s.queue = append(s.queue, payloads...)
 		}
 		s.mu.Unlock()
 		select {

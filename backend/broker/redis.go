@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,20 +24,6 @@ type Redis struct {
 	HealthInterval time.Duration
 	// MaxBackoff caps the wait between reconnect attempts.
 	MaxBackoff time.Duration
-
-	// Publishes are group-committed: while one pipeline is on its way to
-	// Redis, later payloads collect in pending and go together in the next.
-	pubMu    sync.Mutex
-	pending  *pubBatch
-	flushing bool // a publisher is sending a pipeline
-}
-
-// pubBatch is the payloads of one pipeline and their common outcome.
-type pubBatch struct {
-	payloads [][]byte
-	err      error
-	done     chan struct{} // closed once err is set
-	lead     chan struct{} // one waiter is told to send this batch
 }
 
 // NewRedis returns a broker publishing on and subscribing to channel.
@@ -49,50 +34,25 @@ func NewRedis(client *redis.Client, channel string, log *slog.Logger) *Redis {
 	return &Redis{client: client, channel: channel, log: log, HealthInterval: 15 * time.Second, MaxBackoff: 2 * time.Second}
 }
 
-// Publish sends payload to every subscriber of the channel, on every instance.
-//
-// Concurrent publishes share round trips: the first caller sends its payload
-// alone; those arriving meanwhile form the next batch, which one of them
-// sends as one pipeline once the previous one is answered, and so on. No
-// goroutine is started; a publish waits at most for the pipeline in flight
-// (bounded by its sender's context) and then its own. One publisher's
-// payloads stay in its call order.
-func (r *Redis) Publish(ctx context.Context, payload []byte) error {
-	r.pubMu.Lock()
-	if r.pending == nil {
-		r.pending = &pubBatch{done: make(chan struct{}), lead: make(chan struct{}, 1)}
-	}
-	b := r.pending
-	b.payloads = append(b.payloads, payload)
-	if r.flushing {
-		r.pubMu.Unlock()
-		// Not abandoned on ctx: the batch needs a sender, and the wait is
-		// bounded by the context of the pipeline in flight.
-		select {
-		case <-b.done:
-			return b.err
-		case <-b.lead:
+// Publish sends the payloads, in order, to every subscriber of the channel
+// on every instance: one round trip however many there are (a pipeline, in
+// chunks of pipelineMax). The caller batches (package realtime publishes
+// from one goroutine, taking whatever queued meanwhile).
+func (r *Redis) Publish(ctx context.Context, payloads ...[]byte) error {
+	for len(payloads) > 0 {
+		n := min(len(payloads), pipelineMax)
+		if err := r.publishChunk(ctx, payloads[:n]); err != nil {
+			return err
 		}
-		r.pubMu.Lock()
+		payloads = payloads[n:]
 	}
-	r.flushing = true
-	r.pending = nil // b is sent now; later payloads start the next batch
-	r.pubMu.Unlock()
-
-	b.err = r.publishBatch(ctx, b.payloads)
-	close(b.done)
-
-	r.pubMu.Lock()
-	if next := r.pending; next != nil {
-		next.lead <- struct{}{} // one of its waiters sends it
-	} else {
-		r.flushing = false
-	}
-	r.pubMu.Unlock()
-	return b.err
+	return nil
 }
 
-func (r *Redis) publishBatch(ctx context.Context, payloads [][]byte) error {
+// pipelineMax bounds one pipeline's commands (and its buffers).
+const pipelineMax = 512
+
+func (r *Redis) publishChunk(ctx context.Context, payloads [][]byte) error {
 	if len(payloads) == 1 {
 		if err := r.client.Publish(ctx, r.channel, payloads[0]).Err(); err != nil {
 			return fmt.Errorf("broker: redis publish: %w", err)

@@ -409,8 +409,24 @@ type downBroker struct {
 	*broker.Memory
 }
 
-func (downBroker) Publish(context.Context, []byte) error {
+func (downBroker) Publish(context.Context, ...[]byte) error {
 	return errors.New("down broker: connection refused")
+}
+
+// hangingBroker is a broker that no longer answers (a black-holed Redis):
+// publishes and pings wait until their context ends; the subscription stays.
+type hangingBroker struct {
+	*broker.Memory
+}
+
+func (hangingBroker) Publish(ctx context.Context, _ ...[]byte) error {
+	<-ctx.Done()
+	return fmt.Errorf("hanging broker: %w", ctx.Err())
+}
+
+func (hangingBroker) Ping(ctx context.Context) error {
+	<-ctx.Done()
+	return fmt.Errorf("hanging broker: %w", ctx.Err())
 }
 
 // subscribedGroups is how many groups the hub indexes.

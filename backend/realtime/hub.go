@@ -35,7 +35,8 @@ import (
 
 // Broker carries encoded events to every instance (package broker).
 type Broker interface {
-	Publish(ctx context.Context, payload []byte) error
+	// Publish sends payloads, in order, to every instance's subscription.
+	Publish(ctx context.Context, payloads ...[]byte) error
 	// Subscribe runs one subscription until ctx ends, calling deliver for
 	// every payload in order and connected after every (re)subscription.
 	Subscribe(ctx context.Context, deliver func([]byte), connected func()) error
@@ -90,7 +91,7 @@ type Options struct {
 	PongTimeout      time.Duration // dead peer after this without pong (default 15 s)
 	ResyncInterval   time.Duration // re-read active groups (default 30 s)
 	PresenceInterval time.Duration // presence heartbeat and sweep (default 20 s)
-	PublishTimeout   time.Duration // broker publish (default 2 s)
+	PublishTimeout   time.Duration // one broker publish attempt (default 2 s)
 	// TypingInterval is the shortest gap between two typing events one
 	// connection forwards for one group (default 2 s).
 	TypingInterval time.Duration
@@ -201,6 +202,7 @@ type Hub struct {
 	handlers sync.WaitGroup     // live WebSocket handlers
 
 	corkPool sync.Pool // *[]byte buffers of corkWriter, shared by all connections
+	pub      *publisher
 
 	fillKick     chan struct{}
 	presenceKick chan struct{}
@@ -227,7 +229,7 @@ func NewHub(opt Options) (*Hub, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("realtime: instance id: %w", err)
 	}
-	return &Hub{
+	h := &Hub{
 		opt:          opt,
 		log:          opt.Log,
 		metrics:      m,
@@ -238,15 +240,29 @@ func NewHub(opt Options) (*Hub, error) {
 		fillKick:     make(chan struct{}, 1),
 		presenceKick: make(chan struct{}, 1),
 		ready:        make(chan struct{}),
-	}, nil
+	}
+	h.pub = newPublisher(h)
+	return h, nil
 }
 
 // Ready is closed once the broker subscription is first in place; events
 // published before that may reach this instance only through a re-sync.
 func (h *Hub) Ready() <-chan struct{} { return h.ready }
 
-// Ping reports whether the broker answers (readiness).
-func (h *Hub) Ping(ctx context.Context) error { return h.opt.Broker.Ping(ctx) }
+// pingTimeout bounds the readiness check of the broker: a probe must answer
+// quickly even while the broker is unreachable.
+const pingTimeout = 80 * time.Millisecond
+
+// Ping reports whether the broker answers (readiness): at once from the
+// last publish when that failed, else by a ping bounded by pingTimeout.
+func (h *Hub) Ping(ctx context.Context) error {
+	if h.pub.brokerFailing() {
+		return fmt.Errorf("realtime: %w: the last publish failed", chat.ErrUnavailable)
+	}
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	return h.opt.Broker.Ping(ctx)
+}
 
 // Online tells whether the user has a live connection on any instance.
 func (h *Hub) Online(ctx context.Context, uid int64) (bool, error) {
@@ -275,6 +291,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	defer cancelWork()
 	var wg sync.WaitGroup
 	wg.Go(func() { h.subscribe(workCtx) })
+	wg.Go(func() { h.pub.routeLoop(workCtx) })
+	wg.Go(func() { h.pub.sendLoop(workCtx) })
 	for range fillWorkers {
 		wg.Go(func() { h.fillLoop(workCtx) })
 	}
@@ -308,29 +326,23 @@ func (h *Hub) Run(ctx context.Context) error {
 	return nil
 }
 
-// Notify publishes a committed change to every instance: the event is
-// encoded once here and the bytes are shared by every connection that gets
-// it. It never fails the use case; when the broker is unreachable the local
-// connections are served directly and the other instances catch up from the
-// database when their subscription comes back.
-func (h *Hub) Notify(ctx context.Context, ev chat.Event) {
+// Notify hands a committed change to this instance's connections and, through
+// the broker, to the other instances: the event is encoded once here and the
+// bytes are shared by every connection that gets it. It only queues (see
+// publisher): the use case never waits for the delivery or the broker.
+func (h *Hub) Notify(_ context.Context, ev chat.Event) {
 	env, err := newEnvelope(ev)
 	if err != nil {
 		h.log.Error("realtime: notify", "err", err, "type", ev.Type)
 		return
 	}
+	env.Origin = h.instance
 	payload, err := env.encode()
 	if err != nil {
 		h.log.Error("realtime: notify", "err", err, "type", ev.Type)
 		return
 	}
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.opt.PublishTimeout)
-	err = h.opt.Broker.Publish(pctx, payload)
-	cancel()
-	if err != nil {
-		h.log.Warn("realtime: publish failed; delivering locally only", "err", err, "type", ev.Type)
-		h.route(env)
-	}
+	h.pub.enqueue(env, payload)
 }
 
 // appendConnsLocked appends every registered connection to dst; h.mu is
@@ -396,6 +408,9 @@ func (h *Hub) deliver(payload []byte) {
 	if err != nil {
 		h.log.Warn("realtime: undecodable broker payload", "err", err)
 		return
+	}
+	if env.Origin == h.instance {
+		return // routed here when it was published
 	}
 	h.route(env)
 }

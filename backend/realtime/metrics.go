@@ -9,11 +9,13 @@ import (
 // metrics are the hub's Prometheus series. They carry no labels (no ids):
 // every update on the hot path is one atomic add.
 type metrics struct {
-	connections    prometheus.Gauge
-	delivered      prometheus.Counter
-	received       prometheus.Counter
-	overflowCloses prometheus.Counter
-	gapFills       prometheus.Counter
+	connections     prometheus.Gauge
+	delivered       prometheus.Counter
+	received        prometheus.Counter
+	overflowCloses  prometheus.Counter
+	gapFills        prometheus.Counter
+	publishFailures prometheus.Counter
+	publishDropped  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,11 +40,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "chat_realtime_gap_fills_total",
 			Help: "Message events that arrived ahead of a gap, making the sequencer read the group from the database.",
 		}),
+		publishFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_realtime_publish_failures_total",
+			Help: "Broker publishes that failed (the events stay queued and are retried).",
+		}),
+		publishDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_realtime_publish_dropped_total",
+			Help: "Events dropped from the full queue of publishes waiting for the broker.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.delivered, m.received, m.overflowCloses, m.gapFills} {
+	for _, c := range []prometheus.Collector{m.connections, m.delivered, m.received, m.overflowCloses, m.gapFills, m.publishFailures, m.publishDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("realtime: metrics (one hub per registry): %w", err)
 		}

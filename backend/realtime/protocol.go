@@ -26,6 +26,7 @@ type envelope struct {
 	To     []int64        `json:"to,omitempty"` // only these users' connections
 	Groups []int64        `json:"gs,omitempty"` // only these groups' connections, each once, not User's
 	Except string         `json:"x,omitempty"`  // not this connection
+	Origin string         `json:"o,omitempty"`  // the publishing instance (it routed the event itself)
 	Event  []byte         `json:"-"`
 }
 

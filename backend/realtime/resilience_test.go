@@ -12,9 +12,9 @@ import (
 	"github.com/chatapp/chat/store/storetest"
 )
 
-// flapBroker loses every publish while it is down, as a Redis subscriber
-// misses what is published while it is disconnected, and reports the
-// reconnect when it heals.
+// flapBroker is one instance's broker whose subscription loses every payload
+// while it is down, as a Redis subscriber misses what is published while it
+// is disconnected, and reports the reconnect when it heals.
 type flapBroker struct {
 	*broker.Memory
 	mu        sync.Mutex
@@ -22,21 +22,18 @@ type flapBroker struct {
 	connected func()
 }
 
-func (b *flapBroker) Publish(ctx context.Context, p []byte) error {
-	b.mu.Lock()
-	down := b.down
-	b.mu.Unlock()
-	if down {
-		return nil // lost without an error: pub/sub is at most once
-	}
-	return b.Memory.Publish(ctx, p)
-}
-
 func (b *flapBroker) Subscribe(ctx context.Context, deliver func([]byte), connected func()) error {
 	b.mu.Lock()
 	b.connected = connected
 	b.mu.Unlock()
-	return b.Memory.Subscribe(ctx, deliver, connected)
+	return b.Memory.Subscribe(ctx, func(p []byte) {
+		b.mu.Lock()
+		down := b.down
+		b.mu.Unlock()
+		if !down {
+			deliver(p)
+		}
+	}, connected)
 }
 
 func (b *flapBroker) setDown(v bool) {
@@ -49,26 +46,30 @@ func (b *flapBroker) setDown(v bool) {
 	}
 }
 
-// After the broker subscription comes back, the groups with connections are
-// re-read from the database: nothing published meanwhile is missed.
+// After an instance's broker subscription comes back, its groups with
+// connections are re-read from the database: nothing published by another
+// instance meanwhile is missed.
 func TestBrokerReconnectResyncsFromTheDatabase(t *testing.T) {
 	m := broker.NewMemory()
 	t.Cleanup(func() { _ = m.Close() })
+	st := storetest.SQLite(t)
+	tokens := newTokens(t)
+	presence := broker.NewMemoryPresence()
+	noResync := func(o *Options) { o.ResyncInterval = time.Hour } // only the reconnect may repair
+	sender := startInstance(t, instanceConfig{store: st, tokens: tokens, broker: m, presence: presence, mod: noResync})
 	fb := &flapBroker{Memory: m}
-	f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t), broker: fb, mod: func(o *Options) {
-		o.ResyncInterval = time.Hour // only the reconnect may repair
-	}})
+	f := newFixtureOn(t, instanceConfig{store: st, tokens: tokens, broker: fb, presence: presence, mod: noResync})
 	a := connect(t, f.inst, f.alice)
 	b := connect(t, f.inst, f.bob)
 	fb.setDown(true)
 	for i := range 5 {
-		if _, _, err := f.inst.svc.Send(context.Background(), f.alice.ID, f.gid, app.Outgoing{Body: "while down " + itoa(int64(i))}); err != nil {
+		if _, _, err := sender.svc.Send(context.Background(), f.alice.ID, f.gid, app.Outgoing{Body: "while down " + itoa(int64(i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, cl := range []*client{a, b} {
 		if got := ofType(cl.sync(t), "message"); len(got) != 0 {
-			t.Fatalf("%s got messages through a broken broker: %v", cl.name, got)
+			t.Fatalf("%s got messages through a broken subscription: %v", cl.name, got)
 		}
 	}
 	fb.setDown(false)

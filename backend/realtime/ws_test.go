@@ -740,6 +740,39 @@ func TestBrokerDownStillDeliversLocally(t *testing.T) {
 	}
 }
 
+// The database is the truth: a committed message is acknowledged and
+// delivered on this instance without waiting for the broker, even one that
+// never answers (each publish attempt would take an hour here), and the
+// readiness check says so without hanging.
+func TestSendsDoNotWaitForAHangingBroker(t *testing.T) {
+	m := broker.NewMemory()
+	t.Cleanup(func() { _ = m.Close() })
+	f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t), broker: hangingBroker{m}, mod: func(o *Options) {
+		o.PublishTimeout = time.Hour
+	}})
+	a := connect(t, f.inst, f.alice)
+	b := connect(t, f.inst, f.bob)
+	for i := range 3 {
+		ref := "r" + itoa(int64(i))
+		a.send(map[string]any{"type": "send", "group_id": f.gid, "body": "through a dead broker", "ref": ref})
+		if ack := a.until(t, "ack"); ack.Ref != ref || ack.Message.Seq != int64(i+1) {
+			t.Fatalf("ack = %s", ack.raw)
+		}
+	}
+	for want := int64(1); want <= 3; want++ {
+		if m := b.until(t, "message"); m.Message.Seq != want {
+			t.Fatalf("bob: %s, want seq %d", m.raw, want)
+		}
+	}
+	start := time.Now()
+	if err := f.inst.hub.Ping(t.Context()); err == nil {
+		t.Fatal("Ping of a hanging broker succeeded")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Ping of a hanging broker took %v", d)
+	}
+}
+
 func TestShutdownClosesConnections1001AndRefusesNewOnes(t *testing.T) {
 	f := newFixture(t, nil)
 	a := connect(t, f.inst, f.alice)

@@ -15,7 +15,7 @@ import (
 
 // Broker is the shape under test (package broker; consumed by realtime).
 type Broker interface {
-	Publish(ctx context.Context, payload []byte) error
+	Publish(ctx context.Context, payloads ...[]byte) error
 	Subscribe(ctx context.Context, deliver func([]byte), connected func()) error
 	Ping(ctx context.Context) error
 	Close() error
@@ -59,6 +59,29 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 				if p != strconv.Itoa(i) {
 					t.Fatalf("subscriber %d: payload %d is %q, want %d (order lost)", si, i, p, i)
 				}
+			}
+		}
+	})
+
+	t.Run("ABatchArrivesInOrder", func(t *testing.T) {
+		bus := newBus(t)
+		subs := []*recorder{subscribe(t, bus()), subscribe(t, bus())}
+		var batch [][]byte
+		var want []string
+		for i := range 1200 { // more than one pipeline
+			batch = append(batch, []byte(strconv.Itoa(i)))
+			want = append(want, strconv.Itoa(i))
+		}
+		pub := bus()
+		if err := pub.Publish(context.Background(), batch[:1]...); err != nil {
+			t.Fatalf("Publish one: %v", err)
+		}
+		if err := pub.Publish(context.Background(), batch[1:]...); err != nil {
+			t.Fatalf("Publish batch: %v", err)
+		}
+		for si, s := range subs {
+			if got := s.waitN(t, len(want)); !slices.Equal(got, want) {
+				t.Fatalf("subscriber %d: batch arrived out of order or incomplete", si)
 			}
 		}
 	})
