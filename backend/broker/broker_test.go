@@ -1,11 +1,14 @@
 package broker_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -358,5 +361,19 @@ func killSubscriptions(t *testing.T, b brokertest.Broker) {
 	}
 	if killed == 0 {
 		t.Fatalf("no subscription of %q found to kill", name)
+	}
+}
+
+// go-redis's own messages come out as structured records, not plain text.
+func TestRedisLoggerWritesStructuredRecords(t *testing.T) {
+	var buf bytes.Buffer
+	l := broker.RedisLogger{Log: slog.New(slog.NewJSONHandler(&buf, nil))}
+	l.Printf(context.Background(), "connection pool: failed to dial after %d attempts: %v", 5, "refused")
+	var rec struct{ Level, Msg, Component string }
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("not one JSON record: %q", buf.String())
+	}
+	if rec.Level != "WARN" || rec.Component != "go-redis" || rec.Msg != "redis: connection pool: failed to dial after 5 attempts: refused" {
+		t.Fatalf("record = %+v", rec)
 	}
 }

@@ -154,3 +154,16 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // ClientName is the connection name of the Redis client (tests use it to
 // find the subscription's connection on the server).
 func (r *Redis) ClientName() string { return r.client.Options().ClientName }
+
+// RedisLogger routes go-redis's own messages (dial failures, pool and
+// pub/sub trouble) into the structured log at WARN level, instead of the
+// plain-text lines the library prints to stderr by default. go-redis keeps
+// one logger per process: main installs it once with redis.SetLogger.
+type RedisLogger struct {
+	Log *slog.Logger
+}
+
+// Printf implements go-redis's logging interface.
+func (l RedisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.Log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...), "component", "go-redis")
+}

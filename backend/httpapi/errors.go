@@ -80,14 +80,16 @@ func classify(err error) (status int, p errorPayload, retryAfter int, ok bool) {
 }
 
 // fail answers err and stops the handler chain. Causes the client does not
-// see (500s, 503s) are logged.
+// see are logged (500s as errors, 503s at debug level).
 func (a *api) fail(c *gin.Context, err error) {
 	status, p, retryAfter, known := classify(err)
 	switch {
 	case !known:
 		a.log.ErrorContext(c.Request.Context(), "request failed", "err", err, "method", c.Request.Method, "route", c.FullPath())
 	case status == http.StatusServiceUnavailable:
-		a.log.WarnContext(c.Request.Context(), "dependency unavailable", "err", err, "route", c.FullPath())
+		// The outage itself is logged once by the store (WARN when it
+		// begins, INFO when it ends), not once per request.
+		a.log.DebugContext(c.Request.Context(), "dependency unavailable", "err", err, "route", c.FullPath())
 	}
 	if status == http.StatusTooManyRequests {
 		if retryAfter < 1 {

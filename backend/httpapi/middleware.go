@@ -84,8 +84,10 @@ func (a *api) observe(c *gin.Context) {
 	a.metrics.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
 	a.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
 
+	// A 503 is a dependency's outage, logged once by whoever saw it
+	// begin; its requests are ordinary lines, not one error each.
 	level := slog.LevelInfo
-	if status >= 500 {
+	if status >= 500 && status != http.StatusServiceUnavailable {
 		level = slog.LevelError
 	}
 	a.log.LogAttrs(c.Request.Context(), level, "http request",

@@ -46,7 +46,9 @@ func (a *api) readyz(checks map[string]Check) gin.HandlerFunc {
 		for name, check := range checks {
 			wg.Go(func() {
 				if err := check(ctx); err != nil {
-					a.log.WarnContext(ctx, "readiness check failed", "check", name, "err", err)
+					// Probes repeat every few seconds; the outage itself is
+					// logged once by the part that saw it begin.
+					a.log.DebugContext(ctx, "readiness check failed", "check", name, "err", err)
 					mu.Lock()
 					failed[name] = "unavailable"
 					mu.Unlock()

@@ -394,8 +394,12 @@ func (hd *handler) handle(s *session, f inFrame) {
 func (hd *handler) logFrameError(frame string, err error) {
 	// The client's mistakes are answered with their code; only our own
 	// failures are worth a log line (with the cause the client never sees).
-	if code := errorBody(err).Code; code == "unavailable" || code == "internal" {
+	switch errorBody(err).Code {
+	case "internal":
 		hd.hub.log.Warn("realtime: frame failed", "frame", frame, "err", err)
+	case "unavailable":
+		// The outage is logged once by the store, not once per frame.
+		hd.hub.log.Debug("realtime: frame failed", "frame", frame, "err", err)
 	}
 }
 

@@ -251,7 +251,7 @@ func (h *Hub) Ready() <-chan struct{} { return h.ready }
 
 // pingTimeout bounds the readiness check of the broker: a probe must answer
 // quickly even while the broker is unreachable.
-const pingTimeout = 80 * time.Millisecond
+const pingTimeout = 50 * time.Millisecond
 
 // Ping reports whether the broker answers (readiness): at once from the
 // last publish when that failed, else by a ping bounded by pingTimeout.
@@ -764,7 +764,11 @@ func (h *Hub) fillLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			h.log.Warn("realtime: reading a group from the database failed; will retry", "group", gid, "err", err)
+			level := slog.LevelWarn
+			if errors.Is(err, chat.ErrUnavailable) {
+				level = slog.LevelDebug // the store logs the outage once
+			}
+			h.log.Log(ctx, level, "realtime: reading a group from the database failed; will retry", "group", gid, "err", err)
 			if !sleepCtx(ctx, 500*time.Millisecond) {
 				return
 			}
@@ -987,7 +991,9 @@ func (h *Hub) announce(ctx context.Context, uids []int64, online bool) {
 		uids = uids[len(chunk):]
 		groups, err := h.opt.Store.GroupIDsOfUsers(ctx, chunk)
 		if err != nil {
-			h.log.Warn("realtime: presence groups", "users", len(chunk), "err", err)
+			if ctx.Err() == nil { // not a shutdown: that announces again
+				h.log.Warn("realtime: presence groups", "users", len(chunk), "err", err)
+			}
 			continue
 		}
 		for _, uid := range chunk {

@@ -184,6 +184,9 @@ func (p *publisher) publishNext(ctx context.Context) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
+		if ctx.Err() != nil {
+			return len(p.remote) > 0, err // stopping, not failing: kept for the final flush
+		}
 		if !p.failing {
 			p.h.log.Warn("realtime: the broker is unreachable; events for the other instances wait in a bounded queue", "err", err, "queued", len(p.remote))
 		}

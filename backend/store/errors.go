@@ -40,7 +40,9 @@ func (s *Store) wrap(op string, err error) error {
 	if s.closed.Load() {
 		return fmt.Errorf("%s: %w: %w", op, chat.ErrUnavailable, errors.Join(errClosed, err))
 	}
-	return translate(op, err)
+	err = translate(op, err)
+	s.health.observe(err)
+	return err
 }
 
 // translate turns a driver or GORM error into one that wraps the domain

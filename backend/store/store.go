@@ -51,12 +51,15 @@ type Store struct {
 	// to a random waiter, so with hundreds of readers waiting some waited
 	// many turns: the history benchmark's p99 was 5 × its p50, now 1.5 ×.
 	pages chan struct{}
+	// health logs the database's outages (one line each way).
+	health *availability
 }
 
 // start begins the store's background work once it is open and migrated.
 func (s *Store) start() *Store {
 	s.inserts = newBatcher(maxBatch, batchTimeout, s.commitInserts)
 	s.pages = make(chan struct{}, max(1, 2*s.rsql.Stats().MaxOpenConnections))
+	s.health = newAvailability(s.log, s.Ping)
 	return s
 }
 
@@ -204,6 +207,9 @@ func (s *Store) Close() error {
 	}
 	if s.inserts != nil {
 		s.inserts.close()
+	}
+	if s.health != nil {
+		s.health.close()
 	}
 	err := s.wsql.Close()
 	if s.rsql != s.wsql {

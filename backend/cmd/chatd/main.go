@@ -325,6 +325,9 @@ func openBroker(ctx context.Context, cfg Config, log *slog.Logger) (realtime.Bro
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
+	// The client library logs through our structured log, not plain text
+	// on stderr (its logger is per process).
+	redis.SetLogger(broker.RedisLogger{Log: log})
 	rc := redis.NewClient(opt)
 	release := func() {
 		if err := rc.Close(); err != nil {
