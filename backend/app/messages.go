@@ -72,7 +72,18 @@ func (s *Service) History(ctx context.Context, uid, gid int64, q HistoryQuery) (
 
 // Send stores a message (idempotent on client_id) and, after the commit,
 // notifies; created is false for a repeat.
-func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.Message, bool, error) {
+func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (msg chat.Message, created bool, err error) {
+	err = s.StartSend(ctx, uid, gid, in)(func(m chat.Message, c bool) { msg, created = m, c })
+	return msg, created, err
+}
+
+// StartSend is Send in two steps, for a connection with several sends in
+// flight: it validates the message and queues it for storing at once, then
+// returns the wait. Sends started one after another are stored in that
+// order. The wait hands the stored message to stored before anyone is
+// notified of it, so the sender's answer (its ack) can go out ahead of the
+// message's own event, or returns the error.
+func (s *Service) StartSend(ctx context.Context, uid, gid int64, in Outgoing) (wait func(stored func(m chat.Message, created bool)) error) {
 	body, bodyErr := chat.NormalizeBody(in.Body)
 	var clientID *string
 	var cidErr *chat.Error
@@ -86,40 +97,47 @@ func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (chat.M
 		}
 	}
 	if err := chat.Merge(bodyErr, cidErr); err != nil {
-		return chat.Message{}, false, err
+		return func(func(chat.Message, bool)) error { return err }
 	}
 	m := NewMessage{GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now()}
-	var msg chat.Message
-	var created bool
-	err := s.asMember(ctx, uid, gid, func() (err error) {
-		msg, created, err = s.Store.InsertMessage(ctx, m)
-		return err
-	})
-	if err != nil {
-		return chat.Message{}, false, orNotFound(err, "send", "group")
+	queued := s.Store.QueueMessage(ctx, m)
+	return func(stored func(chat.Message, bool)) error {
+		msg, created, err := queued()
+		err = s.orMember(ctx, uid, gid, err, func() (err error) {
+			msg, created, err = s.Store.InsertMessage(ctx, m)
+			return err
+		})
+		if err != nil {
+			return orNotFound(err, "send", "group")
+		}
+		stored(msg, created)
+		// A repeat was announced when it was first stored; announcing it
+		// again would only make every client drop a duplicate.
+		if created {
+			s.notify(ctx, chat.Event{Type: chat.EventMessage, GroupID: gid, Message: &msg})
+		}
+		return nil
 	}
-	// A repeat was announced when it was first stored; announcing it again
-	// would only make every client drop a duplicate.
-	if created {
-		s.notify(ctx, chat.Event{Type: chat.EventMessage, GroupID: gid, Message: &msg})
-	}
-	return msg, created, nil
 }
 
 // asMember runs op, a store call that checks in its own statement that uid
 // is a member of gid and fails with ErrNoMembership otherwise (the hot paths,
-// send and history, read nothing before it). Only on that failure is the
-// group read, to tell the caller which error applies; a caller who has
-// become a member meanwhile gets op once more.
+// send and history, read nothing before it); see orMember.
 func (s *Service) asMember(ctx context.Context, uid, gid int64, op func() error) error {
-	err := op()
+	return s.orMember(ctx, uid, gid, op(), op)
+}
+
+// orMember looks at err, the outcome of such a store call: only when it is
+// ErrNoMembership is the group read, to tell the caller which error applies;
+// a caller who has become a member meanwhile gets retry once.
+func (s *Service) orMember(ctx context.Context, uid, gid int64, err error, retry func() error) error {
 	if !errors.Is(err, ErrNoMembership) {
 		return err
 	}
 	if _, err := s.member(ctx, uid, gid); err != nil {
 		return err
 	}
-	if err = op(); errors.Is(err, ErrNoMembership) {
+	if err = retry(); errors.Is(err, ErrNoMembership) {
 		return chat.ErrNotMember // removed again meanwhile
 	}
 	return err

@@ -179,6 +179,11 @@ type MessageStore interface {
 	// does not exist) fails with ErrNoMembership, checked in the same
 	// transaction.
 	InsertMessage(ctx context.Context, m NewMessage) (msg chat.Message, created bool, err error)
+	// QueueMessage is InsertMessage in two steps: it queues m at once and
+	// returns the wait for the answer. Messages queued one after another
+	// are stored in that order (within a group, their seqs follow it), so
+	// one client's sends keep their order while several are in flight.
+	QueueMessage(ctx context.Context, m NewMessage) (wait func() (msg chat.Message, created bool, err error))
 	Messages(ctx context.Context, groupID int64, q HistoryQuery) (items []chat.Message, hasMore bool, err error)
 	MessageByID(ctx context.Context, id int64) (chat.Message, error)
 	EditMessage(ctx context.Context, id int64, body string, at time.Time) (chat.Message, error)

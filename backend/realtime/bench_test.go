@@ -110,7 +110,7 @@ func BenchmarkSequencer(b *testing.B) {
 		for b.Loop() {
 			seq++
 			h.mu.Lock()
-			h.sequence(gid, st, seq, frame)
+			h.sequence(gid, st, seq, 1, frame)
 			h.mu.Unlock()
 		}
 		if st.delivered != seq {
@@ -136,7 +136,7 @@ func BenchmarkSequencer(b *testing.B) {
 			}
 			// seq delivered+1 went missing; delivered+2 arrives.
 			ms.visible = int(st.delivered) + 2
-			h.sequence(gid, st, st.delivered+2, frame)
+			h.sequence(gid, st, st.delivered+2, 1, frame)
 			h.fillQ = h.fillQ[:0]
 			h.mu.Unlock()
 			if err := h.fill(ctx, gid); err != nil {

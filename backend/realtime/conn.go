@@ -27,11 +27,14 @@ type conn struct {
 
 	groups []int64 // the groups it is subscribed to; guarded by hub.mu
 
-	mu       sync.Mutex
-	queue    [][]byte // unsent frames, oldest first
-	inflight int      // frames taken by the writer and not yet written
-	held     [][]byte // events held back while a send awaits its ack
-	holding  bool
+	mu    sync.Mutex
+	queue [][]byte // unsent frames, oldest first
+	// sends tracks, per group, this connection's sends in flight and the
+	// message events held back until their acks are queued (see
+	// pushMessage); nil while none.
+	sends    map[int64]*groupSends
+	heldN    int  // events held in sends, counted against QueueSize
+	inflight int  // frames taken by the writer and not yet written
 	writing  bool // a writer goroutine is running
 	// lingering: the writer waits on wake for more frames before exiting.
 	lingering bool
@@ -61,6 +64,107 @@ type resumeReq struct {
 	cursors map[int64]int64
 }
 
+// groupSends is one group's sends in flight on a connection.
+type groupSends struct {
+	n     int     // sends queued for storing and not answered yet
+	acked []int64 // seqs of their messages acked before their events came
+	held  []helds // message events waiting, in order
+}
+
+type helds struct {
+	seq, sender int64
+	frame       []byte
+}
+
+// startSend counts a send to gid that is being stored.
+func (c *conn) startSend(gid int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sends == nil {
+		c.sends = make(map[int64]*groupSends)
+	}
+	g := c.sends[gid]
+	if g == nil {
+		g = &groupSends{}
+		c.sends[gid] = g
+	}
+	g.n++
+}
+
+// endSend queues a send's answer: the ack of message seq (0: an error),
+// then the held events of the group that no longer wait for an ack.
+func (c *conn) endSend(gid, seq int64, answer []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.sends[gid]
+	if g == nil {
+		return
+	}
+	g.n--
+	if seq > 0 && !c.closing {
+		g.acked = append(g.acked, seq)
+	}
+	if !c.closing {
+		c.enqueueLocked(answer)
+	}
+	c.flushHeldLocked(gid, g)
+}
+
+// pushMessage queues the event of message seq of group gid. While this
+// connection has sends to the group in flight, an event of the user's own
+// message waits until the send that stored it is acked, and the group's
+// later events wait behind it: a sender always has its ack before its
+// message's event, however the event arrives (its own publish, another
+// instance's, a gap fill), and every group keeps its order.
+func (c *conn) pushMessage(gid, seq, sender int64, frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	g := c.sends[gid]
+	if g == nil {
+		c.enqueueLocked(frame)
+		return
+	}
+	if len(c.queue)+c.inflight+c.heldN >= c.hub.opt.QueueSize {
+		c.overflowLocked()
+		return
+	}
+	g.held = append(g.held, helds{seq: seq, sender: sender, frame: frame})
+	c.heldN++
+	c.flushHeldLocked(gid, g)
+}
+
+// flushHeldLocked queues the group's held events up to the first own
+// message that still waits for its ack; c.mu is held.
+func (c *conn) flushHeldLocked(gid int64, g *groupSends) {
+	n := 0
+	for ; n < len(g.held) && !c.closing; n++ {
+		h := g.held[n]
+		if h.sender == c.uid && g.n > 0 {
+			i := slices.Index(g.acked, h.seq)
+			if i < 0 {
+				break // its ack is not queued yet
+			}
+			g.acked = slices.Delete(g.acked, i, i+1)
+		}
+		c.heldN--
+		c.enqueueLocked(h.frame)
+	}
+	if c.closing {
+		return
+	}
+	clear(g.held[:n])
+	g.held = g.held[n:]
+	if g.n == 0 && len(g.held) == 0 {
+		delete(c.sends, gid) // acks of repeats (no event) are forgotten too
+		if len(c.sends) == 0 {
+			c.sends = nil
+		}
+	}
+}
+
 // push queues a frame without ever blocking; a connection whose queue is
 // full is closed with 1013 (it will reconnect and resume) so that it slows
 // nobody else down.
@@ -68,14 +172,6 @@ func (c *conn) push(frame []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closing {
-		return
-	}
-	if c.holding {
-		if len(c.held)+len(c.queue)+c.inflight >= c.hub.opt.QueueSize {
-			c.overflowLocked()
-			return
-		}
-		c.held = append(c.held, frame)
 		return
 	}
 	c.enqueueLocked(frame)
@@ -115,33 +211,6 @@ func (c *conn) startWriterLocked() {
 	go c.writeLoop()
 }
 
-// hold makes later events wait until release, so that the ack of a send
-// reaches the sender before the message event of the same message.
-func (c *conn) hold() {
-	c.mu.Lock()
-	c.holding = true
-	c.mu.Unlock()
-}
-
-// release queues frame (the ack or error) and then the held events.
-func (c *conn) release(frame []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.holding = false
-	held := c.held
-	c.held = nil
-	if c.closing {
-		return
-	}
-	c.enqueueLocked(frame)
-	for _, f := range held {
-		if c.closing {
-			return
-		}
-		c.enqueueLocked(f)
-	}
-}
-
 // closeWith closes the connection with a close code once the writer gets
 // to it; queued frames are dropped.
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
@@ -160,7 +229,6 @@ func (c *conn) closeFlushing(code websocket.StatusCode, reason string) {
 	}
 	c.closing, c.flush = true, true
 	c.closeCode, c.closeMsg = code, reason
-	c.held = nil
 	c.signalDrainedLocked()
 	c.startWriterLocked()
 }
@@ -171,7 +239,7 @@ func (c *conn) closeLocked(code websocket.StatusCode, reason string) {
 	}
 	c.closing = true
 	c.closeCode, c.closeMsg = code, reason
-	c.queue, c.held = nil, nil
+	c.queue, c.sends, c.heldN = nil, nil, 0
 	c.signalDrainedLocked()
 	c.startWriterLocked()
 }
@@ -262,7 +330,7 @@ func (c *conn) writeLoop() {
 			// The connection is closed (by the library or by writeBatch);
 			// the read loop ends too.
 			c.mu.Lock()
-			c.closing, c.queue, c.held = true, nil, nil
+			c.closing, c.queue = true, nil
 			c.writing = false
 			c.inflight = 0
 			c.mu.Unlock()
@@ -414,7 +482,7 @@ func (c *conn) finish() {
 	}
 	if !c.closing {
 		c.closing = true
-		c.queue, c.held = nil, nil
+		c.queue = nil
 	}
 	c.signalDrainedLocked()
 	if c.lingering {
@@ -565,7 +633,7 @@ func (c *conn) replay(gid, cursor int64) error {
 				continue // sent on this connection already
 			}
 			s.sent = max(s.sent, m.Seq)
-			c.push(messageFrame(m))
+			c.pushMessage(gid, m.Seq, m.Sender.ID, messageFrame(m))
 		}
 		if !more && st.delivered >= 0 && st.delivered <= s.sent {
 			s.from = min(s.from, cursor)
@@ -608,7 +676,7 @@ func (c *conn) waitRoom(n int) error {
 			c.mu.Unlock()
 			return errors.New("realtime: connection closing")
 		}
-		free := limit - len(c.queue) - len(c.held) - c.inflight
+		free := limit - len(c.queue) - c.inflight - c.heldN
 		c.mu.Unlock()
 		if free >= n {
 			return nil

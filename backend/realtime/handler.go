@@ -29,7 +29,10 @@ type Service interface {
 	// issued before the user's sessions ended (a password change).
 	AuthenticateSocket(ctx context.Context, accessToken string) (chat.User, error)
 	GroupIDs(ctx context.Context, uid int64) ([]int64, error)
-	Send(ctx context.Context, uid, gid int64, in app.Outgoing) (chat.Message, bool, error)
+	// StartSend queues a message for storing and returns the wait, which
+	// hands over the stored message before anyone is notified of it; sends
+	// started one after another are stored in that order.
+	StartSend(ctx context.Context, uid, gid int64, in app.Outgoing) (wait func(stored func(chat.Message, bool)) error)
 	Typing(ctx context.Context, uid, gid int64, conn string) error
 	MarkRead(ctx context.Context, uid, gid, seq int64, conn string) error
 }
@@ -297,7 +300,13 @@ type session struct {
 	lim      limiter
 	typingG  int64
 	typingAt time.Time
+	// sends bounds the sends in flight (sendsInFlight); made on the first.
+	sends chan struct{}
 }
+
+// sendsInFlight is how many sends one connection may have waiting for their
+// commit; the next send frame is read once one of them is answered.
+const sendsInFlight = 16
 
 func (hd *handler) readLoop(c *conn) {
 	h := hd.hub
@@ -343,16 +352,29 @@ func (hd *handler) handle(s *session, f inFrame) {
 			c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"group_id": "required"})))
 			return
 		}
-		// Events that arrive while the message is stored wait, so that the
-		// ack precedes this message's own event on this connection.
-		c.hold()
-		msg, _, err := hd.svc.Send(c.ctx, c.uid, f.GroupID, app.Outgoing{Body: f.Body, ClientID: f.ClientID})
-		if err != nil {
-			hd.logFrameError("send", err)
-			c.release(errFrame(f.Ref, err))
+		// Several sends may be in flight, each answered by ref when it is
+		// stored; they are queued for storing here, in frame order, so
+		// that each group gets them in the order they were sent. The ack
+		// is queued before the message's own event exists.
+		if s.sends == nil {
+			s.sends = make(chan struct{}, sendsInFlight)
+		}
+		select {
+		case s.sends <- struct{}{}:
+		case <-c.ctx.Done():
 			return
 		}
-		c.release(ackFrame(f.Ref, &msg))
+		gid := f.GroupID
+		c.startSend(gid)
+		wait := hd.svc.StartSend(c.ctx, c.uid, gid, app.Outgoing{Body: f.Body, ClientID: f.ClientID})
+		c.wg.Go(func() {
+			defer func() { <-s.sends }()
+			err := wait(func(m chat.Message, _ bool) { c.endSend(gid, m.Seq, ackFrame(f.Ref, &m)) })
+			if err != nil {
+				hd.logFrameError("send", err)
+				c.endSend(gid, 0, errFrame(f.Ref, err))
+			}
+		})
 	case "typing":
 		if f.GroupID <= 0 {
 			c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"group_id": "required"})))

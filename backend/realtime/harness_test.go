@@ -383,10 +383,14 @@ func (s *flakyStore) err() error {
 }
 
 func (s *flakyStore) InsertMessage(ctx context.Context, m app.NewMessage) (chat.Message, bool, error) {
+	return s.QueueMessage(ctx, m)()
+}
+
+func (s *flakyStore) QueueMessage(ctx context.Context, m app.NewMessage) func() (chat.Message, bool, error) {
 	if err := s.err(); err != nil {
-		return chat.Message{}, false, err
+		return func() (chat.Message, bool, error) { return chat.Message{}, false, err }
 	}
-	return s.Store.InsertMessage(ctx, m)
+	return s.Store.QueueMessage(ctx, m)
 }
 
 func (s *flakyStore) Messages(ctx context.Context, gid int64, q app.HistoryQuery) ([]chat.Message, bool, error) {

@@ -81,8 +81,11 @@ type Options struct {
 	// FrameRate is how many frames per second one connection may send,
 	// with bursts of twice that (CHAT_WS_RATE). 0: 20; negative: no limit.
 	FrameRate int
-	// QueueSize bounds the unsent events of one connection (default 256);
-	// a connection that exceeds it is closed with 1013.
+	// QueueSize bounds the unsent events of one connection (default 1024);
+	// a connection that exceeds it is closed with 1013. It must absorb the
+	// burst of one group commit (up to 256 messages into one group at
+	// once, package store) several times over, or a busy group would cut
+	// readers that keep up perfectly well.
 	QueueSize int
 
 	AuthTimeout      time.Duration // first auth frame (default 10 s)
@@ -117,7 +120,7 @@ func (o *Options) defaults() {
 		o.FrameRate = 20
 	}
 	if o.QueueSize <= 0 {
-		o.QueueSize = 256
+		o.QueueSize = 1024
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -423,7 +426,7 @@ func (h *Hub) route(env envelope) {
 	switch env.Type {
 	case chat.EventMessage:
 		if st := h.groups[env.Group]; st != nil {
-			h.sequence(env.Group, st, env.Seq, frame)
+			h.sequence(env.Group, st, env.Seq, env.User, frame)
 		}
 	case chat.EventMemberJoined:
 		// The new member's connections hear of the group from this event on.
@@ -527,7 +530,7 @@ func (h *Hub) fanout(st *groupState, frame []byte, except string, exceptUser int
 }
 
 // sequence is the per-group sequencer; h.mu is held.
-func (h *Hub) sequence(gid int64, st *groupState, seq int64, frame []byte) {
+func (h *Hub) sequence(gid int64, st *groupState, seq, sender int64, frame []byte) {
 	switch {
 	case st.delivered < 0:
 		if st.pendingMin == 0 || seq < st.pendingMin {
@@ -538,7 +541,7 @@ func (h *Hub) sequence(gid int64, st *groupState, seq int64, frame []byte) {
 		// Already delivered (by a fill, or a duplicate).
 	case seq == st.delivered+1:
 		st.delivered = seq
-		h.pushMessage(st, seq, frame)
+		h.pushMessage(gid, st, seq, sender, frame)
 	default:
 		st.target = max(st.target, seq)
 		if !st.queued {
@@ -548,16 +551,16 @@ func (h *Hub) sequence(gid int64, st *groupState, seq int64, frame []byte) {
 	}
 }
 
-// pushMessage gives message seq to every local subscriber that has not had
-// it; h.mu is held.
-func (h *Hub) pushMessage(st *groupState, seq int64, frame []byte) {
+// pushMessage gives message seq (by sender) to every local subscriber that
+// has not had it; h.mu is held.
+func (h *Hub) pushMessage(gid int64, st *groupState, seq, sender int64, frame []byte) {
 	for c, s := range st.conns {
 		if s.replaying || seq <= s.sent {
 			continue
 		}
 		s.sent = seq
 		st.conns[c] = s
-		c.push(frame)
+		c.pushMessage(gid, seq, sender, frame)
 	}
 }
 
@@ -841,7 +844,7 @@ func (h *Hub) fill(ctx context.Context, gid int64) error {
 				continue
 			}
 			st.delivered = m.Seq
-			h.pushMessage(st, m.Seq, messageFrame(m))
+			h.pushMessage(gid, st, m.Seq, m.Sender.ID, messageFrame(m))
 		}
 		base = st.delivered
 		if !more && st.target == math.MaxInt64 {

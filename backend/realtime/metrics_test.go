@@ -40,7 +40,7 @@ func TestMetrics(t *testing.T) {
 	h := f.inst.hub
 	h.mu.Lock()
 	st := h.groups[f.gid]
-	h.sequence(f.gid, st, st.delivered+2, []byte(`{}`))
+	h.sequence(f.gid, st, st.delivered+2, 1, []byte(`{}`))
 	h.mu.Unlock()
 	if got := value(t, m.gapFills); got != 1 {
 		t.Errorf("gap fills = %v, want 1", got)

@@ -22,7 +22,7 @@ type envelope struct {
 	Type   chat.EventType `json:"t"`
 	Group  int64          `json:"g,omitempty"`
 	Seq    int64          `json:"s,omitempty"`  // message events only
-	User   int64          `json:"u,omitempty"`  // the member who joined/left, the typist, the presence subject
+	User   int64          `json:"u,omitempty"`  // the sender, the member who joined/left, the typist, the presence subject
 	To     []int64        `json:"to,omitempty"` // only these users' connections
 	Groups []int64        `json:"gs,omitempty"` // only these groups' connections, each once, not User's
 	Except string         `json:"x,omitempty"`  // not this connection
@@ -54,7 +54,7 @@ func newEnvelope(ev chat.Event) (envelope, error) {
 	switch ev.Type {
 	case chat.EventMessage:
 		if ev.Message != nil {
-			env.Seq = ev.Message.Seq
+			env.Seq, env.User = ev.Message.Seq, ev.Message.Sender.ID
 		}
 	case chat.EventMemberJoined:
 		if ev.User != nil {

@@ -25,9 +25,9 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 		ev    chat.Event
 		route envelope // Event is not compared
 	}{
-		{"message", chat.Event{Type: chat.EventMessage, GroupID: 4, Message: &m}, envelope{Type: chat.EventMessage, Group: 4, Seq: 17}},
+		{"message", chat.Event{Type: chat.EventMessage, GroupID: 4, Message: &m}, envelope{Type: chat.EventMessage, Group: 4, Seq: 17, User: 2}},
 		{"message from REST, except none", chat.Event{Type: chat.EventMessage, GroupID: 4, Message: &m, ExceptConn: "c9"},
-			envelope{Type: chat.EventMessage, Group: 4, Seq: 17, Except: "c9"}},
+			envelope{Type: chat.EventMessage, Group: 4, Seq: 17, User: 2, Except: "c9"}},
 		{"edited", chat.Event{Type: chat.EventMessageUpdated, GroupID: 4, Message: &m}, envelope{Type: chat.EventMessageUpdated, Group: 4}},
 		{"read", chat.Event{Type: chat.EventRead, GroupID: 4, Seq: 3, ToUsers: []int64{2}, ExceptConn: "c1"},
 			envelope{Type: chat.EventRead, Group: 4, To: []int64{2}, Except: "c1"}},

@@ -127,3 +127,60 @@ func TestResumeSendsAMessageDeliveredLiveDuringAnEmptyPageRead(t *testing.T) {
 		})
 	}
 }
+
+// gatedStore holds the storing of messages whose body is gated until the
+// test opens the gate.
+type gatedStore struct {
+	app.Store
+	body string
+	gate chan struct{}
+}
+
+func (s *gatedStore) QueueMessage(ctx context.Context, m app.NewMessage) func() (chat.Message, bool, error) {
+	wait := s.Store.QueueMessage(ctx, m)
+	if m.Body != s.body {
+		return wait
+	}
+	return func() (chat.Message, bool, error) {
+		<-s.gate
+		return wait()
+	}
+}
+
+// A connection's sends do not wait for each other: while the first is still
+// being stored, the second is stored and acknowledged; each is answered by
+// its ref, the seqs follow the order the frames were sent in, and each ack
+// comes before its message's event.
+func TestSendsOfOneConnectionAreInFlightTogether(t *testing.T) {
+	st := &gatedStore{Store: storetest.SQLite(t), body: "first", gate: make(chan struct{})}
+	f := newFixtureOn(t, instanceConfig{store: st})
+	a := connect(t, f.inst, f.alice)
+	a.send(map[string]any{"type": "send", "group_id": f.gid, "body": "first", "ref": "1"})
+	a.send(map[string]any{"type": "send", "group_id": f.gid, "body": "second", "ref": "2"})
+	// The second is acknowledged while the first is held: it was not
+	// waiting behind it. Its own event may not come before its ack.
+	if ack := a.until(t, "ack", "message"); ack.Ref != "2" || ack.Message.Seq != 2 {
+		t.Fatalf("first answer %s, want the ack of ref 2 with seq 2", ack.raw)
+	}
+	close(st.gate)
+	var ack1 *frame
+	seen := map[int64]bool{}
+	for ack1 == nil || !seen[1] || !seen[2] {
+		fr := a.next(t)
+		switch fr.Type {
+		case "ack":
+			if fr.Ref != "1" || ack1 != nil {
+				t.Fatalf("unexpected %s", fr.raw)
+			}
+			ack1 = &fr
+		case "message":
+			if fr.Message.Seq == 1 && ack1 == nil {
+				t.Fatalf("message 1 before its ack: %s", fr.raw)
+			}
+			seen[fr.Message.Seq] = true
+		}
+	}
+	if ack1.Message.Seq != 1 {
+		t.Fatalf("ack of ref 1 has seq %d, want 1 (the order the frames were sent in)", ack1.Message.Seq)
+	}
+}

@@ -70,15 +70,22 @@ func newBatcher[Q, R any](limit int, timeout time.Duration, commit func(ctx cont
 // do enqueues q and waits for its result. errClosed means the batcher was
 // closed before q was taken.
 func (b *batcher[Q, R]) do(ctx context.Context, q Q) (R, error) {
+	return b.submit(ctx, q)(ctx)
+}
+
+// submit enqueues q at once and returns the wait for its result. Requests
+// submitted one after another are taken in that order (into one batch or
+// consecutive ones).
+func (b *batcher[Q, R]) submit(ctx context.Context, q Q) func(ctx context.Context) (R, error) {
 	var zero R
 	if err := ctx.Err(); err != nil {
-		return zero, err
+		return func(context.Context) (R, error) { return zero, err }
 	}
 	c := &batchCall[Q, R]{q: q, done: make(chan struct{})}
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return zero, errClosed
+		return func(context.Context) (R, error) { return zero, errClosed }
 	}
 	b.pending = append(b.pending, c)
 	b.mu.Unlock()
@@ -86,7 +93,13 @@ func (b *batcher[Q, R]) do(ctx context.Context, q Q) (R, error) {
 	case b.wake <- struct{}{}:
 	default: // a wake-up is already pending
 	}
+	return func(ctx context.Context) (R, error) { return b.wait(ctx, c) }
+}
 
+// wait returns the result of c; if ctx ends before a batch took c, c is
+// dropped and the context's error returned.
+func (b *batcher[Q, R]) wait(ctx context.Context, c *batchCall[Q, R]) (R, error) {
+	var zero R
 	select {
 	case <-c.done:
 		return c.res.val, c.res.err

@@ -27,17 +27,27 @@ var errDuplicate = errors.New("message already stored")
 // of (group, sender, client_id) returns the stored message with created
 // false and stores nothing.
 func (s *Store) InsertMessage(ctx context.Context, m app.NewMessage) (chat.Message, bool, error) {
+	return s.QueueMessage(ctx, m)()
+}
+
+// QueueMessage queues m for the next group commit at once and returns the
+// wait for InsertMessage's answer. Messages queued one after another are
+// stored in that order: within a group their seqs follow the queue order.
+func (s *Store) QueueMessage(ctx context.Context, m app.NewMessage) func() (chat.Message, bool, error) {
 	m.At = s.stamp(m.At)
 	if m.ClientID != nil && *m.ClientID == "" {
 		// An empty client_id names no send; it must not make all of a
 		// sender's id-less messages duplicates of each other.
 		m.ClientID = nil
 	}
-	r, err := s.inserts.do(ctx, m)
-	if err != nil {
-		return chat.Message{}, false, s.wrap("insert message", err)
+	wait := s.inserts.submit(ctx, m)
+	return func() (chat.Message, bool, error) {
+		r, err := wait(ctx)
+		if err != nil {
+			return chat.Message{}, false, s.wrap("insert message", err)
+		}
+		return r.msg, r.created, nil
 	}
-	return r.msg, r.created, nil
 }
 
 // InsertQueue reports how many sends wait for the next group commit and

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(testing.TB) *store.Store) {
 		{"EditDeleteMessage", testEditDeleteMessage},
 		{"MarkRead", testMarkRead},
 		{"MyGroups", testMyGroups},
+		{"QueuedKeepOrder", testQueuedKeepOrder},
 		{"ConcurrentSenders", testConcurrentSenders},
 		{"ConcurrentRetries", testConcurrentRetries},
 		{"BatchDuplicateClientID", testBatchDuplicateClientID},
@@ -114,6 +115,49 @@ func send(t *testing.T, s *store.Store, gid, uid int64, body string, at time.Tim
 		t.Fatalf("send %q: created = false", body)
 	}
 	return m
+}
+
+// testQueuedKeepOrder: messages queued one after another, without waiting,
+// while other senders keep the batcher busy, get seqs in queue order.
+func testQueuedKeepOrder(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	a := newUser(t, s, "queuer", "")
+	b := newUser(t, s, "other", "")
+	g := newGroup(t, s, a.ID, "queued", chat.Public)
+	if _, err := s.AddMember(ctx, g.ID, b.ID, chat.RoleMember); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	other := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-done:
+				other <- nil
+				return
+			default:
+			}
+			if _, _, err := s.InsertMessage(ctx, app.NewMessage{GroupID: g.ID, SenderID: b.ID, Body: "noise", At: baseTime()}); err != nil {
+				other <- err
+				return
+			}
+		}
+	}()
+	var waits []func() (chat.Message, bool, error)
+	for i := range 100 {
+		waits = append(waits, s.QueueMessage(ctx, app.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: fmt.Sprint(i), At: baseTime()}))
+	}
+	last := int64(0)
+	for i, wait := range waits {
+		m, created, err := wait()
+		noErr(t, err)
+		if !created || m.Body != fmt.Sprint(i) || m.Seq <= last {
+			t.Fatalf("queued message %d: seq %d after %d, body %q, created %v", i, m.Seq, last, m.Body, created)
+		}
+		last = m.Seq
+	}
+	close(done)
+	noErr(t, <-other)
 }
 
 func seqs(ms []chat.Message) []int64 {
