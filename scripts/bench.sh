@@ -39,6 +39,7 @@ if [ -n "${BENCH_SMALL:-}" ]; then
   write_groups=20 write_members=5
   history_clients=20
   sizes="small (BENCH_SMALL=1 smoke run, not the standard sizes)"
+  churn_resumes=2000
 else
   duration=${BENCH_DURATION:-20s}
   idle_conns=10000 idle_users=1000
@@ -46,6 +47,7 @@ else
   write_groups=1000 write_members=5
   history_clients=200
   sizes=standard
+  churn_resumes=20000
 fi
 # 10,000 deliveries/s to fanout_members members is this many messages/s,
 # and issue 6's 100,000 deliveries/s this many.
@@ -75,6 +77,17 @@ render_md() {
       printf '```\n'
     } >>"$md.tmp"
   fi
+  if [ -s "$churn" ]; then
+    {
+      printf '\n## Resume churn\n\n'
+      printf 'Ten receivers drop their connection and resume, on either of two instances, while eight\n'
+      printf 'senders send into two groups (`go test -run TestResumeChurn ./realtime -churn.resumes=N`;\n'
+      printf '`make test` runs it with N = 2,000 under the race detector). Every receiver must end with\n'
+      printf 'every message of both groups exactly once, in order.\n\n```\n'
+      grep -E '^(---|\s+churn_test.go)' "$churn" | sed 's/^ *//'
+      printf '```\n'
+    } >>"$md.tmp"
+  fi
   if [ -f scripts/bench-notes.md ]; then
     printf '\n' >>"$md.tmp"
     cat scripts/bench-notes.md >>"$md.tmp"
@@ -85,6 +98,7 @@ render_md() {
 mkdir -p "$out"
 results=$out/results.jsonl
 micro=$out/micro.txt
+churn=$out/churn.txt
 log=$out/bench.log
 if [ -n "${BENCH_RENDER_ONLY:-}" ]; then
   render_md
@@ -205,6 +219,11 @@ start_chatd "$label" "empty database" CHAT_DATA_DIR="$out/data-sqlite" DATABASE_
 load "$label" write -groups "$write_groups" -members "$write_members" -inflight 2
 load "$label" history -clients "$history_clients" -seed 1000
 stop_chatd
+
+echo "== resume churn (issue 10): receivers resuming while senders send, two instances"
+(cd backend && TEST_DATABASE_URL="$pg_admin" TEST_REDIS_URL="$redis_url" \
+  go test -run 'TestResumeChurn' -count 1 -v -timeout 30m ./realtime -churn.resumes="$churn_resumes") >"$churn" 2>>"$log" ||
+  echo "bench: the resume-churn test failed (see $churn)" >&2
 
 echo "== micro-benchmarks"
 (cd backend && TEST_DATABASE_URL="$pg_admin" go test -run '^$' -bench . -benchmem -count 1 ./chat ./realtime ./store) >"$micro" 2>>"$log" ||

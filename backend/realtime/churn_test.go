@@ -196,8 +196,8 @@ func runChurn(t *testing.T, cl *cluster, resumes int) {
 		total.duplicated += r.tally.duplicated
 		total.reordered += r.tally.reordered
 	}
-	t.Logf("%d messages, %d resumes by %d receivers: %d lost, %d duplicated, %d reordered",
-		sent.Load(), made.Load()+int64(len(receivers)), len(receivers), total.lost, total.duplicated, total.reordered)
+	t.Logf("%s: %d messages, %d resumes by %d receivers: %d lost, %d duplicated, %d reordered",
+		t.Name(), sent.Load(), made.Load()+int64(len(receivers)), len(receivers), total.lost, total.duplicated, total.reordered)
 }
 
 // session opens one connection that resumes from the receiver's cursors in
