@@ -687,7 +687,7 @@ func TestEvents(t *testing.T) {
 		// Read markers go to the reader's other connections only, and only when they move.
 		wantCode(t, f.svc.MarkRead(ctx, w.member, w.pub, 2, "conn-1"), "")
 		ev := one(chat.EventRead)
-		if ev.GroupID != w.pub || ev.Seq != 2 || !slices.Equal(ev.ToUsers, []int64{w.member}) || ev.ExceptConn != "conn-1" {
+		if a := ev.Audience(); ev.GroupID != w.pub || ev.Seq != 2 || !slices.Equal(a.Users, []int64{w.member}) || a.ExceptConn != "conn-1" || a.Group {
 			t.Fatalf("read event %+v", ev)
 		}
 		wantCode(t, f.svc.MarkRead(ctx, w.member, w.pub, 1, "conn-1"), "")
@@ -697,7 +697,7 @@ func TestEvents(t *testing.T) {
 
 		// Typing.
 		wantCode(t, f.svc.Typing(ctx, w.admin, w.pub, "conn-9"), "")
-		if ev := one(chat.EventTyping); ev.UserID != w.admin || ev.GroupID != w.pub || ev.ExceptConn != "conn-9" {
+		if ev := one(chat.EventTyping); ev.UserID != w.admin || ev.GroupID != w.pub || ev.Audience().ExceptConn != "conn-9" || ev.Audience().ExceptUser != w.admin {
 			t.Fatalf("typing event %+v", ev)
 		}
 
@@ -715,11 +715,11 @@ func TestEvents(t *testing.T) {
 			t.Fatalf("joining again emitted %+v", evs)
 		}
 		wantCode(t, f.svc.Leave(ctx, w.outsider, w.pub), "")
-		if ev := one(chat.EventMemberLeft); ev.UserID != w.outsider || !slices.Contains(ev.ToUsers, w.outsider) || !slices.Contains(ev.ToUsers, w.owner) {
+		if ev := one(chat.EventMemberLeft); ev.UserID != w.outsider || !slices.Contains(ev.Audience().Users, w.outsider) || !slices.Contains(ev.Audience().Users, w.owner) || ev.Audience().Leave != w.outsider {
 			t.Fatalf("left event %+v", ev)
 		}
 		wantCode(t, f.svc.RemoveMember(ctx, w.admin, w.pub, w.member), "")
-		if ev := one(chat.EventMemberLeft); ev.UserID != w.member || !slices.Contains(ev.ToUsers, w.member) {
+		if ev := one(chat.EventMemberLeft); ev.UserID != w.member || !slices.Contains(ev.Audience().Users, w.member) {
 			t.Fatalf("removed event must reach the removed user: %+v", ev)
 		}
 		if _, err := f.svc.AddMember(ctx, w.admin, w.pub, w.member); err != nil {
@@ -739,10 +739,10 @@ func TestEvents(t *testing.T) {
 		}
 		wantCode(t, f.svc.DeleteGroup(ctx, w.owner, w.pub), "")
 		ev = one(chat.EventGroupDeleted)
-		slices.Sort(ev.ToUsers)
+		to := slices.Sorted(slices.Values(ev.Audience().Users))
 		want := []int64{w.owner, w.admin, w.member}
 		slices.Sort(want)
-		if ev.GroupID != w.pub || !slices.Equal(ev.ToUsers, want) {
+		if ev.GroupID != w.pub || !slices.Equal(to, want) || !ev.Audience().Dissolve {
 			t.Fatalf("deleted event %+v, want to %v", ev, want)
 		}
 		_, err = f.svc.Group(ctx, w.owner, w.pub)

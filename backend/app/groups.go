@@ -232,7 +232,7 @@ func (s *Service) DeleteGroup(ctx context.Context, uid, gid int64) error {
 	if err := s.Store.DeleteGroup(ctx, gid); err != nil {
 		return orNotFound(err, "delete group", "group")
 	}
-	s.notify(ctx, chat.Event{Type: chat.EventGroupDeleted, GroupID: gid, ToUsers: members})
+	s.notify(ctx, chat.Event{Type: chat.EventGroupDeleted, GroupID: gid, Members: members})
 	return nil
 }
 
@@ -295,6 +295,6 @@ func (s *Service) remove(ctx context.Context, gid, userID int64) error {
 	if err != nil {
 		s.Log.WarnContext(ctx, "member_left: load members", "group_id", gid, "err", err)
 	}
-	s.notify(ctx, chat.Event{Type: chat.EventMemberLeft, GroupID: gid, UserID: userID, ToUsers: append(to, userID)})
+	s.notify(ctx, chat.Event{Type: chat.EventMemberLeft, GroupID: gid, UserID: userID, Members: to})
 	return nil
 }

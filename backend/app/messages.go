@@ -31,7 +31,7 @@ func (s *Service) MarkRead(ctx context.Context, uid, gid, seq int64, conn string
 	}
 	// Only a marker that moved is news to the user's other devices.
 	if marker > a.m.LastReadSeq {
-		s.notify(ctx, chat.Event{Type: chat.EventRead, GroupID: gid, Seq: marker, ToUsers: []int64{uid}, ExceptConn: conn})
+		s.notify(ctx, chat.Event{Type: chat.EventRead, GroupID: gid, Seq: marker, Actor: uid, Conn: conn})
 	}
 	return nil
 }
@@ -208,7 +208,7 @@ func (s *Service) Typing(ctx context.Context, uid, gid int64, conn string) error
 	if _, err := s.member(ctx, uid, gid); err != nil {
 		return err
 	}
-	s.notify(ctx, chat.Event{Type: chat.EventTyping, GroupID: gid, UserID: uid, ExceptConn: conn})
+	s.notify(ctx, chat.Event{Type: chat.EventTyping, GroupID: gid, UserID: uid, Conn: conn})
 	return nil
 }
 

@@ -24,7 +24,8 @@ const (
 // Event is something that happened which connected clients should hear of.
 // It is produced by the use cases after the change is committed and carried
 // to every instance by the broker. The JSON shape is the wire shape of the
-// WebSocket event; the routing fields are not part of it.
+// WebSocket event; the fields marked "-" are facts the delivery rule
+// (Audience) needs and the client does not see.
 type Event struct {
 	Type    EventType `json:"type"`
 	GroupID int64     `json:"group_id,omitempty"`
@@ -35,16 +36,83 @@ type Event struct {
 	User    *User     `json:"user,omitempty"`
 	Group   *Group    `json:"group,omitempty"`
 
-	// ToUsers, when set, limits delivery to these users' connections instead
-	// of the members of GroupID (read markers go to the reader's own
-	// connections; presence goes to users who share a group).
-	ToUsers []int64 `json:"-"`
-	// ToGroups, when set (and ToUsers is not), limits delivery to the
-	// connections of these groups' members, each connection once and none
-	// of UserID's own (presence goes to the users who share a group with
-	// UserID, found from the groups the hub already indexes).
-	ToGroups []int64 `json:"-"`
-	// ExceptConn names a connection that must not receive the event (the
-	// typing sender's own connection, the reader's connection).
-	ExceptConn string `json:"-"`
+	// Actor is the user whose action this is when the event does not name
+	// them (the reader of a read event).
+	Actor int64 `json:"-"`
+	// Conn is the WebSocket connection the action came from ("" for
+	// REST): the typist's or the reader's.
+	Conn string `json:"-"`
+	// Members are the group's members when the event ends their membership
+	// (group deleted, member left): after the commit there is no
+	// membership left to find them by.
+	Members []int64 `json:"-"`
+	// Groups are the groups of UserID (presence: its audience).
+	Groups []int64 `json:"-"`
+}
+
+// Audience is who receives an event, and what it changes in who receives
+// later ones. Every instance applies it the same way to its own connections.
+type Audience struct {
+	// Group: the connections subscribed to the event's group.
+	Group bool `json:"g,omitempty"`
+	// Users: every connection of these users.
+	Users []int64 `json:"u,omitempty"`
+	// Groups: the connections subscribed to any of these groups, each once.
+	Groups []int64 `json:"gs,omitempty"`
+	// ExceptUser and ExceptConn are left out of the above.
+	ExceptUser int64  `json:"xu,omitempty"`
+	ExceptConn string `json:"xc,omitempty"`
+
+	// Join: before the event is delivered, this user's connections start
+	// receiving the event's group.
+	Join int64 `json:"j,omitempty"`
+	// Leave: after it is delivered, this user's connections stop receiving
+	// the event's group.
+	Leave int64 `json:"l,omitempty"`
+	// Dissolve: after it is delivered, no connection receives the group.
+	Dissolve bool `json:"d,omitempty"`
+	// Close: this user's connections are closed (4401) and get no frame.
+	Close int64 `json:"c,omitempty"`
+}
+
+// Audience is the one rule of who receives each event type.
+func (e Event) Audience() Audience {
+	switch e.Type {
+	case EventMessage, EventMessageUpdated, EventMessageDeleted, EventGroupUpdated:
+		// Every member's every connection, the author's own included.
+		return Audience{Group: true}
+	case EventMemberJoined:
+		// The members, the new one included from this event on.
+		var joined int64
+		if e.User != nil {
+			joined = e.User.ID
+		}
+		return Audience{Group: true, Join: joined}
+	case EventMemberLeft:
+		// The members and the one who left, who hears nothing after it.
+		return Audience{Users: withUser(e.Members, e.UserID), Leave: e.UserID}
+	case EventGroupDeleted:
+		return Audience{Users: e.Members, Dissolve: true}
+	case EventTyping:
+		// The other members: none of the typist's connections.
+		return Audience{Group: true, ExceptUser: e.UserID, ExceptConn: e.Conn}
+	case EventRead:
+		// The reader's other connections (their unread counts move).
+		return Audience{Users: []int64{e.Actor}, ExceptConn: e.Conn}
+	case EventPresence:
+		// Everyone who shares a group with the user, but the user.
+		return Audience{Groups: e.Groups, ExceptUser: e.UserID}
+	case EventSessionsEnded:
+		return Audience{Close: e.UserID}
+	}
+	return Audience{}
+}
+
+func withUser(users []int64, uid int64) []int64 {
+	for _, u := range users {
+		if u == uid {
+			return users
+		}
+	}
+	return append(users[:len(users):len(users)], uid)
 }

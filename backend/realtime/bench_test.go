@@ -69,7 +69,7 @@ func benchHub(b *testing.B, st Store) *Hub {
 // the broker envelope around it, encoded once for every receiver.
 func BenchmarkEncodeEvent(b *testing.B) {
 	m := benchMessage(1, 42)
-	ev := chat.Event{Type: chat.EventMessage, GroupID: 1, Message: &m, ExceptConn: "abc-1"}
+	ev := chat.Event{Type: chat.EventMessage, GroupID: 1, Message: &m}
 	b.ReportAllocs()
 	for b.Loop() {
 		payload, err := encodeEnvelope(ev)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -561,109 +560,6 @@ func (c *conn) resumeLoop() {
 		}
 		c.push(encode(simpleFrame{Type: "resumed", Ref: r.ref}))
 	}
-}
-
-// replay sends the messages of one group above cursor that this connection
-// has not been sent yet, in order, then hands the group back to live
-// delivery with no gap and no repeat. While it runs, live messages of the
-// group skip this connection (the sequencer still counts them as delivered),
-// so it may only end once it has sent everything up to what the hub has
-// delivered: checked under the hub's lock, after a page that reached the
-// end of the group, and never while the hub does not know yet what it has
-// delivered (the group's baseline is being read).
-func (c *conn) replay(gid, cursor int64) error {
-	h := c.hub
-	h.mu.Lock()
-	st := h.groups[gid]
-	var s sub
-	ok := false
-	if st != nil {
-		s, ok = st.conns[c]
-	}
-	if !ok {
-		h.mu.Unlock()
-		return notMemberError(gid)
-	}
-	switch {
-	case s.sent <= s.from:
-		// Nothing sent yet: the client has everything up to its cursor.
-		s.from, s.sent = cursor, cursor
-	case cursor > s.sent:
-		// The client has more than this connection sent (seen elsewhere).
-		s.sent = cursor
-	}
-	after := cursor
-	if cursor >= s.from {
-		after = max(cursor, s.sent) // (cursor, sent] was sent already
-	}
-	s.replaying = true
-	st.conns[c] = s
-	h.mu.Unlock()
-
-	for {
-		items, more, err := h.page(c.ctx, gid, after, max(1, min(pageSize, h.opt.QueueSize/2)))
-		if err == nil {
-			err = c.waitRoom(len(items))
-		}
-		if err != nil {
-			// The live messages skipped so far were never sent: the
-			// connection cannot go on without a gap. Its client resumes
-			// on a new one.
-			return err
-		}
-		h.mu.Lock()
-		st := h.groups[gid]
-		var s sub
-		ok := false
-		if st != nil {
-			s, ok = st.conns[c]
-		}
-		if !ok || !s.replaying {
-			// Removed from the group meanwhile (and perhaps added again,
-			// starting afresh): nothing more of this replay.
-			h.mu.Unlock()
-			if !ok {
-				return notMemberError(gid)
-			}
-			return nil
-		}
-		for _, m := range items {
-			after = max(after, m.Seq)
-			if m.Seq > s.from && m.Seq <= s.sent {
-				continue // sent on this connection already
-			}
-			s.sent = max(s.sent, m.Seq)
-			c.pushMessage(gid, m.Seq, m.Sender.ID, messageFrame(m))
-		}
-		if !more && st.delivered >= 0 && st.delivered <= s.sent {
-			s.from = min(s.from, cursor)
-			s.replaying = false
-			st.conns[c] = s
-			h.mu.Unlock()
-			return nil
-		}
-		st.conns[c] = s
-		if st.delivered < 0 {
-			// The hub is reading where the group stands; its live
-			// delivery starts from there, so the replay must reach it.
-			based := st.baseline()
-			h.mu.Unlock()
-			select {
-			case <-based:
-			case <-c.ctx.Done():
-				return c.ctx.Err()
-			}
-			continue
-		}
-		// More pages, or live messages were delivered during the read.
-		h.mu.Unlock()
-	}
-}
-
-func notMemberError(gid int64) error {
-	e := *chat.ErrNotMember
-	e.Details = map[string]string{"group_id": strconv.FormatInt(gid, 10)}
-	return &e
 }
 
 // waitRoom waits until n more frames fit into the queue, so that a long

@@ -10,8 +10,10 @@ import (
 )
 
 // envelope is what travels through the broker: the client bytes of one
-// event, encoded once by the instance that published it, plus the few
-// routing fields every instance needs without decoding the event again.
+// event, encoded once by the instance that published it, plus what every
+// instance needs to deliver it without decoding the event again: its
+// audience (chat.Event.Audience, computed once, here) and, for messages,
+// the seq and sender the sequencer orders by.
 //
 // On the wire it is the routing fields as a one-line JSON object, a
 // newline, then the event bytes as they are (JSON never holds a raw
@@ -19,15 +21,13 @@ import (
 // or re-validates the event: with the event inside a JSON envelope,
 // encoding and decoding it cost as much as encoding the event itself.
 type envelope struct {
-	Type   chat.EventType `json:"t"`
-	Group  int64          `json:"g,omitempty"`
-	Seq    int64          `json:"s,omitempty"`  // message events only
-	User   int64          `json:"u,omitempty"`  // the sender, the member who joined/left, the typist, the presence subject
-	To     []int64        `json:"to,omitempty"` // only these users' connections
-	Groups []int64        `json:"gs,omitempty"` // only these groups' connections, each once, not User's
-	Except string         `json:"x,omitempty"`  // not this connection
-	Origin string         `json:"o,omitempty"`  // the publishing instance (it routed the event itself)
-	Event  []byte         `json:"-"`
+	Type     chat.EventType `json:"t"`
+	Group    int64          `json:"g,omitempty"`
+	Seq      int64          `json:"s,omitempty"` // message events only
+	Sender   int64          `json:"u,omitempty"` // message events only
+	Audience chat.Audience  `json:"a"`
+	Origin   string         `json:"o,omitempty"` // the publishing instance (it routed the event itself)
+	Event    []byte         `json:"-"`
 }
 
 func newEnvelope(ev chat.Event) (envelope, error) {
@@ -42,7 +42,7 @@ func newEnvelope(ev chat.Event) (envelope, error) {
 			return envelope{}, fmt.Errorf("realtime: encode event: %w", err)
 		}
 	}
-	env := envelope{Type: ev.Type, Group: ev.GroupID, To: ev.ToUsers, Groups: ev.ToGroups, Except: ev.ExceptConn, Event: raw}
+	env := envelope{Type: ev.Type, Group: ev.GroupID, Audience: ev.Audience(), Event: raw}
 	if env.Group == 0 {
 		switch {
 		case ev.Message != nil:
@@ -51,20 +51,8 @@ func newEnvelope(ev chat.Event) (envelope, error) {
 			env.Group = ev.Group.ID
 		}
 	}
-	switch ev.Type {
-	case chat.EventMessage:
-		if ev.Message != nil {
-			env.Seq, env.User = ev.Message.Seq, ev.Message.Sender.ID
-		}
-	case chat.EventMemberJoined:
-		if ev.User != nil {
-			env.User = ev.User.ID
-		}
-		if env.User == 0 {
-			env.User = ev.UserID
-		}
-	default:
-		env.User = ev.UserID
+	if ev.Type == chat.EventMessage && ev.Message != nil {
+		env.Seq, env.Sender = ev.Message.Seq, ev.Message.Sender.ID
 	}
 	return env, nil
 }

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"slices"
+	"reflect"
 	"testing"
 	"time"
 
@@ -25,19 +25,24 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 		ev    chat.Event
 		route envelope // Event is not compared
 	}{
-		{"message", chat.Event{Type: chat.EventMessage, GroupID: 4, Message: &m}, envelope{Type: chat.EventMessage, Group: 4, Seq: 17, User: 2}},
-		{"message from REST, except none", chat.Event{Type: chat.EventMessage, GroupID: 4, Message: &m, ExceptConn: "c9"},
-			envelope{Type: chat.EventMessage, Group: 4, Seq: 17, User: 2, Except: "c9"}},
-		{"edited", chat.Event{Type: chat.EventMessageUpdated, GroupID: 4, Message: &m}, envelope{Type: chat.EventMessageUpdated, Group: 4}},
-		{"read", chat.Event{Type: chat.EventRead, GroupID: 4, Seq: 3, ToUsers: []int64{2}, ExceptConn: "c1"},
-			envelope{Type: chat.EventRead, Group: 4, To: []int64{2}, Except: "c1"}},
-		{"typing", chat.Event{Type: chat.EventTyping, GroupID: 4, UserID: 2, ExceptConn: "c1"},
-			envelope{Type: chat.EventTyping, Group: 4, User: 2, Except: "c1"}},
-		{"presence", chat.Event{Type: chat.EventPresence, UserID: 2, Online: &online, ToUsers: []int64{3, 5}},
-			envelope{Type: chat.EventPresence, User: 2, To: []int64{3, 5}}},
-		{"presence to groups", chat.Event{Type: chat.EventPresence, UserID: 2, Online: &online, ToGroups: []int64{4, 9}},
-			envelope{Type: chat.EventPresence, User: 2, Groups: []int64{4, 9}}},
-		{"joined", chat.Event{Type: chat.EventMemberJoined, GroupID: 4, User: &m.Sender}, envelope{Type: chat.EventMemberJoined, Group: 4, User: 2}},
+		{"message", chat.Event{Type: chat.EventMessage, GroupID: 4, Message: &m},
+			envelope{Type: chat.EventMessage, Group: 4, Seq: 17, Sender: 2, Audience: chat.Audience{Group: true}}},
+		{"edited", chat.Event{Type: chat.EventMessageUpdated, GroupID: 4, Message: &m},
+			envelope{Type: chat.EventMessageUpdated, Group: 4, Audience: chat.Audience{Group: true}}},
+		{"read", chat.Event{Type: chat.EventRead, GroupID: 4, Seq: 3, Actor: 2, Conn: "c1"},
+			envelope{Type: chat.EventRead, Group: 4, Audience: chat.Audience{Users: []int64{2}, ExceptConn: "c1"}}},
+		{"typing", chat.Event{Type: chat.EventTyping, GroupID: 4, UserID: 2, Conn: "c1"},
+			envelope{Type: chat.EventTyping, Group: 4, Audience: chat.Audience{Group: true, ExceptUser: 2, ExceptConn: "c1"}}},
+		{"presence", chat.Event{Type: chat.EventPresence, UserID: 2, Online: &online, Groups: []int64{4, 9}},
+			envelope{Type: chat.EventPresence, Audience: chat.Audience{Groups: []int64{4, 9}, ExceptUser: 2}}},
+		{"joined", chat.Event{Type: chat.EventMemberJoined, GroupID: 4, User: &m.Sender},
+			envelope{Type: chat.EventMemberJoined, Group: 4, Audience: chat.Audience{Group: true, Join: 2}}},
+		{"left", chat.Event{Type: chat.EventMemberLeft, GroupID: 4, UserID: 2, Members: []int64{3}},
+			envelope{Type: chat.EventMemberLeft, Group: 4, Audience: chat.Audience{Users: []int64{3, 2}, Leave: 2}}},
+		{"deleted", chat.Event{Type: chat.EventGroupDeleted, GroupID: 4, Members: []int64{2, 3}},
+			envelope{Type: chat.EventGroupDeleted, Group: 4, Audience: chat.Audience{Users: []int64{2, 3}, Dissolve: true}}},
+		{"sessions ended", chat.Event{Type: chat.EventSessionsEnded, UserID: 2},
+			envelope{Type: chat.EventSessionsEnded, Audience: chat.Audience{Close: 2}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,8 +63,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 			}
 			got := env
 			got.Event = nil
-			if got.Type != tc.route.Type || got.Group != tc.route.Group || got.Seq != tc.route.Seq || got.User != tc.route.User ||
-				got.Except != tc.route.Except || !slices.Equal(got.To, tc.route.To) || !slices.Equal(got.Groups, tc.route.Groups) {
+			if !reflect.DeepEqual(got, tc.route) {
 				t.Errorf("routing = %+v, want %+v", got, tc.route)
 			}
 		})

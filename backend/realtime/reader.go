@@ -1,0 +1,187 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/chat"
+	"github.com/coder/websocket"
+)
+
+// limiter is a token bucket: rate frames per second, bursts of twice that.
+type limiter struct {
+	rate    float64
+	tokens  float64
+	last    time.Time
+	strikes int // refused frames since the last accepted one
+}
+
+func (l *limiter) allow(now time.Time) bool {
+	if l.rate <= 0 {
+		return true
+	}
+	burst := 2 * l.rate
+	if l.last.IsZero() {
+		l.tokens = burst
+	} else {
+		l.tokens = min(burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
+	}
+	l.last = now
+	if l.tokens >= 1 {
+		l.tokens--
+		l.strikes = 0
+		return true
+	}
+	l.strikes++
+	return false
+}
+
+// session is the read-loop state of one connection (only the read loop
+// touches it).
+type session struct {
+	c        *conn
+	lim      limiter
+	typingG  int64
+	typingAt time.Time
+	// sends bounds the sends in flight (sendsInFlight); made on the first.
+	sends chan struct{}
+}
+
+// sendsInFlight is how many sends one connection may have waiting for their
+// commit; the next send frame is read once one of them is answered.
+const sendsInFlight = 16
+
+func (hd *handler) readLoop(c *conn) {
+	h := hd.hub
+	s := &session{c: c, lim: limiter{rate: float64(h.opt.FrameRate)}}
+	maxStrikes := max(2*h.opt.FrameRate, 5)
+	// Reads are not bounded by a context: keepalive pings find dead peers,
+	// and closing the connection ends the read.
+	readCtx := context.WithoutCancel(c.ctx)
+	for {
+		typ, data, err := c.ws.Read(readCtx)
+		if err != nil {
+			return
+		}
+		h.metrics.received.Inc()
+		if c.isClosing() {
+			continue // a close is under way; the peer's answer ends the loop
+		}
+		var f inFrame
+		decodeErr := json.Unmarshal(data, &f)
+		if !s.lim.allow(h.opt.Clock()) {
+			if s.lim.strikes > maxStrikes {
+				c.closeFlushing(CloseRateLimited, "rate limited")
+				return
+			}
+			c.push(errFrame(f.Ref, &chat.Error{Kind: chat.ErrRateLimited, Code: "rate_limited", Message: "Too many frames; slow down.", RetryAfter: 1}))
+			continue
+		}
+		if typ != websocket.MessageText || decodeErr != nil {
+			c.push(errFrame(f.Ref, &chat.Error{Kind: chat.ErrInvalid, Code: "invalid_json", Message: "The frame is not a JSON object."}))
+			continue
+		}
+		hd.handle(s, f)
+	}
+}
+
+func (hd *handler) handle(s *session, f inFrame) {
+	c := s.c
+	switch f.Type {
+	case "ping":
+		c.push(encode(simpleFrame{Type: "pong", Ref: f.Ref}))
+	case "send":
+		if f.GroupID <= 0 {
+			c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"group_id": "required"})))
+			return
+		}
+		// Several sends may be in flight, each answered by ref when it is
+		// stored; they are queued for storing here, in frame order, so
+		// that each group gets them in the order they were sent. The ack
+		// is queued before the message's own event exists.
+		if s.sends == nil {
+			s.sends = make(chan struct{}, sendsInFlight)
+		}
+		select {
+		case s.sends <- struct{}{}:
+		case <-c.ctx.Done():
+			return
+		}
+		gid := f.GroupID
+		c.startSend(gid)
+		wait := hd.svc.StartSend(c.ctx, c.uid, gid, app.Outgoing{Body: f.Body, ClientID: f.ClientID})
+		c.wg.Go(func() {
+			defer func() { <-s.sends }()
+			err := wait(func(m chat.Message, _ bool) { c.endSend(gid, m.Seq, ackFrame(f.Ref, &m)) })
+			if err != nil {
+				hd.logFrameError("send", err)
+				c.endSend(gid, 0, errFrame(f.Ref, err))
+			}
+		})
+	case "typing":
+		if f.GroupID <= 0 {
+			c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"group_id": "required"})))
+			return
+		}
+		now := hd.hub.opt.Clock()
+		if f.GroupID == s.typingG && now.Sub(s.typingAt) < hd.hub.opt.TypingInterval {
+			return // throttled: the others already know
+		}
+		if err := hd.svc.Typing(c.ctx, c.uid, f.GroupID, c.id); err != nil {
+			hd.logFrameError("typing", err)
+			c.push(errFrame(f.Ref, err))
+			return
+		}
+		s.typingG, s.typingAt = f.GroupID, now
+	case "read":
+		if f.GroupID <= 0 || f.Seq < 0 {
+			c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"group_id": "required", "seq": "must not be negative"})))
+			return
+		}
+		if err := hd.svc.MarkRead(c.ctx, c.uid, f.GroupID, f.Seq, c.id); err != nil {
+			hd.logFrameError("read", err)
+			c.push(errFrame(f.Ref, err))
+		}
+	case "resume":
+		cursors, err := parseCursors(f.Cursors)
+		if err != nil {
+			c.push(errFrame(f.Ref, err))
+			return
+		}
+		c.requestResume(resumeReq{ref: f.Ref, cursors: cursors})
+	case "auth":
+		c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"type": "already authenticated"})))
+	default:
+		c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"type": "unknown frame type"})))
+	}
+}
+
+func (hd *handler) logFrameError(frame string, err error) {
+	// The client's mistakes are answered with their code; only our own
+	// failures are worth a log line (with the cause the client never sees).
+	switch errorBody(err).Code {
+	case "internal":
+		hd.hub.log.Warn("realtime: frame failed", "frame", frame, "err", err)
+	case "unavailable":
+		// The outage is logged once by the store, not once per frame.
+		hd.hub.log.Debug("realtime: frame failed", "frame", frame, "err", err)
+	}
+}
+
+func parseCursors(in map[string]int64) (map[int64]int64, error) {
+	if in == nil {
+		return nil, nil
+	}
+	out := make(map[int64]int64, len(in))
+	for k, v := range in {
+		g, err := strconv.ParseInt(k, 10, 64)
+		if err != nil || g <= 0 || v < 0 {
+			return nil, chat.Invalid(map[string]string{"cursors": "group ids map to seqs ≥ 0"})
+		}
+		out[g] = v
+	}
+	return out, nil
+}

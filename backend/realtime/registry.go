@@ -1,0 +1,221 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/chatapp/chat/chat"
+)
+
+// appendConnsLocked appends every registered connection to dst; h.mu is
+// held.
+func (h *Hub) appendConnsLocked(dst []*conn) []*conn {
+	for _, set := range h.users {
+		for c := range set {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// writeWatchdog bounds every connection's writes by WriteTimeout: each
+// quarter of it, the connections whose current batch began WriteTimeout ago
+// or more are cut (so a stuck write ends within 1.25 × WriteTimeout).
+func (h *Hub) writeWatchdog(ctx context.Context) {
+	timeout := h.opt.WriteTimeout
+	t := time.NewTicker(max(timeout/4, 10*time.Millisecond))
+	defer t.Stop()
+	var open []*conn
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		open = h.appendConnsLocked(open[:0])
+		h.mu.Unlock()
+		now := time.Now()
+		for _, c := range open {
+			if c.cutSlowWrite(now, timeout) {
+				h.log.Info("realtime: write timed out; closing the connection", "conn", c.id, "user", c.uid)
+			}
+		}
+		clear(open)
+	}
+}
+
+// route applies one event's audience (chat.Event.Audience) to this
+// instance's connections: message events go through the group's sequencer,
+// everything else to the connections the audience names, with the
+// subscription changes it carries.
+func (h *Hub) route(env envelope) {
+	frame, a := env.Event, env.Audience
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if a.Close != 0 {
+		// Never a frame: the user's sessions ended; the clients log in again.
+		for c := range h.users[a.Close] {
+			c.closeWith(CloseUnauthorized, "session ended")
+		}
+		return
+	}
+	for c := range h.users[a.Join] {
+		h.subscribeLocked(c, env.Group, -1)
+	}
+	switch {
+	case env.Type == chat.EventMessage:
+		if st := h.groups[env.Group]; st != nil {
+			h.sequence(env.Group, st, env.Seq, env.Sender, frame)
+		}
+	case a.Group:
+		h.fanout(h.groups[env.Group], frame, a.ExceptConn, a.ExceptUser)
+	case len(a.Users) > 0:
+		h.toUsers(a, frame)
+	case len(a.Groups) > 0:
+		h.toGroups(a, frame)
+	}
+	for c := range h.users[a.Leave] {
+		h.unsubscribeLocked(c, env.Group)
+	}
+	if st := h.groups[env.Group]; a.Dissolve && st != nil {
+		for c := range st.conns {
+			h.unsubscribeLocked(c, env.Group)
+		}
+	}
+}
+
+func (h *Hub) toUsers(a chat.Audience, frame []byte) {
+	for _, uid := range a.Users {
+		if uid == a.ExceptUser {
+			continue
+		}
+		for c := range h.users[uid] {
+			if c.id != a.ExceptConn {
+				c.push(frame)
+			}
+		}
+	}
+}
+
+// toGroups delivers to the connections of the listed groups, each once.
+func (h *Hub) toGroups(a chat.Audience, frame []byte) {
+	var sent map[*conn]struct{} // only needed when groups can overlap
+	if len(a.Groups) > 1 {
+		sent = make(map[*conn]struct{})
+	}
+	for _, gid := range a.Groups {
+		st := h.groups[gid]
+		if st == nil {
+			continue
+		}
+		for c := range st.conns {
+			if c.uid == a.ExceptUser || c.id == a.ExceptConn {
+				continue
+			}
+			if sent != nil {
+				if _, dup := sent[c]; dup {
+					continue
+				}
+				sent[c] = struct{}{}
+			}
+			c.push(frame)
+		}
+	}
+}
+
+func (h *Hub) fanout(st *groupState, frame []byte, except string, exceptUser int64) {
+	if st == nil {
+		return
+	}
+	for c := range st.conns {
+		if c.id == except || (exceptUser != 0 && c.uid == exceptUser) {
+			continue
+		}
+		c.push(frame)
+	}
+}
+
+// register indexes an authenticated connection under its user and groups
+// and queues first (the ready frame) before any event can reach it.
+// A group new to this instance starts at the last seq read from the
+// database BEFORE the connection is indexed: everything committed later
+// reaches the connection, nothing committed before is owed to it.
+func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map[int64]int64, first []byte) error {
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		return errStopped
+	}
+	var missing []int64
+	for _, g := range groups {
+		if h.groups[g] == nil {
+			missing = append(missing, g)
+		}
+	}
+	h.mu.Unlock()
+	baseline := make(map[int64]int64, len(missing))
+	for _, g := range missing {
+		seq, err := h.latestSeq(ctx, g)
+		if err != nil {
+			return err
+		}
+		baseline[g] = seq
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return errStopped
+	}
+	set := h.users[c.uid]
+	if set == nil {
+		set = make(map[*conn]struct{}, 1)
+		h.users[c.uid] = set
+	}
+	set[c] = struct{}{}
+	h.metrics.connections.Inc()
+	c.push(first)
+	for _, g := range groups {
+		b, ok := baseline[g]
+		if !ok {
+			b = -1 // the state existed; it may have gone meanwhile
+		}
+		h.subscribeLocked(c, g, b)
+	}
+	// Groups to resume wait for their replay from the first event on, so
+	// the connection sees them in one unbroken order.
+	for g := range cursors {
+		if st := h.groups[g]; st != nil {
+			if s, ok := st.conns[c]; ok {
+				s.replaying = true
+				st.conns[c] = s
+			}
+		}
+	}
+	if len(set) == 1 {
+		h.markDirtyLocked(c.uid)
+	}
+	return nil
+}
+
+var errStopped = errors.New("realtime: hub stopped")
+
+func (h *Hub) unregister(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for len(c.groups) > 0 {
+		h.unsubscribeLocked(c, c.groups[len(c.groups)-1])
+	}
+	set := h.users[c.uid]
+	if _, ok := set[c]; !ok {
+		return
+	}
+	delete(set, c)
+	h.metrics.connections.Dec()
+	if len(set) == 0 {
+		delete(h.users, c.uid)
+		h.markDirtyLocked(c.uid)
+	}
+}
