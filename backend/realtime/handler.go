@@ -125,8 +125,7 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	c := &conn{hub: h, ws: ws, out: sb.out, id: h.newConnID(), uid: uid}
-	c.ctx, c.cancel = ctx, cancel
+	c := newConn(h, ws, sb.out, uid, ctx, cancel)
 	// Ends with the connection (cancel runs in finish) or the hub.
 	context.AfterFunc(ctx, c.abortWrite)
 	if err := h.register(ctx, c, groups, cursors, encode(simpleFrame{Type: "ready", User: &user})); err != nil {

@@ -369,7 +369,7 @@ func (c *conn) replay(gid, cursor int64) error {
 	for {
 		items, more, err := h.page(c.ctx, gid, after, max(1, min(pageSize, h.opt.QueueSize/2)))
 		if err == nil {
-			err = c.waitRoom(len(items))
+			err = c.waitRoom(c.ctx, len(items))
 		}
 		if err != nil {
 			// The live messages skipped so far were never sent: the
