@@ -239,7 +239,7 @@ func (c *conn) resumeLoop() {
 		}
 		slices.Sort(gids)
 		for _, g := range gids {
-			err := c.replay(g, r.cursors[g])
+			err := c.hub.replay(c, g, r.cursors[g])
 			switch {
 			case err == nil:
 			case errors.Is(err, chat.ErrForbidden): // not a member: nothing to replay

@@ -187,12 +187,7 @@ func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map
 	// Groups to resume wait for their replay from the first event on, so
 	// the connection sees them in one unbroken order.
 	for g := range cursors {
-		if st := h.groups[g]; st != nil {
-			if s, ok := st.conns[c]; ok {
-				s.replaying = true
-				st.conns[c] = s
-			}
-		}
+		h.holdForReplayLocked(c, g)
 	}
 	if len(set) == 1 {
 		h.markDirtyLocked(c.uid)

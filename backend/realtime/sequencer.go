@@ -329,6 +329,17 @@ func (h *Hub) page(ctx context.Context, gid, after int64, limit int) ([]chat.Mes
 	return items, more, nil
 }
 
+// holdForReplayLocked makes live messages of gid skip c until its replay
+// (requested with the connection) has sent what came before; h.mu is held.
+func (h *Hub) holdForReplayLocked(c *conn, gid int64) {
+	if st := h.groups[gid]; st != nil {
+		if s, ok := st.conns[c]; ok {
+			s.replaying = true
+			st.conns[c] = s
+		}
+	}
+}
+
 // replay sends the messages of one group above cursor that this connection
 // has not been sent yet, in order, then hands the group back to live
 // delivery with no gap and no repeat. While it runs, live messages of the
@@ -337,8 +348,7 @@ func (h *Hub) page(ctx context.Context, gid, after int64, limit int) ([]chat.Mes
 // delivered: checked under the hub's lock, after a page that reached the
 // end of the group, and never while the hub does not know yet what it has
 // delivered (the group's baseline is being read).
-func (c *conn) replay(gid, cursor int64) error {
-	h := c.hub
+func (h *Hub) replay(c *conn, gid, cursor int64) error {
 	h.mu.Lock()
 	st := h.groups[gid]
 	var s sub
