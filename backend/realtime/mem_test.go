@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chatapp/chat/store/storetest"
 )
@@ -61,8 +60,20 @@ func TestIdleConnectionMemory(t *testing.T) {
 		defer f.inst.hub.mu.Unlock()
 		return len(f.inst.hub.users[f.alice.ID]) == n
 	})
-	// Idle means the writers that sent "ready" have stopped lingering.
-	time.Sleep(writerLinger + 100*time.Millisecond)
+	// Idle means the writers that sent "ready" have exited.
+	eventually(t, "every writer stopped", func() bool {
+		f.inst.hub.mu.Lock()
+		defer f.inst.hub.mu.Unlock()
+		for c := range f.inst.hub.users[f.alice.ID] {
+			c.sendQueue.mu.Lock()
+			writing := c.writing
+			c.sendQueue.mu.Unlock()
+			if writing {
+				return false
+			}
+		}
+		return true
+	})
 	after := heapAndStacks()
 	per := (int64(after) - int64(before)) / n
 	t.Logf("%d bytes per idle connection (server and raw client); goroutines %d", per, runtime.NumGoroutine())

@@ -103,7 +103,8 @@ func TestKeepaliveDropsDeadPeers(t *testing.T) {
 	if p := live.until(t, "presence"); p.UserID != f.alice.ID || *p.Online {
 		t.Fatalf("presence = %s", p.raw)
 	}
-	time.Sleep(200 * time.Millisecond) // several ping rounds
+	// bob connected first, so his pings ran at least as often as the ones
+	// that found alice gone.
 	if got := live.sync(t); len(got) != 0 {
 		t.Fatalf("live client: %v", got)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,14 +193,33 @@ func TestFloodIsRateLimitedThenClosed4429(t *testing.T) {
 }
 
 func TestRateLimitAllowsASteadyPace(t *testing.T) {
-	f := newFixture(t, func(o *Options) { o.FrameRate = 50 })
+	clock := &fakeClock{now: time.Now()}
+	f := newFixture(t, func(o *Options) { o.FrameRate = 50; o.Clock = clock.Now })
 	c := connect(t, f.inst, f.alice)
-	for range 30 {
+	for range 300 {
 		if got := c.sync(t); len(got) != 0 {
 			t.Fatalf("unexpected %v", got)
 		}
-		time.Sleep(25 * time.Millisecond)
+		clock.advance(20 * time.Millisecond) // 50 frames a second
 	}
+}
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
 
 func TestBadFramesAnswerErrorsWithRefAndKeepTheConnection(t *testing.T) {
@@ -567,15 +587,17 @@ func TestResumeSeamUnderConcurrentSending(t *testing.T) {
 				if r := b.next(t); r.Type != "ready" {
 					t.Fatalf("got %s", r.raw)
 				}
-			} else {
+			}
+			var seqs, afterResumed []int64
+			if !inAuth {
+				// Live delivery has begun before the resume frame.
 				b = connect(t, f.inst, f.bob)
-				time.Sleep(20 * time.Millisecond) // let live delivery begin
+				seqs = append(seqs, b.until(t, "message").Message.Seq)
 				b.send(map[string]any{"type": "resume", "cursors": cursors})
 			}
 			if err := <-sent; err != nil {
 				t.Fatal(err)
 			}
-			var seqs, afterResumed []int64
 			resumed := false
 			for len(seqs) < total-5 || !resumed {
 				fr := b.next(t)
