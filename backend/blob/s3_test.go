@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -25,6 +29,18 @@ type fakeS3 struct {
 	backend *s3mem.Backend
 	srv     *httptest.Server
 	buckets atomic.Int64
+
+	mu       sync.Mutex
+	requests []string // "METHOD Range"
+}
+
+// took returns the requests since the last call.
+func (f *fakeS3) took() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.requests
+	f.requests = nil
+	return r
 }
 
 func newFakeS3(t *testing.T) *fakeS3 {
@@ -41,7 +57,13 @@ func newFakeS3(t *testing.T) *fakeS3 {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	f := &fakeS3{backend: s3mem.New()}
-	f.srv = httptest.NewServer(gofakes3.New(f.backend).Server())
+	fake := gofakes3.New(f.backend).Server()
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.requests = append(f.requests, strings.TrimSpace(r.Method+" "+r.Header.Get("Range")))
+		f.mu.Unlock()
+		fake.ServeHTTP(w, r)
+	}))
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -115,5 +137,58 @@ func TestS3Prefix(t *testing.T) {
 	}
 	if len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != "chat/blobs/k1" {
 		t.Fatalf("keys in the bucket: %v, want chat/blobs/k1", out.Contents)
+	}
+}
+
+// Open costs one HEAD; Seek costs nothing; the first Read after a Seek is
+// one GET of the range from there, so serving a Range request does not
+// fetch the object from its start.
+func TestS3ReadsLazily(t *testing.T) {
+	f := newFakeS3(t)
+	ctx := context.Background()
+	s, err := blob.Open(ctx, f.url(f.newBucket(t)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	data := blobtest.Bytes(100_000, 9)
+	if _, err := s.Put(ctx, "lazy", blobtest.Stream(100_000, 9)); err != nil {
+		t.Fatal(err)
+	}
+	f.took()
+	o, err := s.Open(ctx, "lazy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if got := f.took(); !slices.Equal(got, []string{"HEAD"}) {
+		t.Fatalf("Open made %v, want one HEAD", got)
+	}
+	for _, off := range []int64{5000, 70_000, 90_000} {
+		if _, err := o.Seek(off, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := o.Seek(-3, io.SeekEnd); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.took(); len(got) != 0 {
+		t.Fatalf("Seek made %v, want nothing", got)
+	}
+	p := make([]byte, 3)
+	if _, err := io.ReadFull(o, p); err != nil || string(p) != string(data[99_997:]) {
+		t.Fatalf("read at the end: %v", err)
+	}
+	if _, err := o.Seek(20_000, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(o, make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(o, make([]byte, 10)); err != nil { // reading on: the same GET
+		t.Fatal(err)
+	}
+	if got, want := f.took(), []string{"GET bytes=99997-", "GET bytes=20000-"}; !slices.Equal(got, want) {
+		t.Fatalf("reads made %v, want %v", got, want)
 	}
 }

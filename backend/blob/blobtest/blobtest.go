@@ -115,16 +115,19 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		s := newStore(t)
 		data := Bytes(50_000, 3)
 		put(t, s, "served", data)
+		const etag = `"the-sha256"` // the caller's, as the HTTP layer will set it
 		cases := []struct {
-			rng    string
-			status int
-			want   []byte
+			rng, ifNoneMatch string
+			status           int
+			want             []byte
 		}{
-			{"", http.StatusOK, data},
-			{"bytes=100-199", http.StatusPartialContent, data[100:200]},
-			{"bytes=-10", http.StatusPartialContent, data[len(data)-10:]},
-			{"bytes=49990-", http.StatusPartialContent, data[49990:]},
-			{"bytes=60000-", http.StatusRequestedRangeNotSatisfiable, nil},
+			{"", "", http.StatusOK, data},
+			{"bytes=100-199", "", http.StatusPartialContent, data[100:200]},
+			{"bytes=-10", "", http.StatusPartialContent, data[len(data)-10:]},
+			{"bytes=49990-", "", http.StatusPartialContent, data[49990:]},
+			{"bytes=60000-", "", http.StatusRequestedRangeNotSatisfiable, nil},
+			{"", etag, http.StatusNotModified, []byte{}},
+			{"bytes=0-9", `"other"`, http.StatusPartialContent, data[:10]},
 		}
 		for _, c := range cases {
 			o := mustOpen(t, s, "served")
@@ -132,7 +135,11 @@ func Run(t *testing.T, newStore func(t *testing.T) blob.Store) {
 			if c.rng != "" {
 				req.Header.Set("Range", c.rng)
 			}
+			if c.ifNoneMatch != "" {
+				req.Header.Set("If-None-Match", c.ifNoneMatch)
+			}
 			rec := httptest.NewRecorder()
+			rec.Header().Set("ETag", etag)
 			http.ServeContent(rec, req, "", o.ModTime(), o)
 			if rec.Code != c.status {
 				t.Fatalf("Range %q: status %d, want %d", c.rng, rec.Code, c.status)
