@@ -110,11 +110,9 @@ func (s *Service) guard(ctx context.Context, user string) (done func(failed bool
 	if ok {
 		return done, nil
 	}
-	return nil, &chat.Error{
-		Kind: chat.ErrRateLimited, Code: "rate_limited",
-		Message:    "Too many failed attempts; please wait a moment.",
-		RetryAfter: max(1, int(math.Ceil(wait.Seconds()))),
-	}
+	e := chat.Fail(chat.ErrRateLimited, "Too many failed attempts; please wait a moment.")
+	e.RetryAfter = max(1, int(math.Ceil(wait.Seconds())))
+	return nil, e
 }
 
 func (s *Service) dummyVerify(password string) {
@@ -257,7 +255,7 @@ func (s *Service) AuthenticateSocket(ctx context.Context, accessToken string) (c
 		return chat.User{}, fmt.Errorf("authenticate socket: %w", err)
 	}
 	if issued.Before(since.Truncate(time.Second)) {
-		return chat.User{}, &chat.Error{Kind: chat.ErrUnauthorized, Code: "unauthorized", Message: "The session has ended; log in again."}
+		return chat.User{}, chat.Fail(chat.ErrUnauthorized, "The session has ended; log in again.")
 	}
 	return u, nil
 }

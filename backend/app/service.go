@@ -104,20 +104,14 @@ const (
 )
 
 func notFound(what string) *chat.Error {
-	return chat.Errorf(chat.ErrNotFound, "not_found", "No such %s.", what)
+	return chat.Fail(chat.ErrNotFound, "No such "+what+".")
 }
 
-func forbidden(msg string) *chat.Error {
-	return &chat.Error{Kind: chat.ErrForbidden, Code: "forbidden", Message: msg}
-}
+func forbidden(msg string) *chat.Error { return chat.Fail(chat.ErrForbidden, msg) }
 
-func conflict(msg string) *chat.Error {
-	return &chat.Error{Kind: chat.ErrConflict, Code: "conflict", Message: msg}
-}
+func conflict(msg string) *chat.Error { return chat.Fail(chat.ErrConflict, msg) }
 
-func unauthorized() *chat.Error {
-	return &chat.Error{Kind: chat.ErrUnauthorized, Code: "unauthorized", Message: "Please log in again."}
-}
+func unauthorized() *chat.Error { return chat.Fail(chat.ErrUnauthorized, "Please log in again.") }
 
 // orNotFound turns a store's not-found into the client-facing error for what,
 // and wraps anything else with op for the log.

@@ -223,5 +223,5 @@ func errExpired() *chat.Error {
 }
 
 func errUnauthorized() *chat.Error {
-	return &chat.Error{Kind: chat.ErrUnauthorized, Code: "unauthorized", Message: "The access token is not valid."}
+	return chat.Fail(chat.ErrUnauthorized, "The access token is not valid.")
 }

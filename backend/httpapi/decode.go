@@ -63,15 +63,15 @@ func (a *api) decodeJSON(c *gin.Context, dst any) bool {
 	if err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
-			a.fail(c, &chat.Error{Kind: chat.ErrTooLarge, Code: "payload_too_large", Message: fmt.Sprintf("The body must not exceed %d bytes.", limit)})
+			a.fail(c, chat.Fail(chat.ErrTooLarge, fmt.Sprintf("The body must not exceed %d bytes.", limit)))
 			return false
 		}
 		// The client went away or sent a broken chunked body.
-		a.fail(c, invalidJSON("The body could not be read."))
+		a.fail(c, chat.InvalidJSON("The body could not be read."))
 		return false
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		a.fail(c, invalidJSON("The body is empty; a JSON object is expected."))
+		a.fail(c, chat.InvalidJSON("The body is empty; a JSON object is expected."))
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -79,18 +79,18 @@ func (a *api) decodeJSON(c *gin.Context, dst any) bool {
 	if err := dec.Decode(&obj); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			a.fail(c, invalidJSON("The body must be a JSON object."))
+			a.fail(c, chat.InvalidJSON("The body must be a JSON object."))
 			return false
 		}
-		a.fail(c, invalidJSON("The body is not valid JSON."))
+		a.fail(c, chat.InvalidJSON("The body is not valid JSON."))
 		return false
 	}
 	if obj == nil { // the body was the literal null
-		a.fail(c, invalidJSON("The body must be a JSON object."))
+		a.fail(c, chat.InvalidJSON("The body must be a JSON object."))
 		return false
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		a.fail(c, invalidJSON("The body must hold exactly one JSON object."))
+		a.fail(c, chat.InvalidJSON("The body must hold exactly one JSON object."))
 		return false
 	}
 
@@ -113,14 +113,6 @@ func (a *api) decodeJSON(c *gin.Context, dst any) bool {
 		return false
 	}
 	return true
-}
-
-// errUnsupportedMedia is a local kind: a body that is not JSON is the
-// transport's concern, not the domain's.
-var errUnsupportedMedia = errors.New("unsupported media type")
-
-func invalidJSON(msg string) *chat.Error {
-	return &chat.Error{Kind: chat.ErrInvalid, Code: "invalid_json", Message: msg}
 }
 
 func isJSON(contentType string) bool {

@@ -57,7 +57,7 @@ func (a *api) recovery(c *gin.Context) {
 		a.log.ErrorContext(c.Request.Context(), "panic while serving request",
 			"panic", fmt.Sprint(v), "method", c.Request.Method, "route", c.FullPath(),
 			"stack", string(debug.Stack()))
-		abortJSON(c, http.StatusInternalServerError, errorPayload{Code: "internal", Message: "Something went wrong on our side."})
+		abortError(c, fmt.Errorf("panic: %v", v))
 	}()
 	c.Next()
 }
@@ -162,7 +162,7 @@ func cors(origins []string) gin.HandlerFunc {
 		preflight := c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != ""
 		if !allowed[origin] {
 			if preflight {
-				abortJSON(c, http.StatusForbidden, errorPayload{Code: "forbidden", Message: "This origin is not allowed."})
+				abortError(c, chat.Fail(chat.ErrForbidden, "This origin is not allowed."))
 				return
 			}
 			// A same-origin or non-browser caller: the browser itself
@@ -194,7 +194,7 @@ func (a *api) authenticate(c *gin.Context) {
 	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		a.fail(c, &chat.Error{Kind: chat.ErrUnauthorized, Code: "unauthorized", Message: "A bearer access token is required."})
+		a.fail(c, chat.Fail(chat.ErrUnauthorized, "A bearer access token is required."))
 		return
 	}
 	uid, err := a.svc.Authenticate(c.Request.Context(), token)
@@ -221,8 +221,9 @@ func (a *api) rateLimit(c *gin.Context) {
 	}
 	ok, wait := a.limiter.Allow(auth.ClientKey(c.ClientIP()), a.now())
 	if !ok {
-		a.fail(c, &chat.Error{Kind: chat.ErrRateLimited, Code: "rate_limited",
-			Message: "Too many attempts; try again later.", RetryAfter: int(math.Ceil(wait.Seconds()))})
+		e := chat.Fail(chat.ErrRateLimited, "Too many attempts; try again later.")
+		e.RetryAfter = int(math.Ceil(wait.Seconds()))
+		a.fail(c, e)
 		return
 	}
 	c.Next()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/chatapp/chat/chat"
 )
 
 // openAPIDoc is the OpenAPI 3.1 document of the API, served as is.
@@ -67,7 +69,9 @@ func (a *api) readyz(checks map[string]Check) gin.HandlerFunc {
 			for _, n := range names[1:] {
 				msg += ", " + n
 			}
-			abortJSON(c, http.StatusServiceUnavailable, errorPayload{Code: "unavailable", Message: msg + " unavailable.", Details: failed})
+			e := chat.Fail(chat.ErrUnavailable, msg+" unavailable.")
+			e.Details = failed
+			abortError(c, e)
 			return
 		}
 		ok := make(map[string]string, len(checks))

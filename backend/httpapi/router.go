@@ -7,7 +7,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -204,17 +203,13 @@ func New(o Options) http.Handler {
 		if static != nil && static.serve(c) {
 			return
 		}
-		abortJSON(c, http.StatusNotFound, errorPayload{Code: "not_found", Message: "No such resource."})
+		abortError(c, chat.Fail(chat.ErrNotFound, "No such resource."))
 	})
 	r.NoMethod(func(c *gin.Context) {
-		a.fail(c, errMethodNotAllowed)
+		a.fail(c, &chat.Error{Kind: errMethodNotAllowed, Code: "method_not_allowed", Message: "This method is not allowed here."})
 	})
 	return r
 }
-
-// errMethodNotAllowed is the transport's own kind for a known path called
-// with a method it does not serve.
-var errMethodNotAllowed = errors.New("method not allowed")
 
 // wsHandler mounts the WebSocket endpoint. The server's read and write
 // deadlines stay on a connection after it is hijacked, so they are lifted

@@ -153,32 +153,11 @@ func encode(v any) []byte {
 	return b
 }
 
-// errorBody maps an error to the code and sentence a client may see; the
-// table matches the HTTP one (API.md, Errors).
+// errorBody is what a client may see of an error (chat.Describe, the one
+// table of API.md's Errors).
 func errorBody(err error) errBody {
-	var ce *chat.Error
-	if errors.As(err, &ce) {
-		return errBody{Code: ce.Code, Message: ce.Message, Details: ce.Details}
-	}
-	for _, k := range []struct {
-		kind error
-		code string
-		msg  string
-	}{
-		{chat.ErrInvalid, "validation_failed", "Some fields are not valid."},
-		{chat.ErrUnauthorized, "unauthorized", "Authentication is required."},
-		{chat.ErrForbidden, "forbidden", "You are not allowed to do this."},
-		{chat.ErrNotFound, "not_found", "Not found."},
-		{chat.ErrConflict, "conflict", "This conflicts with the current state."},
-		{chat.ErrTooLarge, "payload_too_large", "The frame is too large."},
-		{chat.ErrRateLimited, "rate_limited", "Too many frames; slow down."},
-		{chat.ErrUnavailable, "unavailable", "The service is temporarily unavailable."},
-	} {
-		if errors.Is(err, k.kind) {
-			return errBody{Code: k.code, Message: k.msg}
-		}
-	}
-	return errBody{Code: "internal", Message: "Something went wrong."}
+	d := chat.Describe(err)
+	return errBody{Code: d.Code, Message: d.Message, Details: d.Details}
 }
 
 func errFrame(ref string, err error) []byte {

@@ -292,7 +292,7 @@ func (s *Store) EditMessage(ctx context.Context, id int64, body string, at time.
 		return chat.Message{}, s.wrap("edit message", err)
 	}
 	if res.RowsAffected == 0 {
-		return chat.Message{}, fmt.Errorf("edit message: %w", chat.Errorf(chat.ErrConflict, "conflict", "The message was deleted."))
+		return chat.Message{}, fmt.Errorf("edit message: %w", chat.Fail(chat.ErrConflict, "The message was deleted."))
 	}
 	return m, nil
 }
