@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -147,10 +146,7 @@ func securityHeaders(c *gin.Context) {
 // cookies are used (tokens travel in the Authorization header), so
 // credentials are not allowed.
 func cors(origins []string) gin.HandlerFunc {
-	allowed := make(map[string]bool, len(origins))
-	for _, o := range origins {
-		allowed[strings.TrimRight(o, "/")] = true
-	}
+	allowed := auth.NewOrigins(origins)
 	return func(c *gin.Context) {
 		origin := c.GetHeader("Origin")
 		if origin == "" {
@@ -160,7 +156,7 @@ func cors(origins []string) gin.HandlerFunc {
 		h := c.Writer.Header()
 		h.Add("Vary", "Origin")
 		preflight := c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != ""
-		if !allowed[origin] {
+		if !allowed.Listed(origin) {
 			if preflight {
 				abortError(c, chat.Fail(chat.ErrForbidden, "This origin is not allowed."))
 				return
@@ -191,9 +187,8 @@ type userKey struct{}
 
 // authenticate requires a valid bearer access token.
 func (a *api) authenticate(c *gin.Context) {
-	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+	token, _ := auth.BearerToken(c.GetHeader("Authorization"))
+	if token == "" {
 		a.fail(c, chat.Fail(chat.ErrUnauthorized, "A bearer access token is required."))
 		return
 	}

@@ -10,13 +10,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 
 	"github.com/coder/websocket"
 
 	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/auth"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -58,7 +57,7 @@ type handler struct {
 
 func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := hd.hub
-	if !h.originAllowed(r) {
+	if !auth.NewOrigins(h.opt.AllowedOrigins).Allowed(r.Header.Get("Origin"), r.Host) {
 		writeHTTPError(w, http.StatusForbidden, "forbidden", "This origin may not open a WebSocket here.")
 		return
 	}
@@ -78,7 +77,7 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	headerToken, hasHeader := bearer(r)
+	headerToken, hasHeader := auth.BearerToken(r.Header.Get("Authorization"))
 	sb := &smallBuffers{ResponseWriter: w, pool: &h.corkPool}
 	ws, err := websocket.Accept(sb, r, &websocket.AcceptOptions{
 		// The origin was checked above, with the configured origins.
@@ -260,41 +259,6 @@ func (hd *handler) closeAuthError(ws *websocket.Conn, err error) {
 		hd.hub.log.Error("realtime: authenticating a connection", "err", err)
 		_ = ws.Close(websocket.StatusInternalError, "internal error")
 	}
-}
-
-func bearer(r *http.Request) (string, bool) {
-	v := r.Header.Get("Authorization")
-	if v == "" {
-		return "", false
-	}
-	scheme, token, ok := strings.Cut(v, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", true // present but unusable: answered with 4401
-	}
-	return strings.TrimSpace(token), true
-}
-
-// originAllowed accepts clients without an Origin (not browsers), the
-// server's own origin and the configured ones; anything else would let a
-// foreign page act with a user's credentials.
-func (h *Hub) originAllowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	for _, o := range h.opt.AllowedOrigins {
-		if strings.EqualFold(strings.TrimRight(o, "/"), u.Scheme+"://"+u.Host) {
-			return true
-		}
-	}
-	return false
 }
 
 func writeHTTPError(w http.ResponseWriter, status int, code, msg string) {

@@ -121,13 +121,12 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 	}
 
 	for _, o := range splitList(get("CORS_ORIGINS", "")) {
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		origin, err := auth.ParseOrigin(o)
+		if err != nil {
 			bad("CORS_ORIGINS", "%q is not an origin like https://chat.example.com", o)
 			continue
 		}
-		c.CORSOrigins = append(c.CORSOrigins, u.Scheme+"://"+u.Host)
+		c.CORSOrigins = append(c.CORSOrigins, origin)
 	}
 
 	switch lvl := strings.ToLower(get("LOG_LEVEL", "info")); lvl {

@@ -71,7 +71,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"JWT_SECRET_PREVIOUS":  previousSecret,
 		"CHAT_METRICS_ADDR":    ":9464",
 		"CHAT_STATIC_DIR":      static,
-		"CORS_ORIGINS":         " http://localhost:5173 , https://chat.example.com/ ",
+		"CORS_ORIGINS":         " http://localhost:5173 , HTTPS://Chat.Example.com:443/ ",
 		"LOG_LEVEL":            "DEBUG",
 		"LOG_FORMAT":           "text",
 		"CHAT_AUTH_RATE":       "0",
