@@ -366,10 +366,10 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 // stored: a revocation that lands in the middle of a rotation.
 type hookStore struct {
 	app.Store
-	onCreate func(ctx context.Context, t *app.RefreshToken)
+	onCreate func(ctx context.Context, t *chat.RefreshToken)
 }
 
-func (h *hookStore) CreateRefreshToken(ctx context.Context, t *app.RefreshToken) error {
+func (h *hookStore) CreateRefreshToken(ctx context.Context, t *chat.RefreshToken) error {
 	if err := h.Store.CreateRefreshToken(ctx, t); err != nil {
 		return err
 	}
@@ -387,7 +387,7 @@ func TestRefreshRacingPasswordChange(t *testing.T) {
 			f := newFx(t, hs, nil)
 			u := f.user(t, "race")
 			var successor string
-			hs.onCreate = func(ctx context.Context, tok *app.RefreshToken) {
+			hs.onCreate = func(ctx context.Context, tok *chat.RefreshToken) {
 				successor = tok.Hash
 				if err := hs.EndSessions(ctx, u.User.ID, f.clock.Now()); err != nil {
 					t.Errorf("EndSessions: %v", err)
@@ -492,7 +492,7 @@ func TestPermissions(t *testing.T) {
 		{"member lists members", func(s *app.Service, w world) error { return ignore1(s.Members(ctx, w.member, w.pub)) }, ""},
 		// Messages.
 		{"outsider reads public history", func(s *app.Service, w world) error {
-			_, _, err := s.History(ctx, w.outsider, w.pub, app.HistoryQuery{})
+			_, _, err := s.History(ctx, w.outsider, w.pub, chat.HistoryQuery{})
 			return err
 		}, "not_member"},
 		{"outsider sends to public", func(s *app.Service, w world) error {
@@ -508,7 +508,7 @@ func TestPermissions(t *testing.T) {
 			return err
 		}, "validation_failed"},
 		{"history limit too big", func(s *app.Service, w world) error {
-			_, _, err := s.History(ctx, w.member, w.pub, app.HistoryQuery{Limit: 201})
+			_, _, err := s.History(ctx, w.member, w.pub, chat.HistoryQuery{Limit: 201})
 			return err
 		}, "validation_failed"},
 		{"member edits own message", func(s *app.Service, w world) error {
@@ -530,19 +530,19 @@ func TestPermissions(t *testing.T) {
 		{"negative read seq", func(s *app.Service, w world) error { return s.MarkRead(ctx, w.member, w.pub, -1, "") }, "validation_failed"},
 		// Group settings.
 		{"member renames", func(s *app.Service, w world) error {
-			return ignore1(s.UpdateGroup(ctx, w.member, w.pub, app.GroupPatch{Name: ptr("x")}))
+			return ignore1(s.UpdateGroup(ctx, w.member, w.pub, chat.GroupPatch{Name: ptr("x")}))
 		}, "forbidden"},
 		{"outsider renames", func(s *app.Service, w world) error {
-			return ignore1(s.UpdateGroup(ctx, w.outsider, w.pub, app.GroupPatch{Name: ptr("x")}))
+			return ignore1(s.UpdateGroup(ctx, w.outsider, w.pub, chat.GroupPatch{Name: ptr("x")}))
 		}, "not_member"},
 		{"admin renames", func(s *app.Service, w world) error {
-			return ignore1(s.UpdateGroup(ctx, w.admin, w.pub, app.GroupPatch{Name: ptr("Renamed")}))
+			return ignore1(s.UpdateGroup(ctx, w.admin, w.pub, chat.GroupPatch{Name: ptr("Renamed")}))
 		}, ""},
 		{"admin renames to blank", func(s *app.Service, w world) error {
-			return ignore1(s.UpdateGroup(ctx, w.admin, w.pub, app.GroupPatch{Name: ptr("  ")}))
+			return ignore1(s.UpdateGroup(ctx, w.admin, w.pub, chat.GroupPatch{Name: ptr("  ")}))
 		}, "validation_failed"},
 		{"admin sets bad visibility", func(s *app.Service, w world) error {
-			return ignore1(s.UpdateGroup(ctx, w.admin, w.pub, app.GroupPatch{Visibility: ptr(chat.Visibility("hidden"))}))
+			return ignore1(s.UpdateGroup(ctx, w.admin, w.pub, chat.GroupPatch{Visibility: ptr(chat.Visibility("hidden"))}))
 		}, "validation_failed"},
 		{"admin deletes group", func(s *app.Service, w world) error { return s.DeleteGroup(ctx, w.admin, w.pub) }, "forbidden"},
 		{"outsider deletes private group", func(s *app.Service, w world) error { return s.DeleteGroup(ctx, w.outsider, w.priv) }, "not_found"},
@@ -640,15 +640,15 @@ func TestSendIsIdempotentAndOrdered(t *testing.T) {
 		_, _, err = f.svc.Send(ctx, w.member, w.pub, app.Outgoing{Body: "x", ClientID: ptr(string(make([]rune, 65)))})
 		wantCode(t, err, "validation_failed")
 
-		items, more, err := f.svc.History(ctx, w.owner, w.pub, app.HistoryQuery{})
+		items, more, err := f.svc.History(ctx, w.owner, w.pub, chat.HistoryQuery{})
 		if err != nil || more || !slices.Equal(seqs(items), []int64{1, 2, 3, 4, 5, 6}) {
 			t.Fatalf("history %v %v %v", seqs(items), more, err)
 		}
-		items, more, err = f.svc.History(ctx, w.owner, w.pub, app.HistoryQuery{BeforeSeq: 5, Limit: 2})
+		items, more, err = f.svc.History(ctx, w.owner, w.pub, chat.HistoryQuery{BeforeSeq: 5, Limit: 2})
 		if err != nil || !more || !slices.Equal(seqs(items), []int64{3, 4}) {
 			t.Fatalf("history before %v %v %v", seqs(items), more, err)
 		}
-		_, _, err = f.svc.History(ctx, w.owner, w.pub, app.HistoryQuery{BeforeSeq: 5, After: new(int64(1))})
+		_, _, err = f.svc.History(ctx, w.owner, w.pub, chat.HistoryQuery{BeforeSeq: 5, After: new(int64(1))})
 		wantCode(t, err, "validation_failed")
 	})
 }
@@ -730,7 +730,7 @@ func TestEvents(t *testing.T) {
 		}
 
 		// Group changes.
-		g, err := f.svc.UpdateGroup(ctx, w.owner, w.pub, app.GroupPatch{Name: ptr(" New name "), Description: ptr("about")})
+		g, err := f.svc.UpdateGroup(ctx, w.owner, w.pub, chat.GroupPatch{Name: ptr(" New name "), Description: ptr("about")})
 		if err != nil || g.Name == nil || *g.Name != "New name" || g.Description != "about" {
 			t.Fatalf("update %+v %v", g, err)
 		}
@@ -799,7 +799,7 @@ func TestDirect(t *testing.T) {
 			{"member joins", func() error { _, err := f.svc.Join(ctx, a, g.ID); return err }, "forbidden"},
 			{"member leaves", func() error { return f.svc.Leave(ctx, a, g.ID) }, "forbidden"},
 			{"member renames", func() error {
-				_, err := f.svc.UpdateGroup(ctx, a, g.ID, app.GroupPatch{Name: ptr("x")})
+				_, err := f.svc.UpdateGroup(ctx, a, g.ID, chat.GroupPatch{Name: ptr("x")})
 				return err
 			}, "forbidden"},
 			{"member adds", func() error { _, err := f.svc.AddMember(ctx, a, g.ID, c); return err }, "forbidden"},

@@ -193,7 +193,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (AuthResult,
 // reuse answers a refresh token presented a second time. Either the client
 // raced itself or the token was stolen; we cannot tell which, so the whole
 // family (that login on every device holding it) is logged out.
-func (s *Service) reuse(ctx context.Context, t RefreshToken, now time.Time) error {
+func (s *Service) reuse(ctx context.Context, t chat.RefreshToken, now time.Time) error {
 	s.Log.WarnContext(ctx, "refresh token reused; revoking its family", "user_id", t.UserID, "token_id", t.ID)
 	if err := s.Store.RevokeFamily(ctx, t.FamilyID, now); err != nil {
 		return fmt.Errorf("refresh: revoke family: %w", err)
@@ -271,7 +271,7 @@ func (s *Service) issuePair(ctx context.Context, u chat.User, family string) (Au
 	if err != nil {
 		return AuthResult{}, err
 	}
-	rt := RefreshToken{UserID: u.ID, FamilyID: family, Hash: hash, ExpiresAt: now.Add(s.cfg.RefreshTTL), CreatedAt: now}
+	rt := chat.RefreshToken{UserID: u.ID, FamilyID: family, Hash: hash, ExpiresAt: now.Add(s.cfg.RefreshTTL), CreatedAt: now}
 	if err := s.Store.CreateRefreshToken(ctx, &rt); err != nil {
 		return AuthResult{}, fmt.Errorf("store refresh token: %w", err)
 	}

@@ -18,7 +18,7 @@ type GroupInput struct {
 // access is what a caller may know of a group.
 type access struct {
 	group chat.Group
-	m     *Membership // nil: not a member
+	m     *chat.Membership // nil: not a member
 }
 
 // role is the caller's role, "" for a non-member.
@@ -178,12 +178,12 @@ func (s *Service) Group(ctx context.Context, uid, gid int64) (chat.Group, error)
 
 // UpdateGroup changes a named group's name, description or visibility
 // (owner or admin).
-func (s *Service) UpdateGroup(ctx context.Context, uid, gid int64, p GroupPatch) (chat.Group, error) {
+func (s *Service) UpdateGroup(ctx context.Context, uid, gid int64, p chat.GroupPatch) (chat.Group, error) {
 	a, err := s.manager(ctx, uid, gid)
 	if err != nil {
 		return chat.Group{}, err
 	}
-	var patch GroupPatch
+	var patch chat.GroupPatch
 	var problems []*chat.Error
 	if p.Name != nil {
 		n, e := chat.NormalizeGroupName(*p.Name)

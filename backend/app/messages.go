@@ -37,14 +37,10 @@ func (s *Service) MarkRead(ctx context.Context, uid, gid, seq int64, conn string
 }
 
 // History returns a page of a group's messages to a member.
-func (s *Service) History(ctx context.Context, uid, gid int64, q HistoryQuery) ([]chat.Message, bool, error) {
-	if q.Limit == 0 {
-		q.Limit = defaultHistoryLimit
-	}
-	var problems []*chat.Error
-	if q.Limit < 1 || q.Limit > maxHistoryLimit {
-		problems = append(problems, chat.Invalid(map[string]string{"limit": "must be between 1 and 200"}))
-	}
+func (s *Service) History(ctx context.Context, uid, gid int64, q chat.HistoryQuery) ([]chat.Message, bool, error) {
+	var limitErr *chat.Error
+	q.Limit, limitErr = chat.HistoryLimit(q.Limit)
+	problems := []*chat.Error{limitErr}
 	if q.BeforeSeq < 0 {
 		problems = append(problems, chat.Invalid(map[string]string{"before_seq": "must not be negative"}))
 	}
@@ -85,21 +81,11 @@ func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (msg ch
 // message's own event, or returns the error.
 func (s *Service) StartSend(ctx context.Context, uid, gid int64, in Outgoing) (wait func(stored func(m chat.Message, created bool)) error) {
 	body, bodyErr := chat.NormalizeBody(in.Body)
-	var clientID *string
-	var cidErr *chat.Error
-	if in.ClientID != nil {
-		var id string
-		id, cidErr = chat.NormalizeClientID(*in.ClientID)
-		// An empty client_id asks for no idempotency; storing "" would
-		// make every later send without one a "repeat" of the first.
-		if id != "" {
-			clientID = &id
-		}
-	}
+	clientID, cidErr := chat.NormalizeClientID(in.ClientID)
 	if err := chat.Merge(bodyErr, cidErr); err != nil {
 		return func(func(chat.Message, bool)) error { return err }
 	}
-	m := NewMessage{GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now()}
+	m := chat.NewMessage{GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now()}
 	queued := s.Store.QueueMessage(ctx, m)
 	return func(stored func(chat.Message, bool)) error {
 		msg, created, err := queued()
@@ -121,23 +107,23 @@ func (s *Service) StartSend(ctx context.Context, uid, gid int64, in Outgoing) (w
 }
 
 // asMember runs op, a store call that checks in its own statement that uid
-// is a member of gid and fails with ErrNoMembership otherwise (the hot paths,
+// is a member of gid and fails with chat.ErrNoMembership otherwise (the hot paths,
 // send and history, read nothing before it); see orMember.
 func (s *Service) asMember(ctx context.Context, uid, gid int64, op func() error) error {
 	return s.orMember(ctx, uid, gid, op(), op)
 }
 
 // orMember looks at err, the outcome of such a store call: only when it is
-// ErrNoMembership is the group read, to tell the caller which error applies;
+// chat.ErrNoMembership is the group read, to tell the caller which error applies;
 // a caller who has become a member meanwhile gets retry once.
 func (s *Service) orMember(ctx context.Context, uid, gid int64, err error, retry func() error) error {
-	if !errors.Is(err, ErrNoMembership) {
+	if !errors.Is(err, chat.ErrNoMembership) {
 		return err
 	}
 	if _, err := s.member(ctx, uid, gid); err != nil {
 		return err
 	}
-	if err = retry(); errors.Is(err, ErrNoMembership) {
+	if err = retry(); errors.Is(err, chat.ErrNoMembership) {
 		return chat.ErrNotMember // removed again meanwhile
 	}
 	return err

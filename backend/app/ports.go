@@ -2,17 +2,10 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/chatapp/chat/chat"
 )
-
-// ErrNoMembership is the store's answer to a write that needs the user to be
-// a member of the group when no such membership exists (nor, perhaps, the
-// group or the user). It is a chat.ErrNotFound; the use case that gets it
-// reads the group to tell the caller which error applies.
-var ErrNoMembership = fmt.Errorf("no such membership: %w", chat.ErrNotFound)
 
 // Store is the database as the use cases need it. Both store implementations
 // (Postgres and SQLite, package store) satisfy it and pass one conformance
@@ -47,23 +40,10 @@ type UserStore interface {
 	SearchUsers(ctx context.Context, q string, limit int, cursor string) ([]chat.User, string, error)
 }
 
-// RefreshToken is a stored refresh token. Only the hash of the opaque token
-// is kept. Tokens rotated from one login share a FamilyID.
-type RefreshToken struct {
-	ID        int64
-	UserID    int64
-	FamilyID  string
-	Hash      string
-	ExpiresAt time.Time
-	UsedAt    *time.Time
-	RevokedAt *time.Time
-	CreatedAt time.Time
-}
-
 // TokenStore keeps refresh tokens.
 type TokenStore interface {
-	CreateRefreshToken(ctx context.Context, t *RefreshToken) error
-	RefreshTokenByHash(ctx context.Context, hash string) (RefreshToken, error)
+	CreateRefreshToken(ctx context.Context, t *chat.RefreshToken) error
+	RefreshTokenByHash(ctx context.Context, hash string) (chat.RefreshToken, error)
 	// UseRefreshToken marks the token used at the given time if it was unused
 	// and not revoked, atomically; it reports false when it had already been
 	// used or revoked (a reuse: the caller revokes the family).
@@ -82,22 +62,6 @@ type TokenStore interface {
 	SessionUser(ctx context.Context, userID int64) (u chat.User, sessionsSince time.Time, err error)
 }
 
-// GroupPatch holds the fields of a group to change; nil leaves one as it is.
-type GroupPatch struct {
-	Name        *string
-	Description *string
-	Visibility  *chat.Visibility
-}
-
-// Membership is one user's standing in one group.
-type Membership struct {
-	GroupID     int64
-	UserID      int64
-	Role        chat.Role
-	LastReadSeq int64
-	JoinedAt    time.Time
-}
-
 // GroupStore keeps groups and who belongs to them.
 type GroupStore interface {
 	// CreateGroup inserts a group of kind "group" and its owner's membership
@@ -110,7 +74,7 @@ type GroupStore interface {
 	// GroupByID returns a group; for a direct group Peer is the member who is
 	// not viewerID.
 	GroupByID(ctx context.Context, id, viewerID int64) (chat.Group, error)
-	UpdateGroup(ctx context.Context, id int64, p GroupPatch) (chat.Group, error)
+	UpdateGroup(ctx context.Context, id int64, p chat.GroupPatch) (chat.Group, error)
 	// DeleteGroup removes a group with its memberships and messages.
 	DeleteGroup(ctx context.Context, id int64) error
 	// SearchGroups lists groups of kind "group" that are public or have
@@ -122,7 +86,7 @@ type GroupStore interface {
 	// GroupIDsOf lists the ids of the groups a user belongs to.
 	GroupIDsOf(ctx context.Context, userID int64) ([]int64, error)
 	// Membership fails with chat.ErrNotFound when the user is not a member.
-	Membership(ctx context.Context, groupID, userID int64) (Membership, error)
+	Membership(ctx context.Context, groupID, userID int64) (chat.Membership, error)
 	// Members lists a group's members, owner first, then admins, then by name.
 	Members(ctx context.Context, groupID int64) ([]chat.Member, error)
 	// MemberIDs lists the user ids of a group's members.
@@ -143,32 +107,6 @@ type GroupStore interface {
 	GroupIDsOfUsers(ctx context.Context, userIDs []int64) (map[int64][]int64, error)
 }
 
-// NewMessage is a message to insert.
-type NewMessage struct {
-	GroupID  int64
-	SenderID int64
-	Body     string
-	ClientID *string
-	At       time.Time
-}
-
-// HistoryQuery selects a page of a group's messages. With After set it
-// returns the oldest Limit messages above *After (catching up: 0 reads from
-// the start); otherwise the newest Limit messages below BeforeSeq (0: no
-// bound). Items are ascending by seq either way; hasMore tells whether more
-// exist in the direction of the query.
-//
-// With Member set, the page is read only if that user is a member of the
-// group, in the same statement (the history endpoint's hot path needs no
-// read of its own before it); otherwise Messages fails with
-// ErrNoMembership.
-type HistoryQuery struct {
-	After     *int64
-	BeforeSeq int64
-	Limit     int
-	Member    int64
-}
-
 // MessageStore keeps messages.
 type MessageStore interface {
 	// InsertMessage stores a message in one transaction that takes the next
@@ -176,15 +114,15 @@ type MessageStore interface {
 	// the sender's read marker to it. When (group, sender, client_id) already
 	// exists it returns that message with created false and stores nothing.
 	// A sender who is not a member of the group (or a group or user that
-	// does not exist) fails with ErrNoMembership, checked in the same
+	// does not exist) fails with chat.ErrNoMembership, checked in the same
 	// transaction.
-	InsertMessage(ctx context.Context, m NewMessage) (msg chat.Message, created bool, err error)
+	InsertMessage(ctx context.Context, m chat.NewMessage) (msg chat.Message, created bool, err error)
 	// QueueMessage is InsertMessage in two steps: it queues m at once and
 	// returns the wait for the answer. Messages queued one after another
 	// are stored in that order (within a group, their seqs follow it), so
 	// one client's sends keep their order while several are in flight.
-	QueueMessage(ctx context.Context, m NewMessage) (wait func() (msg chat.Message, created bool, err error))
-	Messages(ctx context.Context, groupID int64, q HistoryQuery) (items []chat.Message, hasMore bool, err error)
+	QueueMessage(ctx context.Context, m chat.NewMessage) (wait func() (msg chat.Message, created bool, err error))
+	Messages(ctx context.Context, groupID int64, q chat.HistoryQuery) (items []chat.Message, hasMore bool, err error)
 	MessageByID(ctx context.Context, id int64) (chat.Message, error)
 	EditMessage(ctx context.Context, id int64, body string, at time.Time) (chat.Message, error)
 	// DeleteMessage keeps the row and its seq, empties the body and sets

@@ -95,14 +95,6 @@ func (s *Service) notify(ctx context.Context, ev chat.Event) {
 	s.Notifier.Notify(context.WithoutCancel(ctx), ev)
 }
 
-// Paging limits.
-const (
-	defaultSearchLimit  = 20
-	maxSearchLimit      = 100
-	defaultHistoryLimit = 50
-	maxHistoryLimit     = 200
-)
-
 func notFound(what string) *chat.Error {
 	return chat.Fail(chat.ErrNotFound, "No such "+what+".")
 }

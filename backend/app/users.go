@@ -18,7 +18,7 @@ type ProfileChange struct {
 // Page is a search query with paging.
 type Page struct {
 	Query  string
-	Limit  int // 0: default 20; at most 100
+	Limit  int // 0: the default (chat.SearchLimit)
 	Cursor string
 }
 
@@ -130,20 +130,12 @@ func (s *Service) User(ctx context.Context, uid, id int64) (chat.User, error) {
 	return u, nil
 }
 
-// normalizePage applies the text rules to the query and the default and
-// maximum limit. A limit out of range is a 400 rather than silently
-// clamped, so a client that asks for 1000 learns it gets at most 100.
+// normalizePage applies the text rules to the query and the page size
+// rules to the limit.
 func normalizePage(p Page) (string, int, error) {
 	q, qErr := chat.NormalizeQuery(p.Query)
-	problems := []*chat.Error{qErr}
-	limit := p.Limit
-	if limit == 0 {
-		limit = defaultSearchLimit
-	}
-	if limit < 1 || limit > maxSearchLimit {
-		problems = append(problems, chat.Invalid(map[string]string{"limit": "must be between 1 and 100"}))
-	}
-	return q, limit, asError(chat.Merge(problems...))
+	limit, limitErr := chat.SearchLimit(p.Limit)
+	return q, limit, asError(chat.Merge(qErr, limitErr))
 }
 
 // searchErr maps a store's rejection of an opaque cursor to a 400.

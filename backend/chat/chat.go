@@ -60,6 +60,13 @@ type Group struct {
 	Peer        *User      `json:"peer,omitempty"`
 }
 
+// GroupPatch holds the fields of a group to change; nil leaves one as it is.
+type GroupPatch struct {
+	Name        *string
+	Description *string
+	Visibility  *Visibility
+}
+
 // MyGroup is a group as one of its members sees it in their list.
 type MyGroup struct {
 	Group
@@ -75,6 +82,15 @@ type Member struct {
 	Role Role `json:"role"`
 }
 
+// Membership is one user's standing in one group.
+type Membership struct {
+	GroupID     int64
+	UserID      int64
+	Role        Role
+	LastReadSeq int64
+	JoinedAt    time.Time
+}
+
 // Message is one entry of a group's history. Seq numbers a group's messages
 // 1, 2, 3, … without gaps; a deleted message keeps its seq with an empty body.
 type Message struct {
@@ -87,4 +103,31 @@ type Message struct {
 	CreatedAt time.Time  `json:"created_at"`
 	EditedAt  *time.Time `json:"edited_at"`
 	Deleted   bool       `json:"deleted"`
+}
+
+// NewMessage is a message to store. ClientID, when set, makes the send
+// idempotent per (group, sender); see StoredClientID.
+type NewMessage struct {
+	GroupID  int64
+	SenderID int64
+	Body     string
+	ClientID *string
+	At       time.Time
+}
+
+// StoredClientID is the client_id that m is stored (and repeated) under:
+// nil when it has none, an empty one included (noClientID).
+func (m NewMessage) StoredClientID() *string { return noClientID(m.ClientID) }
+
+// RefreshToken is a stored refresh token. Only the hash of the opaque token
+// is kept. Tokens rotated from one login share a FamilyID.
+type RefreshToken struct {
+	ID        int64
+	UserID    int64
+	FamilyID  string
+	Hash      string
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+	CreatedAt time.Time
 }

@@ -152,6 +152,12 @@ func InvalidJSON(message string) *Error {
 	return &Error{Kind: ErrInvalid, Code: "invalid_json", Message: message}
 }
 
+// ErrNoMembership is a store's answer to a write or read that needs the
+// user to be a member of the group when no such membership exists (nor,
+// perhaps, the group or the user). It is an ErrNotFound; the use case that
+// gets it reads the group to tell the caller which error applies.
+var ErrNoMembership = fmt.Errorf("no such membership: %w", ErrNotFound)
+
 // Common errors with fixed codes.
 var (
 	ErrNotMember          = &Error{Kind: ErrForbidden, Code: "not_member", Message: "You are not a member of this group."}

@@ -100,10 +100,30 @@ func NormalizeGroupName(s string) (string, *Error) { return groupNameField.norma
 // most DescriptionMax characters after trimming.
 func NormalizeDescription(s string) (string, *Error) { return descriptionField.normalize(s) }
 
-// NormalizeClientID applies the text rules to a client_id: at most 64
-// characters, not trimmed (the client matches acks by the exact id it
-// chose); "" means none.
-func NormalizeClientID(s string) (string, *Error) { return clientIDField.normalize(s) }
+// NormalizeClientID applies the rules of an optional client_id: the text
+// rules, at most 64 characters, not trimmed (the client matches acks by the
+// exact id it chose). An empty one, or one of invisible characters only, is
+// none (nil), like an absent one.
+func NormalizeClientID(s *string) (*string, *Error) {
+	if s == nil {
+		return nil, nil
+	}
+	id, err := clientIDField.normalize(*s)
+	if err != nil {
+		return nil, err
+	}
+	return noClientID(&id), nil
+}
+
+// noClientID is the rule that an empty client_id names no send: stored,
+// "" would make every later send without a client_id a repeat of the
+// first.
+func noClientID(id *string) *string {
+	if id == nil || *id == "" {
+		return nil
+	}
+	return id
+}
 
 // NormalizeQuery applies the text rules to a search term: at most 100
 // characters after trimming; "" matches everything.

@@ -160,7 +160,7 @@ var textFields = []struct {
 	{"display_name", chat.NormalizeDisplayName},
 	{"name", chat.NormalizeGroupName},
 	{"description", chat.NormalizeDescription},
-	{"client_id", chat.NormalizeClientID},
+	{"client_id", clientID},
 	{"q", chat.NormalizeQuery},
 }
 
@@ -237,7 +237,7 @@ func TestTextRulesBlankAndInvisibleValues(t *testing.T) {
 			check(t, err, "name")
 			// Optional fields take them as empty.
 			for _, f := range []func(string) (string, *chat.Error){
-				chat.NormalizeDisplayName, chat.NormalizeDescription, chat.NormalizeClientID, chat.NormalizeQuery,
+				chat.NormalizeDisplayName, chat.NormalizeDescription, clientID, chat.NormalizeQuery,
 			} {
 				got, err := f(in)
 				check(t, err, "")
@@ -268,20 +268,60 @@ func TestTextRulesCountCodePointsAfterNFC(t *testing.T) {
 	// A combining mark with no precomposed form stays a code point of its own.
 	_, err = chat.NormalizeDisplayName(strings.Repeat("q\u0301", 32) + "q")
 	check(t, err, "display_name")
-	_, err = chat.NormalizeClientID(strings.Repeat("ж", chat.ClientIDMax))
+	_, err = clientID(strings.Repeat("ж", chat.ClientIDMax))
 	check(t, err, "")
-	_, err = chat.NormalizeClientID(strings.Repeat("ж", chat.ClientIDMax+1))
+	_, err = clientID(strings.Repeat("ж", chat.ClientIDMax+1))
 	check(t, err, "client_id")
 	_, err = chat.NormalizeQuery(strings.Repeat("q", chat.QueryMax+1))
 	check(t, err, "q")
 }
 
+// clientID is NormalizeClientID of a present value as a text normaliser:
+// "" stands for none.
+func clientID(s string) (string, *chat.Error) {
+	id, err := chat.NormalizeClientID(&s)
+	if id == nil {
+		return "", err
+	}
+	return *id, err
+}
+
 func TestClientIDIsNotTrimmed(t *testing.T) {
 	// The client matches its acks by the id it chose; trimming would break that.
-	got, err := chat.NormalizeClientID(" id ")
+	got, err := clientID(" id ")
 	check(t, err, "")
 	if got != " id " {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// TestEmptyClientIDIsNone: absent, empty and invisible client_ids all mean
+// none, for a send being validated and for a message being stored alike.
+func TestEmptyClientIDIsNone(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   *string
+		want *string
+	}{
+		{"absent", nil, nil},
+		{"empty", new(""), nil},
+		{"invisible", new("\u200b"), nil},
+		{"kept", new(" k1 "), new(" k1 ")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := chat.NormalizeClientID(tc.in)
+			check(t, err, "")
+			if (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
+				t.Fatalf("NormalizeClientID = %v, want %v", got, tc.want)
+			}
+			if tc.name == "invisible" {
+				return // a stored message's client_id was normalised before
+			}
+			stored := chat.NewMessage{ClientID: tc.in}.StoredClientID()
+			if (stored == nil) != (tc.want == nil) || (stored != nil && *stored != *tc.want) {
+				t.Fatalf("StoredClientID = %v, want %v", stored, tc.want)
+			}
+		})
 	}
 }
 

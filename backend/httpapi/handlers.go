@@ -11,12 +11,6 @@ import (
 	"github.com/chatapp/chat/chat"
 )
 
-// Paging bounds of API.md.
-const (
-	maxSearchLimit  = 100
-	maxHistoryLimit = 200
-)
-
 // listPage is the envelope of cursor-paged lists; NextCursor is null on the
 // last page.
 type listPage[T any] struct {
@@ -114,7 +108,7 @@ func (a *api) page(c *gin.Context) (app.Page, bool) {
 	details := map[string]string{}
 	p := app.Page{
 		Query:  c.Query("q"),
-		Limit:  int(queryInt(c, "limit", 0, 1, maxSearchLimit, details)),
+		Limit:  int(queryInt(c, "limit", 0, 1, chat.SearchPageMax, details)),
 		Cursor: c.Query("cursor"),
 	}
 	if len(p.Cursor) > 512 {
@@ -354,7 +348,7 @@ func (a *api) updateGroup(c *gin.Context) {
 	if !a.decodeJSON(c, &in) {
 		return
 	}
-	g, err := a.svc.UpdateGroup(c.Request.Context(), uid(c), gid, app.GroupPatch(in))
+	g, err := a.svc.UpdateGroup(c.Request.Context(), uid(c), gid, chat.GroupPatch(in))
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -402,11 +396,17 @@ func (a *api) setRole(c *gin.Context) {
 	if !a.decodeJSON(c, &in) {
 		return
 	}
-	if in.Role == nil || (*in.Role != chat.RoleAdmin && *in.Role != chat.RoleMember) {
-		a.invalid(c, map[string]string{"role": `must be "admin" or "member"`})
+	var role chat.Role
+	if in.Role != nil {
+		role = *in.Role
+	}
+	// Checked before the use case looks at the caller's standing: a body
+	// without a valid role is a 400 for anyone.
+	if err := chat.ValidateRole(role); err != nil {
+		a.fail(c, err)
 		return
 	}
-	m, err := a.svc.SetRole(c.Request.Context(), uid(c), gid, userID, *in.Role)
+	m, err := a.svc.SetRole(c.Request.Context(), uid(c), gid, userID, role)
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -463,9 +463,9 @@ func (a *api) history(c *gin.Context) {
 	}
 	// before_seq pages back, after_seq catches up: one or the other.
 	details := map[string]string{}
-	q := app.HistoryQuery{
+	q := chat.HistoryQuery{
 		BeforeSeq: queryInt(c, "before_seq", 0, 1, maxInt64, details),
-		Limit:     int(queryInt(c, "limit", 50, 1, maxHistoryLimit, details)),
+		Limit:     int(queryInt(c, "limit", 0, 1, chat.HistoryPageMax, details)),
 	}
 	_, hasBefore := c.GetQuery("before_seq")
 	if _, hasAfter := c.GetQuery("after_seq"); hasAfter {

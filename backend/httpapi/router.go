@@ -38,7 +38,7 @@ type Service interface {
 	MyGroups(ctx context.Context, uid int64) ([]chat.MyGroup, error)
 	Direct(ctx context.Context, uid, peerID int64) (chat.Group, bool, error)
 	Group(ctx context.Context, uid, gid int64) (chat.Group, error)
-	UpdateGroup(ctx context.Context, uid, gid int64, p app.GroupPatch) (chat.Group, error)
+	UpdateGroup(ctx context.Context, uid, gid int64, p chat.GroupPatch) (chat.Group, error)
 	DeleteGroup(ctx context.Context, uid, gid int64) error
 	Join(ctx context.Context, uid, gid int64) (chat.Group, error)
 	Leave(ctx context.Context, uid, gid int64) error
@@ -48,7 +48,7 @@ type Service interface {
 	RemoveMember(ctx context.Context, uid, gid, userID int64) error
 	MarkRead(ctx context.Context, uid, gid, seq int64, conn string) error
 
-	History(ctx context.Context, uid, gid int64, q app.HistoryQuery) ([]chat.Message, bool, error)
+	History(ctx context.Context, uid, gid int64, q chat.HistoryQuery) ([]chat.Message, bool, error)
 	Send(ctx context.Context, uid, gid int64, in app.Outgoing) (chat.Message, bool, error)
 	EditMessage(ctx context.Context, uid, mid int64, body string) (chat.Message, error)
 	DeleteMessage(ctx context.Context, uid, mid int64) error

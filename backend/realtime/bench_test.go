@@ -14,7 +14,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -25,7 +24,7 @@ type memStore struct {
 	visible int // how many are committed (0: all)
 }
 
-func (s *memStore) Messages(_ context.Context, _ int64, q app.HistoryQuery) ([]chat.Message, bool, error) {
+func (s *memStore) Messages(_ context.Context, _ int64, q chat.HistoryQuery) ([]chat.Message, bool, error) {
 	msgs := s.msgs
 	if s.visible > 0 {
 		msgs = msgs[:s.visible]

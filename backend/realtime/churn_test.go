@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/chat"
 )
 
 // churnResumes is how many resumes the churn test makes in all; make bench
@@ -169,7 +170,7 @@ func runChurn(t *testing.T, cl *cluster, resumes int) {
 	// then hold every seq of both groups exactly once.
 	want := map[int64]int64{}
 	for _, g := range groups {
-		items, _, err := cl.insts[0].svc.History(ctx, owner.ID, g, app.HistoryQuery{Limit: 1})
+		items, _, err := cl.insts[0].svc.History(ctx, owner.ID, g, chat.HistoryQuery{Limit: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -382,27 +382,27 @@ func (s *flakyStore) err() error {
 	return nil
 }
 
-func (s *flakyStore) InsertMessage(ctx context.Context, m app.NewMessage) (chat.Message, bool, error) {
+func (s *flakyStore) InsertMessage(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
 	return s.QueueMessage(ctx, m)()
 }
 
-func (s *flakyStore) QueueMessage(ctx context.Context, m app.NewMessage) func() (chat.Message, bool, error) {
+func (s *flakyStore) QueueMessage(ctx context.Context, m chat.NewMessage) func() (chat.Message, bool, error) {
 	if err := s.err(); err != nil {
 		return func() (chat.Message, bool, error) { return chat.Message{}, false, err }
 	}
 	return s.Store.QueueMessage(ctx, m)
 }
 
-func (s *flakyStore) Messages(ctx context.Context, gid int64, q app.HistoryQuery) ([]chat.Message, bool, error) {
+func (s *flakyStore) Messages(ctx context.Context, gid int64, q chat.HistoryQuery) ([]chat.Message, bool, error) {
 	if err := s.err(); err != nil {
 		return nil, false, err
 	}
 	return s.Store.Messages(ctx, gid, q)
 }
 
-func (s *flakyStore) Membership(ctx context.Context, gid, uid int64) (app.Membership, error) {
+func (s *flakyStore) Membership(ctx context.Context, gid, uid int64) (chat.Membership, error) {
 	if err := s.err(); err != nil {
-		return app.Membership{}, err
+		return chat.Membership{}, err
 	}
 	return s.Store.Membership(ctx, gid, uid)
 }

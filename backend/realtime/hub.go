@@ -43,7 +43,7 @@ type Broker interface {
 
 // Store is the part of the database the hub reads.
 type Store interface {
-	Messages(ctx context.Context, groupID int64, q app.HistoryQuery) ([]chat.Message, bool, error)
+	Messages(ctx context.Context, groupID int64, q chat.HistoryQuery) ([]chat.Message, bool, error)
 	// GroupIDsOfUsers maps each of the users to the groups they are members
 	// of (users in none are left out).
 	GroupIDsOfUsers(ctx context.Context, userIDs []int64) (map[int64][]int64, error)

@@ -16,22 +16,22 @@ import (
 type pausingStore struct {
 	app.Store
 	mu     sync.Mutex
-	match  func(gid int64, q app.HistoryQuery) bool // fires once, then disarms
-	read   chan []chat.Message                      // the paused read's answer
-	resume chan struct{}                            // lets the paused read return
+	match  func(gid int64, q chat.HistoryQuery) bool // fires once, then disarms
+	read   chan []chat.Message                       // the paused read's answer
+	resume chan struct{}                             // lets the paused read return
 }
 
 func newPausingStore(inner app.Store) *pausingStore {
 	return &pausingStore{Store: inner, read: make(chan []chat.Message), resume: make(chan struct{})}
 }
 
-func (s *pausingStore) arm(match func(gid int64, q app.HistoryQuery) bool) {
+func (s *pausingStore) arm(match func(gid int64, q chat.HistoryQuery) bool) {
 	s.mu.Lock()
 	s.match = match
 	s.mu.Unlock()
 }
 
-func (s *pausingStore) Messages(ctx context.Context, gid int64, q app.HistoryQuery) ([]chat.Message, bool, error) {
+func (s *pausingStore) Messages(ctx context.Context, gid int64, q chat.HistoryQuery) ([]chat.Message, bool, error) {
 	items, more, err := s.Store.Messages(ctx, gid, q)
 	s.mu.Lock()
 	fire := s.match != nil && err == nil && s.match(gid, q)
@@ -81,7 +81,7 @@ func TestResumeSendsAMessageDeliveredLiveDuringAnEmptyPageRead(t *testing.T) {
 				d, ok := f.inst.hub.groupSettled(f.gid)
 				return ok && d == 3
 			})
-			st.arm(func(gid int64, q app.HistoryQuery) bool {
+			st.arm(func(gid int64, q chat.HistoryQuery) bool {
 				return gid == f.gid && q.After != nil && *q.After == 3
 			})
 			cursors := map[string]int64{itoa(f.gid): 3}
@@ -136,7 +136,7 @@ type gatedStore struct {
 	gate chan struct{}
 }
 
-func (s *gatedStore) QueueMessage(ctx context.Context, m app.NewMessage) func() (chat.Message, bool, error) {
+func (s *gatedStore) QueueMessage(ctx context.Context, m chat.NewMessage) func() (chat.Message, bool, error) {
 	wait := s.Store.QueueMessage(ctx, m)
 	if m.Body != s.body {
 		return wait

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -310,7 +309,7 @@ func (h *Hub) fill(ctx context.Context, gid int64) error {
 }
 
 func (h *Hub) latestSeq(ctx context.Context, gid int64) (int64, error) {
-	items, _, err := h.opt.Store.Messages(ctx, gid, app.HistoryQuery{Limit: 1})
+	items, _, err := h.opt.Store.Messages(ctx, gid, chat.HistoryQuery{Limit: 1})
 	if err != nil {
 		return 0, fmt.Errorf("realtime: latest seq of group %d: %w", gid, err)
 	}
@@ -322,7 +321,7 @@ func (h *Hub) latestSeq(ctx context.Context, gid int64) (int64, error) {
 
 // page reads up to limit messages above seq after, ascending.
 func (h *Hub) page(ctx context.Context, gid, after int64, limit int) ([]chat.Message, bool, error) {
-	items, more, err := h.opt.Store.Messages(ctx, gid, app.HistoryQuery{After: &after, Limit: limit})
+	items, more, err := h.opt.Store.Messages(ctx, gid, chat.HistoryQuery{After: &after, Limit: limit})
 	if err != nil {
 		return nil, false, fmt.Errorf("realtime: messages of group %d after %d: %w", gid, after, err)
 	}

@@ -572,7 +572,7 @@ func TestResumeSeamUnderConcurrentSending(t *testing.T) {
 				sent <- nil
 			}()
 			eventually(t, "some messages stored", func() bool {
-				items, _, err := f.st.Messages(ctx, f.gid, app.HistoryQuery{Limit: 1})
+				items, _, err := f.st.Messages(ctx, f.gid, chat.HistoryQuery{Limit: 1})
 				return err == nil && len(items) == 1 && items[0].Seq >= 20
 			})
 			cursors := map[string]int64{itoa(f.gid): 5}

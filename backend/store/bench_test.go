@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/chat"
 	"github.com/chatapp/chat/store"
 	"github.com/chatapp/chat/store/storetest"
 )
@@ -41,7 +41,7 @@ func BenchmarkInsertMessage(b *testing.B) {
 					gid := n%benchGroups + 1
 					uid := (gid-1)*benchMembers + (n/benchGroups)%benchMembers + 1
 					cid := "bench-" + strconv.FormatInt(n, 10)
-					_, created, err := s.InsertMessage(ctx, app.NewMessage{
+					_, created, err := s.InsertMessage(ctx, chat.NewMessage{
 						GroupID: gid, SenderID: uid, Body: "hello from the benchmark", ClientID: &cid,
 					})
 					if err != nil || !created {

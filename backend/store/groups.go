@@ -12,7 +12,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -153,7 +152,7 @@ ORDER BY m.group_id, m.user_id`, groupIDs, viewerID).Find(&rows).Error
 }
 
 // UpdateGroup changes the fields of p that are set.
-func (s *Store) UpdateGroup(ctx context.Context, id int64, p app.GroupPatch) (chat.Group, error) {
+func (s *Store) UpdateGroup(ctx context.Context, id int64, p chat.GroupPatch) (chat.Group, error) {
 	set := map[string]any{}
 	if p.Name != nil {
 		set["name"] = *p.Name
@@ -202,7 +201,7 @@ func (s *Store) SearchGroups(ctx context.Context, viewerID int64, q string, limi
 	if err != nil {
 		return nil, "", fmt.Errorf("search groups: %w", err)
 	}
-	limit = pageLimit(limit)
+	limit = chat.ClampSearchLimit(limit)
 	q = strings.ToLower(q)
 	pos := s.d.position("lower(g.name)", "@q")
 	query := `SELECT ` + groupCols + ` FROM groups g
@@ -337,7 +336,7 @@ func (s *Store) GroupIDsOf(ctx context.Context, userID int64) ([]int64, error) {
 	return ids, nil
 }
 
-func (s *Store) Membership(ctx context.Context, groupID, userID int64) (app.Membership, error) {
+func (s *Store) Membership(ctx context.Context, groupID, userID int64) (chat.Membership, error) {
 	// Every send and history read checks this: database/sql directly, as
 	// for Messages (GORM's reflection was most of its CPU in the profiles).
 	var row membershipRow
@@ -345,7 +344,7 @@ func (s *Store) Membership(ctx context.Context, groupID, userID int64) (app.Memb
 		`SELECT group_id, user_id, role, last_read_seq, joined_at FROM memberships WHERE group_id = $1 AND user_id = $2`,
 		groupID, userID).Scan(&row.GroupID, &row.UserID, &row.Role, &row.LastReadSeq, &row.JoinedAt)
 	if err != nil {
-		return app.Membership{}, s.wrap("membership", err)
+		return chat.Membership{}, s.wrap("membership", err)
 	}
 	return row.membership(), nil
 }

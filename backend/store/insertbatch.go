@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -19,7 +18,7 @@ import (
 //     request has one): those requests take no seq;
 //  2. read the senders' memberships with the senders' public columns: a
 //     request whose sender is not a member of its group fails alone with
-//     app.ErrNoMembership and takes no seq, a repeat of a stored client_id
+//     chat.ErrNoMembership and takes no seq, a repeat of a stored client_id
 //     too (the check is part of the transaction, so the send path needs no
 //     read of its own before it);
 //  3. lock the batch's groups in id order and add to each group's last_seq
@@ -60,7 +59,7 @@ type clientKey struct {
 	client        string
 }
 
-func keyOf(m app.NewMessage) (clientKey, bool) {
+func keyOf(m chat.NewMessage) (clientKey, bool) {
 	if m.ClientID == nil {
 		return clientKey{}, false
 	}
@@ -71,7 +70,7 @@ func keyOf(m app.NewMessage) (clientKey, bool) {
 // come from one request (a unique, foreign-key or data error, a deadlock)
 // makes the requests run one by one in their own transactions, so one bad
 // request fails alone; a failure of the database itself fails them all.
-func (s *Store) commitInserts(ctx context.Context, ms []app.NewMessage) []batchResult[inserted] {
+func (s *Store) commitInserts(ctx context.Context, ms []chat.NewMessage) []batchResult[inserted] {
 	res, err := s.insertBatch(ctx, ms)
 	if err == nil {
 		return res
@@ -94,7 +93,7 @@ func (s *Store) commitInserts(ctx context.Context, ms []app.NewMessage) []batchR
 // insertBatch stores a batch in one transaction. Errors that concern one
 // request only and need no rollback (its group does not exist) are in that
 // request's result; any other error fails the whole batch.
-func (s *Store) insertBatch(ctx context.Context, ms []app.NewMessage) ([]batchResult[inserted], error) {
+func (s *Store) insertBatch(ctx context.Context, ms []chat.NewMessage) ([]batchResult[inserted], error) {
 	res := make([]batchResult[inserted], len(ms))
 	tx, err := s.wsql.BeginTx(ctx, nil)
 	if err != nil {
@@ -137,7 +136,7 @@ func (s *Store) insertBatch(ctx context.Context, ms []app.NewMessage) ([]batchRe
 		// group must not get a stored message back by repeating its
 		// client_id.
 		if _, ok := senders[member{m.GroupID, m.SenderID}]; !ok {
-			res[i].err = fmt.Errorf("group %d, user %d: %w", m.GroupID, m.SenderID, app.ErrNoMembership)
+			res[i].err = fmt.Errorf("group %d, user %d: %w", m.GroupID, m.SenderID, chat.ErrNoMembership)
 			continue
 		}
 		if k, ok := keyOf(m); ok {
@@ -183,7 +182,7 @@ func (s *Store) insertBatch(ctx context.Context, ms []app.NewMessage) ([]batchRe
 		if !ok {
 			// The group was deleted after its membership was read (the
 			// delete took the group's row lock first): no membership now.
-			res[i].err = fmt.Errorf("group %d: %w", m.GroupID, app.ErrNoMembership)
+			res[i].err = fmt.Errorf("group %d: %w", m.GroupID, chat.ErrNoMembership)
 			continue
 		}
 		next[m.GroupID] = seq + 1
@@ -396,7 +395,7 @@ type member struct{ group, user int64 }
 // that exist, each with the sender's public columns. A pair missing from
 // the answer is a sender who is not a member of the group (or a group or
 // user that does not exist).
-func (s *Store) senders(ctx context.Context, tx *sql.Tx, ms []app.NewMessage) (map[member]userRow, error) {
+func (s *Store) senders(ctx context.Context, tx *sql.Tx, ms []chat.NewMessage) (map[member]userRow, error) {
 	var pairs []member
 	seen := make(map[member]bool, len(ms))
 	for _, m := range ms {

@@ -88,15 +88,6 @@ func TestContainsPattern(t *testing.T) {
 	}
 }
 
-func TestPageLimit(t *testing.T) {
-	tests := []struct{ in, want int }{{-1, defaultPage}, {0, defaultPage}, {1, 1}, {maxPage, maxPage}, {maxPage + 1, maxPage}}
-	for _, tc := range tests {
-		if got := pageLimit(tc.in); got != tc.want {
-			t.Errorf("pageLimit(%d) = %d, want %d", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestDirectKey(t *testing.T) {
 	if directKey(1, 123) == directKey(11, 23) {
 		t.Error("pairs 1|123 and 11|23 share a key")

@@ -11,11 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
-	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
 )
-
-const defaultHistory = 50
 
 // errDuplicate rolls back an insert whose (group, sender, client_id) is
 // already stored, undoing its seq increment.
@@ -26,20 +23,16 @@ var errDuplicate = errors.New("message already stored")
 // committed together (group commit, see batcher and insertBatch). A repeat
 // of (group, sender, client_id) returns the stored message with created
 // false and stores nothing.
-func (s *Store) InsertMessage(ctx context.Context, m app.NewMessage) (chat.Message, bool, error) {
+func (s *Store) InsertMessage(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
 	return s.QueueMessage(ctx, m)()
 }
 
 // QueueMessage queues m for the next group commit at once and returns the
 // wait for InsertMessage's answer. Messages queued one after another are
 // stored in that order: within a group their seqs follow the queue order.
-func (s *Store) QueueMessage(ctx context.Context, m app.NewMessage) func() (chat.Message, bool, error) {
+func (s *Store) QueueMessage(ctx context.Context, m chat.NewMessage) func() (chat.Message, bool, error) {
 	m.At = s.stamp(m.At)
-	if m.ClientID != nil && *m.ClientID == "" {
-		// An empty client_id names no send; it must not make all of a
-		// sender's id-less messages duplicates of each other.
-		m.ClientID = nil
-	}
+	m.ClientID = m.StoredClientID()
 	wait := s.inserts.submit(ctx, m)
 	return func() (chat.Message, bool, error) {
 		r, err := wait(ctx)
@@ -56,7 +49,7 @@ func (s *Store) InsertQueue() (waiting, committing int) { return s.inserts.stats
 
 // insertOne stores one message in its own transaction. Group commit falls
 // back to it when a batch fails, so that one bad request fails alone.
-func (s *Store) insertOne(ctx context.Context, m app.NewMessage) (chat.Message, bool, error) {
+func (s *Store) insertOne(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
 	var row messageRow
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var err error
@@ -86,7 +79,7 @@ func (s *Store) insertOne(ctx context.Context, m app.NewMessage) (chat.Message, 
 
 // insertMessageTx does the work of insertOne inside tx, in three
 // statements.
-func insertMessageTx(tx *gorm.DB, m app.NewMessage) (messageRow, error) {
+func insertMessageTx(tx *gorm.DB, m chat.NewMessage) (messageRow, error) {
 	// The row lock taken here serializes the senders of one group until
 	// commit, so seqs are gapless and commit in seq order.
 	var members int64
@@ -94,7 +87,7 @@ func insertMessageTx(tx *gorm.DB, m app.NewMessage) (messageRow, error) {
 		return messageRow{}, err
 	}
 	if members == 0 {
-		return messageRow{}, fmt.Errorf("group %d, user %d: %w", m.GroupID, m.SenderID, app.ErrNoMembership)
+		return messageRow{}, fmt.Errorf("group %d, user %d: %w", m.GroupID, m.SenderID, chat.ErrNoMembership)
 	}
 	var seq int64
 	err := tx.Raw(`UPDATE groups SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq`,
@@ -126,7 +119,7 @@ RETURNING id`, row.GroupID, row.Seq, row.SenderID, row.Body, row.ClientID, row.C
 	return row, nil
 }
 
-func messageByClientID(db *gorm.DB, m app.NewMessage) (chat.Message, error) {
+func messageByClientID(db *gorm.DB, m chat.NewMessage) (chat.Message, error) {
 	var v messageView
 	err := db.Raw(messageSelect+` WHERE msg.group_id = ? AND msg.sender_id = ? AND msg.client_id = ?`,
 		m.GroupID, m.SenderID, *m.ClientID).Take(&v).Error
@@ -137,10 +130,10 @@ func messageByClientID(db *gorm.DB, m app.NewMessage) (chat.Message, error) {
 }
 
 // Messages returns a page of a group's history, ascending by seq.
-func (s *Store) Messages(ctx context.Context, groupID int64, q app.HistoryQuery) ([]chat.Message, bool, error) {
+func (s *Store) Messages(ctx context.Context, groupID int64, q chat.HistoryQuery) ([]chat.Message, bool, error) {
 	limit := q.Limit
 	if limit <= 0 {
-		limit = defaultHistory
+		limit = chat.HistoryPageDefault
 	}
 	// The hottest read (history, resume, the hub's gap fills) runs on
 	// database/sql directly, as the group commit does: GORM's reflective
@@ -179,7 +172,7 @@ func (s *Store) Messages(ctx context.Context, groupID int64, q app.HistoryQuery)
 		// No rows: an empty page, or no membership. Only now is it read.
 		if _, err := s.Membership(ctx, groupID, q.Member); err != nil {
 			if errors.Is(err, chat.ErrNotFound) {
-				return nil, false, fmt.Errorf("group %d, user %d: %w", groupID, q.Member, app.ErrNoMembership)
+				return nil, false, fmt.Errorf("group %d, user %d: %w", groupID, q.Member, chat.ErrNoMembership)
 			}
 			return nil, false, err
 		}

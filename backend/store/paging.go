@@ -9,22 +9,6 @@ import (
 	"github.com/chatapp/chat/chat"
 )
 
-const (
-	defaultPage = 20
-	maxPage     = 100
-)
-
-// pageLimit bounds a search page size.
-func pageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return defaultPage
-	case n > maxPage:
-		return maxPage
-	}
-	return n
-}
-
 // Search cursors are opaque to clients: base64 of "o:<offset>". An offset
 // is enough for relevance-ordered results, whose order has no natural key.
 const cursorPrefix = "o:"

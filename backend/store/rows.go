@@ -3,7 +3,6 @@ package store
 import (
 	"time"
 
-	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -40,8 +39,8 @@ type tokenRow struct {
 
 func (tokenRow) TableName() string { return "refresh_tokens" }
 
-func (r tokenRow) token() app.RefreshToken {
-	return app.RefreshToken{
+func (r tokenRow) token() chat.RefreshToken {
+	return chat.RefreshToken{
 		ID: r.ID, UserID: r.UserID, FamilyID: r.FamilyID, Hash: r.Hash,
 		ExpiresAt: r.ExpiresAt.UTC(), UsedAt: utcp(r.UsedAt), RevokedAt: utcp(r.RevokedAt), CreatedAt: r.CreatedAt.UTC(),
 	}
@@ -87,8 +86,8 @@ type membershipRow struct {
 
 func (membershipRow) TableName() string { return "memberships" }
 
-func (r membershipRow) membership() app.Membership {
-	return app.Membership{GroupID: r.GroupID, UserID: r.UserID, Role: chat.Role(r.Role), LastReadSeq: r.LastReadSeq, JoinedAt: r.JoinedAt.UTC()}
+func (r membershipRow) membership() chat.Membership {
+	return chat.Membership{GroupID: r.GroupID, UserID: r.UserID, Role: chat.Role(r.Role), LastReadSeq: r.LastReadSeq, JoinedAt: r.JoinedAt.UTC()}
 }
 
 type messageRow struct {

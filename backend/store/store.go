@@ -24,10 +24,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
-	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/chat"
 )
-
-var _ app.Store = (*Store)(nil)
 
 // Store is the database. It is safe for concurrent use.
 type Store struct {
@@ -44,7 +42,7 @@ type Store struct {
 	closed     atomic.Bool
 	// inserts commits concurrent InsertMessage calls together; its
 	// goroutine runs from Open to Close.
-	inserts *batcher[app.NewMessage, inserted]
+	inserts *batcher[chat.NewMessage, inserted]
 	// pages admits history reads to the read pool in arrival order, twice
 	// as many at once as the pool has connections (so that a freed
 	// connection always has a taker). database/sql hands a freed connection

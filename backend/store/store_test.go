@@ -9,10 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
 	"github.com/chatapp/chat/store"
 	"github.com/chatapp/chat/store/storetest"
 )
+
+var _ app.Store = (*store.Store)(nil)
 
 // TestConformance runs the store conformance suite on every available
 // database.
@@ -20,7 +23,24 @@ func TestConformance(t *testing.T) {
 	for name, open := range storetest.Stores(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			storetest.Run(t, open)
+			storetest.Run(t, func(tb testing.TB) storetest.Store { return open(tb) })
+		})
+	}
+}
+
+// TestPools: every pool of a store is named for statistics, the write pool
+// among them.
+func TestPools(t *testing.T) {
+	for name, open := range storetest.Stores(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			var found bool
+			for _, p := range s.Pools() {
+				found = found || p == s.DB()
+			}
+			if !found || s.DB() == nil {
+				t.Errorf("pools %v do not hold the write pool %v", s.Pools(), s.DB())
+			}
 		})
 	}
 }

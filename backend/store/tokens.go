@@ -8,13 +8,12 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
 )
 
 // CreateRefreshToken stores a refresh token (by hash), filling ID and, when
 // zero, CreatedAt.
-func (s *Store) CreateRefreshToken(ctx context.Context, t *app.RefreshToken) error {
+func (s *Store) CreateRefreshToken(ctx context.Context, t *chat.RefreshToken) error {
 	row := tokenRow{
 		UserID: t.UserID, FamilyID: t.FamilyID, Hash: t.Hash, ExpiresAt: ts(t.ExpiresAt),
 		UsedAt: tsp(t.UsedAt), RevokedAt: tsp(t.RevokedAt), CreatedAt: s.stamp(t.CreatedAt),
@@ -26,10 +25,10 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t *app.RefreshToken) err
 	return nil
 }
 
-func (s *Store) RefreshTokenByHash(ctx context.Context, hash string) (app.RefreshToken, error) {
+func (s *Store) RefreshTokenByHash(ctx context.Context, hash string) (chat.RefreshToken, error) {
 	var row tokenRow
 	if err := s.reader(ctx).Take(&row, "hash = ?", hash).Error; err != nil {
-		return app.RefreshToken{}, s.wrap("refresh token by hash", err)
+		return chat.RefreshToken{}, s.wrap("refresh token by hash", err)
 	}
 	return row.token(), nil
 }

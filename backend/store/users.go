@@ -80,7 +80,7 @@ func (s *Store) SearchUsers(ctx context.Context, q string, limit int, cursor str
 	if err != nil {
 		return nil, "", fmt.Errorf("search users: %w", err)
 	}
-	limit = pageLimit(limit)
+	limit = chat.ClampSearchLimit(limit)
 	q = strings.ToLower(q)
 	posU := s.d.position("lower(username)", "@q")
 	posD := s.d.position("lower(display_name)", "@q")

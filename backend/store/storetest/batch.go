@@ -8,9 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
-	"github.com/chatapp/chat/store"
 )
 
 // The cases below check group commit: concurrent sends committed together
@@ -25,7 +23,7 @@ type sendResult struct {
 }
 
 // goSend starts InsertMessage in a goroutine and returns its answer.
-func goSend(ctx context.Context, s *store.Store, m app.NewMessage) <-chan sendResult {
+func goSend(ctx context.Context, s Store, m chat.NewMessage) <-chan sendResult {
 	out := make(chan sendResult, 1)
 	go func() {
 		msg, created, err := s.InsertMessage(ctx, m)
@@ -36,7 +34,7 @@ func goSend(ctx context.Context, s *store.Store, m app.NewMessage) <-chan sendRe
 
 // waitQueue waits until the store reports the given numbers of sends
 // waiting for a batch and being committed.
-func waitQueue(t *testing.T, s *store.Store, waiting, committing int) {
+func waitQueue(t *testing.T, s Store, waiting, committing int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -55,14 +53,14 @@ func waitQueue(t *testing.T, s *store.Store, waiting, committing int) {
 // gid's row (on Postgres it holds the row lock; on SQLite the only write
 // connection), and a "plug" send into gid is taken by the batcher and waits
 // for it. release ends the transaction and returns the plug's answer.
-func holdCommits(ctx context.Context, t *testing.T, s *store.Store, gid, uid int64) (release func() sendResult) {
+func holdCommits(ctx context.Context, t *testing.T, s Store, gid, uid int64) (release func() sendResult) {
 	t.Helper()
 	tx, err := s.DB().BeginTx(t.Context(), nil)
 	noErr(t, err)
 	t.Cleanup(func() { _ = tx.Rollback() })
 	_, err = tx.ExecContext(t.Context(), fmt.Sprintf("UPDATE groups SET last_seq = last_seq WHERE id = %d", gid))
 	noErr(t, err)
-	plug := goSend(ctx, s, app.NewMessage{GroupID: gid, SenderID: uid, Body: "plug", At: baseTime()})
+	plug := goSend(ctx, s, chat.NewMessage{GroupID: gid, SenderID: uid, Body: "plug", At: baseTime()})
 	waitQueue(t, s, 0, 1)
 	return func() sendResult {
 		t.Helper()
@@ -74,9 +72,9 @@ func holdCommits(ctx context.Context, t *testing.T, s *store.Store, gid, uid int
 // wantGapless checks that group gid holds exactly the seqs 1..n and that its
 // last_seq is n (read as member uid): nothing lost, nothing stored twice,
 // no seq taken by a failed request.
-func wantGapless(t *testing.T, s *store.Store, gid, uid, n int64) {
+func wantGapless(t *testing.T, s Store, gid, uid, n int64) {
 	t.Helper()
-	items, _, err := s.Messages(t.Context(), gid, app.HistoryQuery{Limit: 1000})
+	items, _, err := s.Messages(t.Context(), gid, chat.HistoryQuery{Limit: 1000})
 	noErr(t, err)
 	if !slices.Equal(seqs(items), span(1, n)) {
 		t.Errorf("group %d history = %v, want 1..%d", gid, seqs(items), n)
@@ -90,7 +88,7 @@ func wantGapless(t *testing.T, s *store.Store, gid, uid, n int64) {
 
 // queueSends enqueues the sends one after the other (so the batch holds
 // them in this order) and returns their answers.
-func queueSends(ctx context.Context, t *testing.T, s *store.Store, ms []app.NewMessage) []<-chan sendResult {
+func queueSends(ctx context.Context, t *testing.T, s Store, ms []chat.NewMessage) []<-chan sendResult {
 	t.Helper()
 	out := make([]<-chan sendResult, len(ms))
 	for i, m := range ms {
@@ -100,7 +98,7 @@ func queueSends(ctx context.Context, t *testing.T, s *store.Store, ms []app.NewM
 	return out
 }
 
-func testBatchDuplicateClientID(t *testing.T, s *store.Store) {
+func testBatchDuplicateClientID(t *testing.T, s Store) {
 	ctx := t.Context()
 	base := baseTime()
 	a := newUser(t, s, "dupa", "")
@@ -108,11 +106,11 @@ func testBatchDuplicateClientID(t *testing.T, s *store.Store) {
 	g := newGroup(t, s, a.ID, "dups", chat.Public)
 	_, err := s.AddMember(ctx, g.ID, b.ID, chat.RoleMember)
 	noErr(t, err)
-	old, _, err := s.InsertMessage(ctx, app.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "old", ClientID: ptr("old"), At: base})
+	old, _, err := s.InsertMessage(ctx, chat.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "old", ClientID: ptr("old"), At: base})
 	noErr(t, err)
 
 	release := holdCommits(ctx, t, s, g.ID, a.ID) // the plug takes seq 2
-	answers := queueSends(ctx, t, s, []app.NewMessage{
+	answers := queueSends(ctx, t, s, []chat.NewMessage{
 		{GroupID: g.ID, SenderID: a.ID, Body: "first", ClientID: ptr("c1"), At: base},
 		{GroupID: g.ID, SenderID: a.ID, Body: "repeat", ClientID: ptr("c1"), At: base},
 		{GroupID: g.ID, SenderID: a.ID, Body: "stored before", ClientID: ptr("old"), At: base},
@@ -152,7 +150,7 @@ func testBatchDuplicateClientID(t *testing.T, s *store.Store) {
 	wantGapless(t, s, g.ID, a.ID, 4) // repeats store nothing
 }
 
-func testBatchMixedGroups(t *testing.T, s *store.Store) {
+func testBatchMixedGroups(t *testing.T, s Store) {
 	ctx := t.Context()
 	a := newUser(t, s, "mixa", "Mix A")
 	b := newUser(t, s, "mixb", "")
@@ -178,9 +176,9 @@ func testBatchMixedGroups(t *testing.T, s *store.Store) {
 	reqs := []req{
 		{g1, a, "g1 a", 3}, {g2, b, "g2 b", 1}, {g1, b, "g1 b", 4}, {g2, a, "g2 a", 2}, {g3, a, "g3 a", 1}, {g1, a, "g1 a again", 5},
 	}
-	ms := make([]app.NewMessage, len(reqs))
+	ms := make([]chat.NewMessage, len(reqs))
 	for i, r := range reqs {
-		ms[i] = app.NewMessage{GroupID: r.g.ID, SenderID: r.u.ID, Body: r.body, At: later.Add(time.Duration(i+1) * time.Second)}
+		ms[i] = chat.NewMessage{GroupID: r.g.ID, SenderID: r.u.ID, Body: r.body, At: later.Add(time.Duration(i+1) * time.Second)}
 	}
 	answers := queueSends(ctx, t, s, ms)
 	if p := release(); p.err != nil || p.msg.Seq != 1 {
@@ -236,27 +234,27 @@ func testBatchMixedGroups(t *testing.T, s *store.Store) {
 
 // testBatchFailingRequest puts one request that must fail into a batch of
 // good ones: only it fails, and the others keep gapless seqs.
-func testBatchFailingRequest(t *testing.T, s *store.Store) {
+func testBatchFailingRequest(t *testing.T, s Store) {
 	ctx := t.Context()
 	base := baseTime()
 	a := newUser(t, s, "faila", "")
 	plugGroup := newGroup(t, s, a.ID, "plug", chat.Public)
 	tests := []struct {
 		name string
-		bad  func(good chat.Group) app.NewMessage
+		bad  func(good chat.Group) chat.NewMessage
 	}{
-		{"deleted group", func(chat.Group) app.NewMessage {
+		{"deleted group", func(chat.Group) chat.NewMessage {
 			dead := newGroup(t, s, a.ID, "dead", chat.Public)
 			noErr(t, s.DeleteGroup(ctx, dead.ID))
-			return app.NewMessage{GroupID: dead.ID, SenderID: a.ID, Body: "into the void", ClientID: ptr("void"), At: base}
+			return chat.NewMessage{GroupID: dead.ID, SenderID: a.ID, Body: "into the void", ClientID: ptr("void"), At: base}
 		}},
-		{"unknown group", func(good chat.Group) app.NewMessage {
-			return app.NewMessage{GroupID: good.ID + 1000, SenderID: a.ID, Body: "nowhere", At: base}
+		{"unknown group", func(good chat.Group) chat.NewMessage {
+			return chat.NewMessage{GroupID: good.ID + 1000, SenderID: a.ID, Body: "nowhere", At: base}
 		}},
 		// A sender that does not exist breaks the batch's one INSERT (a
 		// foreign key): the batch is retried one request at a time.
-		{"unknown sender", func(good chat.Group) app.NewMessage {
-			return app.NewMessage{GroupID: good.ID, SenderID: a.ID + 1000, Body: "ghost", At: base}
+		{"unknown sender", func(good chat.Group) chat.NewMessage {
+			return chat.NewMessage{GroupID: good.ID, SenderID: a.ID + 1000, Body: "ghost", At: base}
 		}},
 	}
 	for _, tc := range tests {
@@ -264,7 +262,7 @@ func testBatchFailingRequest(t *testing.T, s *store.Store) {
 			good := newGroup(t, s, a.ID, "good "+tc.name, chat.Public)
 			bad := tc.bad(good)
 			release := holdCommits(ctx, t, s, plugGroup.ID, a.ID)
-			answers := queueSends(ctx, t, s, []app.NewMessage{
+			answers := queueSends(ctx, t, s, []chat.NewMessage{
 				{GroupID: good.ID, SenderID: a.ID, Body: "g1", At: base},
 				bad,
 				{GroupID: good.ID, SenderID: a.ID, Body: "g2", ClientID: ptr("k"), At: base},
@@ -293,7 +291,7 @@ func testBatchFailingRequest(t *testing.T, s *store.Store) {
 // testSendCanceled: a send whose context ends before a batch takes it
 // returns the context's error and takes no seq; one already taken is
 // decided by its commit.
-func testSendCanceled(t *testing.T, s *store.Store) {
+func testSendCanceled(t *testing.T, s Store) {
 	ctx := t.Context()
 	base := baseTime()
 	a := newUser(t, s, "cancel", "")
@@ -301,15 +299,15 @@ func testSendCanceled(t *testing.T, s *store.Store) {
 
 	done, cancelDone := context.WithCancel(ctx)
 	cancelDone()
-	_, _, err := s.InsertMessage(done, app.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "never", At: base})
+	_, _, err := s.InsertMessage(done, chat.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "never", At: base})
 	wantErr(t, err, context.Canceled)
 
 	plugCtx, cancelPlug := context.WithCancel(ctx)
 	release := holdCommits(plugCtx, t, s, g.ID, a.ID)
 	waitCtx, cancelWait := context.WithCancel(ctx)
-	answers := []<-chan sendResult{goSend(waitCtx, s, app.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "gives up", At: base})}
+	answers := []<-chan sendResult{goSend(waitCtx, s, chat.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "gives up", At: base})}
 	waitQueue(t, s, 1, 1)
-	answers = append(answers, goSend(ctx, s, app.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "stays", At: base}))
+	answers = append(answers, goSend(ctx, s, chat.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "stays", At: base}))
 	waitQueue(t, s, 2, 1)
 	cancelWait()
 	cancelPlug()
@@ -328,14 +326,14 @@ func testSendCanceled(t *testing.T, s *store.Store) {
 
 // testCloseWhileWaiting: Close answers waiting sends with ErrUnavailable at
 // once and lets the batch being committed finish.
-func testCloseWhileWaiting(t *testing.T, s *store.Store) {
+func testCloseWhileWaiting(t *testing.T, s Store) {
 	ctx := t.Context()
 	base := baseTime()
 	a := newUser(t, s, "closer", "")
 	g := newGroup(t, s, a.ID, "closing", chat.Public)
 
 	release := holdCommits(ctx, t, s, g.ID, a.ID)
-	answers := queueSends(ctx, t, s, []app.NewMessage{
+	answers := queueSends(ctx, t, s, []chat.NewMessage{
 		{GroupID: g.ID, SenderID: a.ID, Body: "w1", At: base},
 		{GroupID: g.ID, SenderID: a.ID, Body: "w2", At: base},
 	})
@@ -360,7 +358,7 @@ func testCloseWhileWaiting(t *testing.T, s *store.Store) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close hangs")
 	}
-	_, _, err := s.InsertMessage(ctx, app.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "late", At: base})
+	_, _, err := s.InsertMessage(ctx, chat.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "late", At: base})
 	wantErr(t, err, chat.ErrUnavailable)
 }
 
@@ -368,7 +366,7 @@ func testCloseWhileWaiting(t *testing.T, s *store.Store) {
 // that does not exist and a repeat of a stored message by a member who has
 // since left each fail alone; the members' sends around them take
 // consecutive seqs (none is used by a failed request).
-func testBatchNonMember(t *testing.T, s *store.Store) {
+func testBatchNonMember(t *testing.T, s Store) {
 	ctx := t.Context()
 	base := baseTime()
 	a := newUser(t, s, "nma", "")
@@ -377,12 +375,12 @@ func testBatchNonMember(t *testing.T, s *store.Store) {
 	g := newGroup(t, s, a.ID, "members only", chat.Public)
 	_, err := s.AddMember(ctx, g.ID, leaver.ID, chat.RoleMember)
 	noErr(t, err)
-	orig, _, err := s.InsertMessage(ctx, app.NewMessage{GroupID: g.ID, SenderID: leaver.ID, Body: "before leaving", ClientID: ptr("l1"), At: base})
+	orig, _, err := s.InsertMessage(ctx, chat.NewMessage{GroupID: g.ID, SenderID: leaver.ID, Body: "before leaving", ClientID: ptr("l1"), At: base})
 	noErr(t, err)
 	noErr(t, s.RemoveMember(ctx, g.ID, leaver.ID))
 
 	release := holdCommits(ctx, t, s, g.ID, a.ID) // the plug takes seq 2
-	answers := queueSends(ctx, t, s, []app.NewMessage{
+	answers := queueSends(ctx, t, s, []chat.NewMessage{
 		{GroupID: g.ID, SenderID: a.ID, Body: "one", At: base},
 		{GroupID: g.ID, SenderID: outsider.ID, Body: "not a member", ClientID: ptr("o1"), At: base},
 		{GroupID: g.ID + 1000, SenderID: a.ID, Body: "no such group", At: base},
@@ -401,8 +399,8 @@ func testBatchNonMember(t *testing.T, s *store.Store) {
 	// 4 repeats a message stored while its sender was a member: a removed
 	// sender gets no stored message back.
 	for _, i := range []int{1, 2, 3, 4, 5} {
-		if !errors.Is(got[i].err, app.ErrNoMembership) || !errors.Is(got[i].err, chat.ErrNotFound) {
-			t.Errorf("send %d: err = %v, want app.ErrNoMembership (a chat.ErrNotFound)", i, got[i].err)
+		if !errors.Is(got[i].err, chat.ErrNoMembership) || !errors.Is(got[i].err, chat.ErrNotFound) {
+			t.Errorf("send %d: err = %v, want chat.ErrNoMembership (a chat.ErrNotFound)", i, got[i].err)
 		}
 	}
 	noErr(t, got[0].err)
@@ -414,9 +412,9 @@ func testBatchNonMember(t *testing.T, s *store.Store) {
 		t.Errorf("removed sender's repeat answered the original: %+v", got[4].msg)
 	}
 	// Alone (no batch to share), the same checks hold.
-	_, _, err = s.InsertMessage(ctx, app.NewMessage{GroupID: g.ID, SenderID: outsider.ID, Body: "alone", At: base})
-	if !errors.Is(err, app.ErrNoMembership) {
-		t.Errorf("lone non-member send: err = %v, want app.ErrNoMembership", err)
+	_, _, err = s.InsertMessage(ctx, chat.NewMessage{GroupID: g.ID, SenderID: outsider.ID, Body: "alone", At: base})
+	if !errors.Is(err, chat.ErrNoMembership) {
+		t.Errorf("lone non-member send: err = %v, want chat.ErrNoMembership", err)
 	}
 	wantGapless(t, s, g.ID, a.ID, 4)
 }
@@ -425,7 +423,7 @@ func testBatchNonMember(t *testing.T, s *store.Store) {
 // holding the same one waits for the group's lock (Postgres) or the write
 // connection (SQLite). The send answers with the other instance's message,
 // stores nothing and leaves no gap in the seqs.
-func testBatchClientIDRace(t *testing.T, s *store.Store) {
+func testBatchClientIDRace(t *testing.T, s Store) {
 	ctx := t.Context()
 	base := baseTime()
 	a := newUser(t, s, "racer", "")
@@ -440,7 +438,7 @@ func testBatchClientIDRace(t *testing.T, s *store.Store) {
 		g.ID, a.ID, base)
 	noErr(t, err)
 
-	answer := goSend(ctx, s, app.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "retry", ClientID: ptr("k1"), At: base})
+	answer := goSend(ctx, s, chat.NewMessage{GroupID: g.ID, SenderID: a.ID, Body: "retry", ClientID: ptr("k1"), At: base})
 	waitQueue(t, s, 0, 1) // taken by a batch, which now waits for the other instance
 	if s.Dialect() == "postgres" {
 		// It has read the originals (without the other instance's row)
