@@ -67,15 +67,10 @@ func newBatcher[Q, R any](limit int, timeout time.Duration, commit func(ctx cont
 	return b
 }
 
-// do enqueues q and waits for its result. errClosed means the batcher was
-// closed before q was taken.
-func (b *batcher[Q, R]) do(ctx context.Context, q Q) (R, error) {
-	return b.submit(ctx, q)(ctx)
-}
-
-// submit enqueues q at once and returns the wait for its result. Requests
-// submitted one after another are taken in that order (into one batch or
-// consecutive ones).
+// submit enqueues q at once and returns the wait for its result (errClosed
+// when the batcher was closed before q was taken). Requests submitted one
+// after another are taken in that order (into one batch or consecutive
+// ones).
 func (b *batcher[Q, R]) submit(ctx context.Context, q Q) func(ctx context.Context) (R, error) {
 	var zero R
 	if err := ctx.Err(); err != nil {
@@ -130,7 +125,7 @@ func (b *batcher[Q, R]) stats() (waiting, committing int) {
 }
 
 // close answers every waiting request with errClosed, lets the batch being
-// committed finish and returns once the loop has stopped. Later calls to do
+// committed finish and returns once the loop has stopped. Later calls to submit
 // fail with errClosed.
 func (b *batcher[Q, R]) close() {
 	b.mu.Lock()

@@ -14,10 +14,6 @@ import (
 	"github.com/chatapp/chat/chat"
 )
 
-// errDuplicate rolls back an insert whose (group, sender, client_id) is
-// already stored, undoing its seq increment.
-var errDuplicate = errors.New("message already stored")
-
 // InsertMessage stores a message: the group's next seq, the row and the
 // sender's read marker, committed before it returns. Concurrent calls are
 // committed together (group commit, see batcher and insertBatch). A repeat
@@ -32,7 +28,6 @@ func (s *Store) InsertMessage(ctx context.Context, m chat.NewMessage) (chat.Mess
 // stored in that order: within a group their seqs follow the queue order.
 func (s *Store) QueueMessage(ctx context.Context, m chat.NewMessage) func() (chat.Message, bool, error) {
 	m.At = s.stamp(m.At)
-	m.ClientID = m.StoredClientID()
 	wait := s.inserts.submit(ctx, m)
 	return func() (chat.Message, bool, error) {
 		r, err := wait(ctx)
@@ -46,88 +41,6 @@ func (s *Store) QueueMessage(ctx context.Context, m chat.NewMessage) func() (cha
 // InsertQueue reports how many sends wait for the next group commit and
 // how many are in the one being committed (for metrics and tests).
 func (s *Store) InsertQueue() (waiting, committing int) { return s.inserts.stats() }
-
-// insertOne stores one message in its own transaction. Group commit falls
-// back to it when a batch fails, so that one bad request fails alone.
-func (s *Store) insertOne(ctx context.Context, m chat.NewMessage) (chat.Message, bool, error) {
-	var row messageRow
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		var err error
-		row, err = insertMessageTx(tx, m)
-		return err
-	})
-	switch {
-	case errors.Is(err, errDuplicate) || (m.ClientID != nil && isConflict(err)):
-		// The original is committed: ON CONFLICT DO NOTHING waits for the
-		// transaction holding the conflicting row to commit before it decides.
-		msg, err2 := messageByClientID(s.reader(ctx), m)
-		if err2 != nil {
-			return chat.Message{}, false, fmt.Errorf("read original: %w", err2)
-		}
-		return msg, false, nil
-	case err != nil:
-		return chat.Message{}, false, err
-	}
-	var sender userRow
-	if err := s.reader(ctx).Select(userCols).Take(&sender, "id = ?", m.SenderID).Error; err != nil {
-		return chat.Message{}, false, fmt.Errorf("read sender: %w", err)
-	}
-	return messageView{
-		Msg: row, SenderUsername: sender.Username, SenderDisplayName: sender.DisplayName, SenderCreatedAt: sender.CreatedAt,
-	}.message(), true, nil
-}
-
-// insertMessageTx does the work of insertOne inside tx, in three
-// statements.
-func insertMessageTx(tx *gorm.DB, m chat.NewMessage) (messageRow, error) {
-	// The row lock taken here serializes the senders of one group until
-	// commit, so seqs are gapless and commit in seq order.
-	var members int64
-	if err := tx.Model(&membershipRow{}).Where("group_id = ? AND user_id = ?", m.GroupID, m.SenderID).Count(&members).Error; err != nil {
-		return messageRow{}, err
-	}
-	if members == 0 {
-		return messageRow{}, fmt.Errorf("group %d, user %d: %w", m.GroupID, m.SenderID, chat.ErrNoMembership)
-	}
-	var seq int64
-	err := tx.Raw(`UPDATE groups SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq`,
-		m.At, m.GroupID).Row().Scan(&seq)
-	if err != nil {
-		return messageRow{}, err
-	}
-	row := messageRow{GroupID: m.GroupID, Seq: seq, SenderID: m.SenderID, Body: m.Body, ClientID: m.ClientID, CreatedAt: m.At}
-	// A repeated client_id inserts nothing and returns no row; the caller
-	// rolls back (giving the seq back) and answers with the original.
-	var ids []int64
-	err = tx.Raw(`INSERT INTO messages (group_id, seq, sender_id, body, client_id, created_at)
-VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (group_id, sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
-RETURNING id`, row.GroupID, row.Seq, row.SenderID, row.Body, row.ClientID, row.CreatedAt).Find(&ids).Error
-	if err != nil {
-		return messageRow{}, err
-	}
-	if len(ids) == 0 {
-		return messageRow{}, errDuplicate
-	}
-	row.ID = ids[0]
-	err = tx.Model(&membershipRow{}).
-		Where("group_id = ? AND user_id = ? AND last_read_seq < ?", m.GroupID, m.SenderID, seq).
-		Update("last_read_seq", seq).Error
-	if err != nil {
-		return messageRow{}, err
-	}
-	return row, nil
-}
-
-func messageByClientID(db *gorm.DB, m chat.NewMessage) (chat.Message, error) {
-	var v messageView
-	err := db.Raw(messageSelect+` WHERE msg.group_id = ? AND msg.sender_id = ? AND msg.client_id = ?`,
-		m.GroupID, m.SenderID, *m.ClientID).Take(&v).Error
-	if err != nil {
-		return chat.Message{}, err
-	}
-	return v.message(), nil
-}
 
 // Messages returns a page of a group's history, ascending by seq.
 func (s *Store) Messages(ctx context.Context, groupID int64, q chat.HistoryQuery) ([]chat.Message, bool, error) {
