@@ -10,6 +10,7 @@ import (
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/auth"
 	"github.com/chatapp/chat/httpapi"
+	"github.com/chatapp/chat/store/storetest"
 )
 
 func TestAuthFlow(t *testing.T) {
@@ -208,7 +209,7 @@ func TestLoginFailuresPerUsernameAndAddress(t *testing.T) {
 
 // TestAuthRateOption checks the limiter that Options.AuthRate builds.
 func TestAuthRateOption(t *testing.T) {
-	h := fakeHarness(t, fakeService{}, func(o *httpapi.Options) { o.AuthRate = 1 })
+	h := newHarness(t, storetest.SQLite(t), func(o *httpapi.Options) { o.AuthRate = 1 })
 	body := map[string]string{"username": "x", "password": "y"}
 	first := h.send(req{method: "POST", path: "/api/v1/auth/login", remote: "192.0.2.9:1", body: body, header: map[string]string{"Content-Type": "text/plain"}})
 	expect(t, first, http.StatusUnsupportedMediaType, "unsupported_media_type")

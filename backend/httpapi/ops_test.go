@@ -19,6 +19,7 @@ import (
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/chat"
 	"github.com/chatapp/chat/httpapi"
+	"github.com/chatapp/chat/store/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -27,33 +28,37 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fakeService answers Authenticate with user 1 and Me with err (or a panic);
-// every other method is left to the nil embedded interface, which the tests
-// here never reach.
-type fakeService struct {
-	httpapi.Service
+// failingStore is a real store whose UserByID fails with err, or panics,
+// once set: GET /users/me then answers what the router makes of that
+// failure.
+type failingStore struct {
+	app.Store
 	err   error
 	panic bool
 }
 
-func (f fakeService) Authenticate(context.Context, string) (int64, error) { return 1, nil }
-
-func (f fakeService) Me(context.Context, int64) (chat.User, error) {
+func (f *failingStore) UserByID(ctx context.Context, id int64) (chat.User, error) {
 	if f.panic {
 		panic("boom: secret internals")
 	}
-	return chat.User{}, f.err
+	if f.err != nil {
+		return chat.User{}, f.err
+	}
+	return f.Store.UserByID(ctx, id)
 }
 
-func fakeHarness(t *testing.T, svc httpapi.Service, mod func(*httpapi.Options)) *harness {
-	o := httpapi.Options{Service: svc}
-	if mod != nil {
-		mod(&o)
-	}
-	return &harness{t: t, h: httpapi.New(o)}
+// failingHarness is a router over a failingStore (not failing yet) and the
+// access token of one user.
+func failingHarness(t *testing.T) (*harness, *failingStore, string) {
+	t.Helper()
+	fs := &failingStore{Store: storetest.SQLite(t)}
+	h := newHarness(t, fs, nil)
+	_, token := h.user("erin")
+	return h, fs, token
 }
 
 func TestErrorTable(t *testing.T) {
+	h, fs, token := failingHarness(t)
 	for _, tc := range []struct {
 		name   string
 		err    error
@@ -75,8 +80,8 @@ func TestErrorTable(t *testing.T) {
 		{"unknown", errors.New(`pq: syntax error at "SELECT password_hash FROM users"`), http.StatusInternalServerError, "internal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := fakeHarness(t, fakeService{err: tc.err}, nil)
-			r := h.do("GET", "/api/v1/users/me", "token", nil)
+			fs.err = tc.err
+			r := h.do("GET", "/api/v1/users/me", token, nil)
 			expect(t, r, tc.status, tc.code)
 			if strings.Contains(string(r.body), "SELECT") || strings.Contains(string(r.body), "pq:") {
 				t.Fatalf("cause leaked: %s", r.body)
@@ -92,8 +97,9 @@ func TestErrorTable(t *testing.T) {
 }
 
 func TestPanicRecovery(t *testing.T) {
-	h := fakeHarness(t, fakeService{panic: true}, nil)
-	r := h.do("GET", "/api/v1/users/me", "token", nil)
+	h, fs, token := failingHarness(t)
+	fs.panic = true
+	r := h.do("GET", "/api/v1/users/me", token, nil)
 	expect(t, r, http.StatusInternalServerError, "internal")
 	if strings.Contains(string(r.body), "boom") || strings.Contains(string(r.body), ".go:") {
 		t.Fatalf("panic leaked: %s", r.body)
@@ -124,7 +130,7 @@ func TestUnavailableDatabase(t *testing.T) {
 }
 
 func TestRouting(t *testing.T) {
-	h := fakeHarness(t, fakeService{}, nil)
+	h := newHarness(t, storetest.SQLite(t), nil)
 	for _, tc := range []struct {
 		method, path string
 		status       int
@@ -152,7 +158,7 @@ func TestRouting(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	h := fakeHarness(t, fakeService{}, nil)
+	h := newHarness(t, storetest.SQLite(t), nil)
 	r := h.do("GET", "/healthz", "", nil)
 	for k, want := range map[string]string{
 		"X-Content-Type-Options": "nosniff",
@@ -184,7 +190,7 @@ func TestWebSocketMount(t *testing.T) {
 		called = true
 		w.WriteHeader(http.StatusSwitchingProtocols)
 	})
-	h := fakeHarness(t, fakeService{}, func(o *httpapi.Options) { o.WS = ws })
+	h := newHarness(t, storetest.SQLite(t), func(o *httpapi.Options) { o.WS = ws })
 	r := h.do("GET", "/api/v1/ws", "", nil)
 	if !called || r.code != http.StatusSwitchingProtocols {
 		t.Fatalf("ws handler called=%v status=%d", called, r.code)
@@ -195,7 +201,7 @@ func TestWebSocketMount(t *testing.T) {
 func TestHealthReadyMetricsOpenAPI(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var brokerDown bool
-	h := fakeHarness(t, fakeService{}, func(o *httpapi.Options) {
+	h := newHarness(t, storetest.SQLite(t), func(o *httpapi.Options) {
 		o.Metrics = reg
 		o.Ready = map[string]httpapi.Check{
 			"database": func(context.Context) error { return nil },
@@ -230,7 +236,8 @@ func TestHealthReadyMetricsOpenAPI(t *testing.T) {
 		t.Fatalf("readyz leaks the cause: %s", r.body)
 	}
 
-	h.do("GET", "/api/v1/users/me", "token", nil)
+	_, token := h.user("mia")
+	expect(t, h.do("GET", "/api/v1/users/me", token, nil), http.StatusOK, "")
 	// /metrics is not on the API's router (chatd serves the registry on
 	// CHAT_METRICS_ADDR); what it would serve is the registry's content.
 	expect(t, h.do("GET", "/metrics", "", nil), http.StatusNotFound, "not_found")
@@ -266,7 +273,7 @@ func TestHealthReadyMetricsOpenAPI(t *testing.T) {
 }
 
 func TestCORS(t *testing.T) {
-	h := fakeHarness(t, fakeService{}, func(o *httpapi.Options) { o.CORSOrigins = []string{"http://localhost:5173"} })
+	h := newHarness(t, storetest.SQLite(t), func(o *httpapi.Options) { o.CORSOrigins = []string{"http://localhost:5173"} })
 	pre := func(origin string) response {
 		return h.send(req{method: "OPTIONS", path: "/api/v1/groups", header: map[string]string{
 			"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type",
@@ -312,7 +319,7 @@ func TestStaticSPA(t *testing.T) {
 	}
 	t.Cleanup(func() { os.Remove(outside) })
 
-	h := fakeHarness(t, fakeService{}, func(o *httpapi.Options) {
+	h := newHarness(t, storetest.SQLite(t), func(o *httpapi.Options) {
 		o.StaticDir = dir
 		o.CORSOrigins = []string{"https://app.example.com"}
 	})
@@ -359,15 +366,16 @@ func TestStaticSPA(t *testing.T) {
 		})
 	}
 	// Without a static dir, / is a JSON 404.
-	h = fakeHarness(t, fakeService{}, nil)
+	h = newHarness(t, storetest.SQLite(t), nil)
 	expect(t, h.do("GET", "/", "", nil), http.StatusNotFound, "not_found")
 }
 
 // TestErrorBodyShape checks that every error answer is exactly the
 // documented object, not more.
 func TestErrorBodyShape(t *testing.T) {
-	h := fakeHarness(t, fakeService{err: chat.ErrNotFound}, nil)
-	r := h.do("GET", "/api/v1/users/me", "token", nil)
+	h, fs, token := failingHarness(t)
+	fs.err = chat.ErrNotFound
+	r := h.do("GET", "/api/v1/users/me", token, nil)
 	var raw map[string]map[string]json.RawMessage
 	if err := json.Unmarshal(r.body, &raw); err != nil || len(raw) != 1 {
 		t.Fatalf("body %s", r.body)

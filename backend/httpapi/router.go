@@ -20,42 +20,6 @@ import (
 	"github.com/chatapp/chat/chat"
 )
 
-// Service is what the handlers need of the use cases; *app.Service is it.
-type Service interface {
-	Register(ctx context.Context, in app.Registration) (app.AuthResult, error)
-	Login(ctx context.Context, username, password string) (app.AuthResult, error)
-	Refresh(ctx context.Context, refreshToken string) (app.AuthResult, error)
-	Logout(ctx context.Context, refreshToken string) error
-	Authenticate(ctx context.Context, accessToken string) (int64, error)
-
-	Me(ctx context.Context, uid int64) (chat.User, error)
-	UpdateMe(ctx context.Context, uid int64, in app.ProfileChange) (chat.User, error)
-	SearchUsers(ctx context.Context, uid int64, p app.Page) ([]chat.User, string, error)
-	User(ctx context.Context, uid, id int64) (chat.User, error)
-
-	CreateGroup(ctx context.Context, uid int64, in app.GroupInput) (chat.Group, error)
-	SearchGroups(ctx context.Context, uid int64, p app.Page) ([]chat.Group, string, error)
-	MyGroups(ctx context.Context, uid int64) ([]chat.MyGroup, error)
-	Direct(ctx context.Context, uid, peerID int64) (chat.Group, bool, error)
-	Group(ctx context.Context, uid, gid int64) (chat.Group, error)
-	UpdateGroup(ctx context.Context, uid, gid int64, p chat.GroupPatch) (chat.Group, error)
-	DeleteGroup(ctx context.Context, uid, gid int64) error
-	Join(ctx context.Context, uid, gid int64) (chat.Group, error)
-	Leave(ctx context.Context, uid, gid int64) error
-	Members(ctx context.Context, uid, gid int64) ([]chat.Member, error)
-	AddMember(ctx context.Context, uid, gid, userID int64) (chat.Member, error)
-	SetRole(ctx context.Context, uid, gid, userID int64, role chat.Role) (chat.Member, error)
-	RemoveMember(ctx context.Context, uid, gid, userID int64) error
-	MarkRead(ctx context.Context, uid, gid, seq int64, conn string) error
-
-	History(ctx context.Context, uid, gid int64, q chat.HistoryQuery) ([]chat.Message, bool, error)
-	Send(ctx context.Context, uid, gid int64, in app.Outgoing) (chat.Message, bool, error)
-	EditMessage(ctx context.Context, uid, mid int64, body string) (chat.Message, error)
-	DeleteMessage(ctx context.Context, uid, mid int64) error
-}
-
-var _ Service = (*app.Service)(nil)
-
 // Limiter is a keyed rate limiter (auth.NewLimiter gives one).
 type Limiter interface {
 	// Allow takes one token for key; when none is left it returns false and
@@ -68,7 +32,8 @@ type Check func(ctx context.Context) error
 
 // Options configure the router.
 type Options struct {
-	Service Service
+	// Service runs the use cases; every handler calls one of them.
+	Service *app.Service
 	Log     *slog.Logger
 	// Metrics is the registry the HTTP metrics are registered on; chatd
 	// serves it on its own listener (CHAT_METRICS_ADDR), never on this
@@ -101,7 +66,7 @@ type Options struct {
 
 // api holds what the handlers share. It has no mutable state of its own.
 type api struct {
-	svc     Service
+	svc     *app.Service
 	log     *slog.Logger
 	limiter Limiter
 	now     func() time.Time
