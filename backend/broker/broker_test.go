@@ -67,17 +67,19 @@ func TestFaultyDropsTheChosenFractionDeterministically(t *testing.T) {
 				m := broker.NewMemory()
 				defer func() { _ = m.Close() }()
 				f := broker.NewFaulty(m, tc.num, tc.den)
-				var mu sync.Mutex
-				var got []string
+				var got []string // the subscriber's until end is closed
+				end := make(chan struct{})
 				ctx, cancel := context.WithCancel(context.Background())
 				connected := make(chan struct{})
 				done := make(chan struct{})
 				go func() {
 					defer close(done)
 					_ = f.Subscribe(ctx, func(p []byte) {
-						mu.Lock()
+						if string(p) == "end" {
+							close(end)
+							return
+						}
 						got = append(got, string(p))
-						mu.Unlock()
 					}, func() { close(connected) })
 				}()
 				<-connected
@@ -89,22 +91,20 @@ func TestFaultyDropsTheChosenFractionDeterministically(t *testing.T) {
 				if f.Dropped() != tc.wantDropped {
 					t.Fatalf("Dropped() = %d, want %d", f.Dropped(), tc.wantDropped)
 				}
-				want := tc.publishes - tc.wantDropped
-				deadline := time.Now().Add(5 * time.Second)
-				for {
-					mu.Lock()
-					n := len(got)
-					mu.Unlock()
-					if n == want || time.Now().After(deadline) {
-						break
-					}
-					time.Sleep(5 * time.Millisecond)
+				// The memory broker delivers in order: once a marker
+				// published past the faulty one arrives, every payload
+				// that was not dropped has arrived too.
+				if err := m.Publish(context.Background(), []byte("end")); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-end:
+				case <-time.After(5 * time.Second):
+					t.Fatal("the end marker never arrived")
 				}
 				cancel()
 				<-done
-				mu.Lock()
-				defer mu.Unlock()
-				if len(got) != want {
+				if want := tc.publishes - tc.wantDropped; len(got) != want {
 					t.Fatalf("delivered %d, want %d", len(got), want)
 				}
 				return got
@@ -121,6 +121,8 @@ func TestMemoryBrokerSignalsLossWhenASubscriberFallsBehind(t *testing.T) {
 	m := broker.NewMemorySize(4)
 	defer func() { _ = m.Close() }()
 	release := make(chan struct{})
+	taken := make(chan struct{}, 1) // the subscriber holds a payload
+	after := make(chan struct{})    // the payload published after the loss arrived
 	var mu sync.Mutex
 	var got []string
 	connects := 0
@@ -130,10 +132,17 @@ func TestMemoryBrokerSignalsLossWhenASubscriberFallsBehind(t *testing.T) {
 	go func() {
 		defer close(done)
 		_ = m.Subscribe(ctx, func(p []byte) {
+			select {
+			case taken <- struct{}{}:
+			default:
+			}
 			<-release
 			mu.Lock()
 			got = append(got, string(p))
 			mu.Unlock()
+			if string(p) == "after" {
+				close(after)
+			}
 		}, func() {
 			mu.Lock()
 			connects++
@@ -149,7 +158,7 @@ func TestMemoryBrokerSignalsLossWhenASubscriberFallsBehind(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 0 {
-			time.Sleep(50 * time.Millisecond) // let the subscriber take it
+			<-taken // the subscriber holds it: the next ones queue
 		}
 	}
 	close(release)
@@ -161,21 +170,10 @@ func TestMemoryBrokerSignalsLossWhenASubscriberFallsBehind(t *testing.T) {
 	if err := m.Publish(context.Background(), []byte("after")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		last := ""
-		if len(got) > 0 {
-			last = got[len(got)-1]
-		}
-		mu.Unlock()
-		if last == "after" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("payload after the loss not delivered")
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-after:
+	case <-time.After(5 * time.Second):
+		t.Fatal("payload after the loss not delivered")
 	}
 	cancel()
 	<-done

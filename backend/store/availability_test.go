@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/chatapp/chat/chat"
@@ -42,43 +43,48 @@ func (l *lockedBuffer) lines() []string {
 }
 
 // An outage is two log lines, however many requests fail during it: one
-// WARN when the first fails, one INFO when the database answers again.
+// WARN when the first fails, one INFO when the database answers again. The
+// prober's ticks run on synctest's clock: the test moves it by one probe.
 func TestAvailabilityLogsEachOutageOnce(t *testing.T) {
-	buf := &lockedBuffer{}
-	var up atomic.Bool
-	a := newAvailability(slog.New(slog.NewJSONHandler(buf, nil)), func(context.Context) error {
-		if up.Load() {
-			return nil
-		}
-		return fmt.Errorf("ping: %w", chat.ErrUnavailable)
-	})
-	a.every = time.Millisecond
-	defer a.close()
+	synctest.Test(t, func(t *testing.T) {
+		buf := &lockedBuffer{}
+		var up atomic.Bool
+		a := newAvailability(slog.New(slog.NewJSONHandler(buf, nil)), func(context.Context) error {
+			if up.Load() {
+				return nil
+			}
+			return fmt.Errorf("ping: %w", chat.ErrUnavailable)
+		})
+		defer a.close()
 
-	unavailable := fmt.Errorf("query: %w", chat.ErrUnavailable)
-	a.observe(errors.New("some other failure")) // not an outage
-	for range 50 {
-		a.observe(unavailable)
-	}
-	if !a.isDown() {
-		t.Fatal("not down after unavailable errors")
-	}
-	up.Store(true)
-	deadline := time.Now().Add(5 * time.Second)
-	for a.isDown() {
-		if time.Now().After(deadline) {
+		unavailable := fmt.Errorf("query: %w", chat.ErrUnavailable)
+		a.observe(errors.New("some other failure")) // not an outage
+		for range 50 {
+			a.observe(unavailable)
+		}
+		if !a.isDown() {
+			t.Fatal("not down after unavailable errors")
+		}
+		time.Sleep(3 * a.every) // probes that find it still down
+		synctest.Wait()
+		if !a.isDown() {
+			t.Fatal("up again while the database does not answer")
+		}
+		up.Store(true)
+		time.Sleep(a.every) // the next probe
+		synctest.Wait()
+		if a.isDown() {
 			t.Fatal("still down after the database answered")
 		}
-		time.Sleep(time.Millisecond)
-	}
-	up.Store(false)
-	a.observe(unavailable) // a second outage
-	want := []string{
-		"WARN database unavailable; requests answer 503 until it is back",
-		"INFO database available again",
-		"WARN database unavailable; requests answer 503 until it is back",
-	}
-	if got := buf.lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("log lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+		up.Store(false)
+		a.observe(unavailable) // a second outage
+		want := []string{
+			"WARN database unavailable; requests answer 503 until it is back",
+			"INFO database available again",
+			"WARN database unavailable; requests answer 503 until it is back",
+		}
+		if got := buf.lines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("log lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
 }

@@ -102,6 +102,7 @@ func classify(err error) error {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &connErr),
+		errors.Is(err, pgconn.ErrConnClosed),
 		errors.Is(err, syscall.ECONNREFUSED),
 		errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, driver.ErrBadConn),
@@ -112,6 +113,11 @@ func classify(err error) error {
 	}
 	return nil
 }
+
+// connClosed reports a call that never reached the database because its
+// pooled connection had been dropped (by the server or a proxy) meanwhile:
+// trying it again on another connection is safe.
+func connClosed(err error) bool { return errors.Is(err, pgconn.ErrConnClosed) }
 
 // isConflict reports whether err is a uniqueness violation.
 func isConflict(err error) bool { return errors.Is(classify(err), chat.ErrConflict) }

@@ -55,12 +55,17 @@ type inserted struct {
 // one by one, and find the other instance's message.
 var errBatchRace = errors.New("client_id stored concurrently")
 
-// commitInserts is the batcher's commit function. A batch failure that may
-// come from one request (a unique, foreign-key or data error, a deadlock)
-// makes the requests run again as batches of one, so one bad request fails
-// alone; a failure of the database itself fails them all.
+// commitInserts is the batcher's commit function. A batch that never
+// reached the database (its connection had been dropped) is tried again at
+// once. A batch failure that may come from one request (a unique,
+// foreign-key or data error, a deadlock) makes the requests run again as
+// batches of one, so one bad request fails alone; a failure of the
+// database itself fails them all.
 func (s *Store) commitInserts(ctx context.Context, ms []chat.NewMessage) []batchResult[inserted] {
 	res, err := s.insertBatch(ctx, ms)
+	if connClosed(err) {
+		res, err = s.insertBatch(ctx, ms)
+	}
 	if err == nil {
 		return res
 	}

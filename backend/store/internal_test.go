@@ -30,6 +30,7 @@ func TestClassify(t *testing.T) {
 		{"pg connection failure", &pgconn.PgError{Code: "08006"}, chat.ErrUnavailable},
 		{"pg syntax", &pgconn.PgError{Code: "42601"}, nil},
 		{"connect error", &pgconn.ConnectError{}, chat.ErrUnavailable},
+		{"pooled connection closed", fmt.Errorf("begin: %w", pgconn.ErrConnClosed), chat.ErrUnavailable},
 		{"refused", fmt.Errorf("dial: %w", syscall.ECONNREFUSED), chat.ErrUnavailable},
 		{"bad conn", driver.ErrBadConn, chat.ErrUnavailable},
 		{"deadline", context.DeadlineExceeded, chat.ErrUnavailable},

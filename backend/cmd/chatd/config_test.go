@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -233,24 +231,6 @@ func TestLoadOrCreateSecret(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink that the server goroutine and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRunServesAndShutsDown starts the whole server on SQLite, checks that it
 // is ready within a second, and that cancelling its context stops it.
 func TestRunServesAndShutsDown(t *testing.T) {
@@ -259,7 +239,6 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	start := time.Now()
 	go func() {
 		done <- run(ctx, env(map[string]string{
 			"CHAT_ADDR": "127.0.0.1:0", "CHAT_DATA_DIR": "data", "LOG_LEVEL": "debug", "CHAT_PPROF_ADDR": "127.0.0.1:0",
@@ -267,26 +246,11 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}), logs)
 	}()
 
-	var addr, pprofAddr, metricsAddr string
-	for addr == "" || pprofAddr == "" || metricsAddr == "" {
-		if time.Since(start) > time.Second {
-			t.Fatalf("not listening after 1 s; log:\n%s", logs.String())
-		}
-		for line := range strings.Lines(logs.String()) {
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &rec) == nil {
-				switch rec.Msg {
-				case "listening":
-					addr = rec.Addr
-				case "pprof listening":
-					pprofAddr = rec.Addr
-				case "metrics listening":
-					metricsAddr = rec.Addr
-				}
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
+	addrs, ok := logs.addrs(time.Second, "", "pprof", "metrics")
+	if !ok {
+		t.Fatalf("not listening after 1 s; log:\n%s", logs.String())
 	}
+	addr, pprofAddr, metricsAddr := addrs[""], addrs["pprof"], addrs["metrics"]
 	// One connection per request, closed after it: a connection the server
 	// has accepted but not read from yet delays Shutdown by up to 5 s.
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
