@@ -1,0 +1,115 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/chat"
+)
+
+func (a *api) history(c *gin.Context) {
+	gid, ok := a.pathID(c, "id")
+	if !ok {
+		return
+	}
+	// before_seq pages back, after_seq catches up: one or the other.
+	details := map[string]string{}
+	q := chat.HistoryQuery{
+		BeforeSeq: queryInt(c, "before_seq", 0, 1, maxInt64, details),
+		Limit:     int(queryInt(c, "limit", 0, 1, chat.HistoryPageMax, details)),
+	}
+	_, hasBefore := c.GetQuery("before_seq")
+	if _, hasAfter := c.GetQuery("after_seq"); hasAfter {
+		q.After = new(queryInt(c, "after_seq", 0, 0, maxInt64, details))
+		if hasBefore {
+			details["before_seq"] = "cannot be combined with after_seq"
+		}
+	}
+	if len(details) > 0 {
+		a.invalid(c, details)
+		return
+	}
+	items, more, err := a.svc.History(c.Request.Context(), uid(c), gid, q)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	body := appendHistoryPage(make([]byte, 0, 64+400*len(items)), items, more)
+	// With its length known the page goes out in one piece, not chunked.
+	c.Header("Content-Length", strconv.Itoa(len(body)))
+	c.Data(http.StatusOK, jsonContentType, body)
+}
+
+// jsonContentType is what gin's c.JSON sends.
+const jsonContentType = "application/json; charset=utf-8"
+
+// appendHistoryPage encodes a historyPage without reflection (the history
+// read is the busiest endpoint and messages encode by hand: chat.Message's
+// AppendJSON); the bytes are what encoding/json makes of
+// {"items": items, "has_more": more}.
+func appendHistoryPage(b []byte, items []chat.Message, more bool) []byte {
+	b = append(b, `{"items":[`...)
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = items[i].AppendJSON(b)
+	}
+	b = append(b, `],"has_more":`...)
+	b = strconv.AppendBool(b, more)
+	return append(b, '}')
+}
+
+type sendRequest struct {
+	Body     *string `json:"body"`
+	ClientID *string `json:"client_id"`
+}
+
+func (a *api) send(c *gin.Context) {
+	gid, ok := a.pathID(c, "id")
+	if !ok {
+		return
+	}
+	var in sendRequest
+	if !a.decodeJSON(c, &in) {
+		return
+	}
+	if in.Body == nil {
+		a.invalid(c, map[string]string{"body": "is required"})
+		return
+	}
+	m, created, err := a.svc.Send(c.Request.Context(), uid(c), gid, app.Outgoing{Body: *in.Body, ClientID: in.ClientID})
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(createdOr200(created), m)
+}
+
+type editRequest struct {
+	Body *string `json:"body"`
+}
+
+func (a *api) editMessage(c *gin.Context) {
+	mid, ok := a.pathID(c, "id")
+	if !ok {
+		return
+	}
+	var in editRequest
+	if !a.decodeJSON(c, &in) {
+		return
+	}
+	if in.Body == nil {
+		a.invalid(c, map[string]string{"body": "is required"})
+		return
+	}
+	m, err := a.svc.EditMessage(c.Request.Context(), uid(c), mid, *in.Body)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, m)
+}

@@ -1,0 +1,376 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatapp/chat/chat"
+)
+
+func testUsers(t *testing.T, s Store) {
+	ctx := t.Context()
+	base := baseTime()
+	u := chat.User{Username: "Alice", DisplayName: "Alice A.", CreatedAt: base}
+	noErr(t, s.CreateUser(ctx, &u, "h1"))
+	if u.ID == 0 {
+		t.Fatal("CreateUser did not fill ID")
+	}
+	wantUTCMicros(t, "CreatedAt", u.CreatedAt)
+	if !u.CreatedAt.Equal(base.Truncate(time.Microsecond)) {
+		t.Errorf("CreatedAt = %v, want %v", u.CreatedAt, base)
+	}
+
+	t.Run("taken ignoring case", func(t *testing.T) {
+		for _, name := range []string{"Alice", "alice", "ALICE"} {
+			err := s.CreateUser(ctx, &chat.User{Username: name}, "h")
+			wantErr(t, err, chat.ErrConflict)
+			var ce *chat.Error
+			if !errors.As(err, &ce) || ce.Code != "username_taken" {
+				t.Errorf("CreateUser(%q) = %v, want username_taken", name, err)
+			}
+		}
+	})
+
+	got, err := s.UserByID(ctx, u.ID)
+	noErr(t, err)
+	if got != u {
+		t.Errorf("UserByID = %+v, want %+v", got, u)
+	}
+	_, err = s.UserByID(ctx, u.ID+1000)
+	wantErr(t, err, chat.ErrNotFound)
+
+	for _, name := range []string{"alice", "ALICE", "Alice"} {
+		got, hash, err := s.UserByUsername(ctx, name)
+		noErr(t, err)
+		if got != u || hash != "h1" {
+			t.Errorf("UserByUsername(%q) = %+v %q, want %+v h1", name, got, hash, u)
+		}
+	}
+	_, _, err = s.UserByUsername(ctx, "bob")
+	wantErr(t, err, chat.ErrNotFound)
+
+	hash, err := s.PasswordHash(ctx, u.ID)
+	noErr(t, err)
+	if hash != "h1" {
+		t.Errorf("PasswordHash = %q", hash)
+	}
+	_, err = s.PasswordHash(ctx, u.ID+1000)
+	wantErr(t, err, chat.ErrNotFound)
+
+	// Without a CreatedAt the store stamps the current time.
+	b := chat.User{Username: "bob"}
+	noErr(t, s.CreateUser(ctx, &b, "h2"))
+	wantUTCMicros(t, "stamped CreatedAt", b.CreatedAt)
+	if time.Since(b.CreatedAt) > time.Minute {
+		t.Errorf("stamped CreatedAt = %v, want about now", b.CreatedAt)
+	}
+}
+
+func testUpdateUser(t *testing.T, s Store) {
+	ctx := t.Context()
+	u := newUser(t, s, "carol", "Carol")
+	tests := []struct {
+		name        string
+		display     *string
+		hash        *string
+		wantDisplay string
+		wantHash    string
+	}{
+		{"display name", ptr("Caroline"), nil, "Caroline", "hash-of-carol"},
+		{"password", nil, ptr("new-hash"), "Caroline", "new-hash"},
+		{"both", ptr(""), ptr("newer"), "", "newer"},
+		{"nothing", nil, nil, "", "newer"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.UpdateUser(ctx, u.ID, tc.display, tc.hash)
+			noErr(t, err)
+			if got.DisplayName != tc.wantDisplay || got.Username != "carol" || got.ID != u.ID {
+				t.Errorf("UpdateUser = %+v, want display name %q", got, tc.wantDisplay)
+			}
+			hash, err := s.PasswordHash(ctx, u.ID)
+			noErr(t, err)
+			if hash != tc.wantHash {
+				t.Errorf("hash = %q, want %q", hash, tc.wantHash)
+			}
+		})
+	}
+	_, err := s.UpdateUser(ctx, u.ID+1000, ptr("x"), nil)
+	wantErr(t, err, chat.ErrNotFound)
+	_, err = s.UpdateUser(ctx, u.ID+1000, nil, nil)
+	wantErr(t, err, chat.ErrNotFound)
+}
+
+func testSearchUsers(t *testing.T, s Store) {
+	ctx := t.Context()
+	for _, u := range []struct{ name, display string }{
+		{"xanna", ""},      // position 2
+		{"ann", ""},        // exact
+		{"annabel", ""},    // prefix, longer
+		{"anna", ""},       // prefix, shorter
+		{"joe", "Lee Ann"}, // display-name position 5
+		{"bob", ""},        // no match
+		{"xyzann", ""},     // position 4
+		{"a_b", "100%"},    // wildcards
+		{"axb", "100x"},
+	} {
+		newUser(t, s, u.name, u.display)
+	}
+	tests := []struct {
+		q    string
+		want []string
+	}{
+		{"ann", []string{"ann", "anna", "annabel", "xanna", "xyzann", "joe"}},
+		{"ANN", []string{"ann", "anna", "annabel", "xanna", "xyzann", "joe"}},
+		{"lee", []string{"joe"}},
+		{"a_b", []string{"a_b"}},
+		{"_", []string{"a_b"}},
+		{"%", []string{"a_b"}},
+		{"nobody", []string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.q, func(t *testing.T) {
+			got, next, err := s.SearchUsers(ctx, tc.q, 50, "")
+			noErr(t, err)
+			if !slices.Equal(userNames(got), tc.want) {
+				t.Errorf("SearchUsers(%q) = %v, want %v", tc.q, userNames(got), tc.want)
+			}
+			if next != "" {
+				t.Errorf("next cursor = %q, want none", next)
+			}
+			for _, u := range got {
+				wantUTCMicros(t, "CreatedAt", u.CreatedAt)
+			}
+		})
+	}
+	_, _, err := s.SearchUsers(ctx, "ann", 10, "not a cursor")
+	wantErr(t, err, chat.ErrInvalid)
+}
+
+func testSearchUsersPaging(t *testing.T, s Store) {
+	ctx := t.Context()
+	var want []string
+	for i := range 7 {
+		name := fmt.Sprintf("page%02d", i)
+		newUser(t, s, name, "")
+		want = append(want, name)
+	}
+	var got []string
+	cursor := ""
+	pages := 0
+	for {
+		us, next, err := s.SearchUsers(ctx, "page", 3, cursor)
+		noErr(t, err)
+		got = append(got, userNames(us)...)
+		pages++
+		if next == "" {
+			break
+		}
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+		cursor = next
+	}
+	if pages != 3 || !slices.Equal(got, want) {
+		t.Errorf("pages = %d, got %v, want 3 pages of %v", pages, got, want)
+	}
+}
+
+func testRefreshTokens(t *testing.T, s Store) {
+	ctx := t.Context()
+	base := baseTime()
+	u := newUser(t, s, "dave", "")
+	mk := func(family, hash string) chat.RefreshToken {
+		tok := chat.RefreshToken{UserID: u.ID, FamilyID: family, Hash: hash, ExpiresAt: base.Add(time.Hour), CreatedAt: base}
+		noErr(t, s.CreateRefreshToken(ctx, &tok))
+		if tok.ID == 0 {
+			t.Fatal("CreateRefreshToken did not fill ID")
+		}
+		return tok
+	}
+	t1 := mk("fam1", "hash1")
+	t2 := mk("fam1", "hash2")
+	other := mk("fam2", "hash3")
+
+	got, err := s.RefreshTokenByHash(ctx, "hash1")
+	noErr(t, err)
+	if got.ID != t1.ID || got.UserID != u.ID || got.FamilyID != "fam1" || got.UsedAt != nil || got.RevokedAt != nil {
+		t.Errorf("RefreshTokenByHash = %+v", got)
+	}
+	wantUTCMicros(t, "ExpiresAt", got.ExpiresAt)
+	if !got.ExpiresAt.Equal(base.Add(time.Hour).Truncate(time.Microsecond)) {
+		t.Errorf("ExpiresAt = %v", got.ExpiresAt)
+	}
+	_, err = s.RefreshTokenByHash(ctx, "nope")
+	wantErr(t, err, chat.ErrNotFound)
+	err = s.CreateRefreshToken(ctx, &chat.RefreshToken{UserID: u.ID, FamilyID: "x", Hash: "hash1", ExpiresAt: base})
+	wantErr(t, err, chat.ErrConflict)
+
+	// Use once.
+	ok, err := s.UseRefreshToken(ctx, t1.ID, base)
+	noErr(t, err)
+	if !ok {
+		t.Fatal("first use = false")
+	}
+	ok, err = s.UseRefreshToken(ctx, t1.ID, base)
+	noErr(t, err)
+	if ok {
+		t.Fatal("second use = true")
+	}
+	got, err = s.RefreshTokenByHash(ctx, "hash1")
+	noErr(t, err)
+	if got.UsedAt == nil || !got.UsedAt.Equal(base.Truncate(time.Microsecond)) {
+		t.Errorf("UsedAt = %v", got.UsedAt)
+	}
+	_, err = s.UseRefreshToken(ctx, other.ID+1000, base)
+	wantErr(t, err, chat.ErrNotFound)
+
+	// Revoking a family revokes all of it and nothing else.
+	noErr(t, s.RevokeFamily(ctx, "fam1", base.Add(time.Minute)))
+	for _, h := range []string{"hash1", "hash2"} {
+		got, err := s.RefreshTokenByHash(ctx, h)
+		noErr(t, err)
+		if got.RevokedAt == nil {
+			t.Errorf("%s not revoked", h)
+		}
+	}
+	ok, err = s.UseRefreshToken(ctx, t2.ID, base)
+	noErr(t, err)
+	if ok {
+		t.Error("use of a revoked token = true")
+	}
+	got, err = s.RefreshTokenByHash(ctx, "hash3")
+	noErr(t, err)
+	if got.RevokedAt != nil {
+		t.Error("other family revoked")
+	}
+	noErr(t, s.RevokeFamily(ctx, "unknown", base))
+}
+
+// testEndSessions checks the password-change revocation: every token of
+// the user in every family ends, used or not, while a token revoked earlier
+// keeps its first revocation time and other users' tokens stay alive; the
+// user's SessionsSince is the time of the last call.
+func testEndSessions(t *testing.T, s Store) {
+	ctx := t.Context()
+	base := baseTime()
+	u := newUser(t, s, "frank", "")
+	other := newUser(t, s, "grace", "")
+	mk := func(uid int64, family, hash string) chat.RefreshToken {
+		tok := chat.RefreshToken{UserID: uid, FamilyID: family, Hash: hash, ExpiresAt: base.Add(time.Hour), CreatedAt: base}
+		noErr(t, s.CreateRefreshToken(ctx, &tok))
+		return tok
+	}
+	fresh := mk(u.ID, "laptop", "u-fresh")
+	used := mk(u.ID, "phone", "u-used")
+	mk(u.ID, "old", "u-revoked")
+	mk(other.ID, "other", "o-fresh")
+	ok, err := s.UseRefreshToken(ctx, used.ID, base)
+	noErr(t, err)
+	if !ok {
+		t.Fatal("use = false")
+	}
+	noErr(t, s.RevokeFamily(ctx, "old", base))
+
+	// SessionUser is the user as UserByID reads it, plus the time.
+	sessionsSince := func(uid int64) (time.Time, error) {
+		t.Helper()
+		got, since, err := s.SessionUser(ctx, uid)
+		if err == nil {
+			want, err := s.UserByID(ctx, uid)
+			noErr(t, err)
+			if got != want {
+				t.Errorf("SessionUser(%d) = %+v, want %+v", uid, got, want)
+			}
+		}
+		return since, err
+	}
+	for _, uid := range []int64{u.ID, other.ID} {
+		since, err := sessionsSince(uid)
+		noErr(t, err)
+		if !since.IsZero() {
+			t.Errorf("SessionsSince before any EndSessions = %v, want zero", since)
+		}
+	}
+	_, err = sessionsSince(other.ID + 1000)
+	wantErr(t, err, chat.ErrNotFound)
+
+	at := base.Add(time.Minute)
+	noErr(t, s.EndSessions(ctx, u.ID, at))
+	since, err := sessionsSince(u.ID)
+	noErr(t, err)
+	if !since.Equal(at.Truncate(time.Microsecond)) || since.Location() != time.UTC {
+		t.Errorf("SessionsSince = %v, want %v in UTC", since, at)
+	}
+	if since, err := sessionsSince(other.ID); err != nil || !since.IsZero() {
+		t.Errorf("another user's SessionsSince = %v, %v; want zero", since, err)
+	}
+
+	tests := []struct {
+		hash      string
+		revokedAt *time.Time // nil: must not be revoked
+	}{
+		{"u-fresh", &at},
+		{"u-used", &at},
+		{"u-revoked", &base},
+		{"o-fresh", nil},
+	}
+	for _, tt := range tests {
+		got, err := s.RefreshTokenByHash(ctx, tt.hash)
+		noErr(t, err)
+		switch {
+		case tt.revokedAt == nil && got.RevokedAt != nil:
+			t.Errorf("%s: revoked at %v, want alive", tt.hash, got.RevokedAt)
+		case tt.revokedAt != nil && (got.RevokedAt == nil || !got.RevokedAt.Equal(tt.revokedAt.Truncate(time.Microsecond))):
+			t.Errorf("%s: RevokedAt = %v, want %v", tt.hash, got.RevokedAt, *tt.revokedAt)
+		}
+	}
+	ok, err = s.UseRefreshToken(ctx, fresh.ID, at)
+	noErr(t, err)
+	if ok {
+		t.Error("use of a token revoked with its user = true")
+	}
+	// Again later: revoked tokens keep their time, SessionsSince moves;
+	// a user without tokens is no error.
+	later := at.Add(time.Minute)
+	noErr(t, s.EndSessions(ctx, u.ID, later))
+	noErr(t, s.EndSessions(ctx, other.ID+1000, at))
+	got, err := s.RefreshTokenByHash(ctx, "u-fresh")
+	noErr(t, err)
+	if got.RevokedAt == nil || !got.RevokedAt.Equal(at.Truncate(time.Microsecond)) {
+		t.Errorf("a second revocation moved RevokedAt to %v", got.RevokedAt)
+	}
+	if since, err := sessionsSince(u.ID); err != nil || !since.Equal(later.Truncate(time.Microsecond)) {
+		t.Errorf("SessionsSince after a second EndSessions = %v, %v; want %v", since, err, later)
+	}
+}
+
+func testRefreshTokenConcurrentUse(t *testing.T, s Store) {
+	ctx := t.Context()
+	base := baseTime()
+	u := newUser(t, s, "erin", "")
+	tok := chat.RefreshToken{UserID: u.ID, FamilyID: "f", Hash: "h", ExpiresAt: base}
+	noErr(t, s.CreateRefreshToken(ctx, &tok))
+	const n = 10
+	results := make([]bool, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { results[i], errs[i] = s.UseRefreshToken(ctx, tok.ID, base) })
+	}
+	wg.Wait()
+	wins := 0
+	for i := range n {
+		noErr(t, errs[i])
+		if results[i] {
+			wins++
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d concurrent uses succeeded, want 1", wins)
+	}
+}
