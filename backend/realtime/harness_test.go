@@ -59,6 +59,7 @@ type instanceConfig struct {
 	broker   Broker
 	presence Presence
 	mod      func(*Options)
+	clock    func() time.Time // the use cases' clock; nil: time.Now
 }
 
 func startInstance(t *testing.T, cfg instanceConfig) *instance {
@@ -83,7 +84,7 @@ func startInstance(t *testing.T, cfg instanceConfig) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := app.New(app.Deps{Store: cfg.store, Tokens: cfg.tokens, Hasher: hasher, Notifier: hub, Presence: hub}, app.Config{})
+	svc := app.New(app.Deps{Store: cfg.store, Tokens: cfg.tokens, Hasher: hasher, Notifier: hub, Presence: hub, Clock: cfg.clock}, app.Config{})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

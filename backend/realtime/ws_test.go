@@ -820,7 +820,8 @@ func TestShutdownClosesConnections1001AndRefusesNewOnes(t *testing.T) {
 // other, so every instance does the same); the old access token opens no
 // new one while a new login's does; other users' connections stay.
 func TestPasswordChangeClosesSockets(t *testing.T) {
-	f := newFixture(t, nil)
+	clock := &fakeClock{now: time.Now()}
+	f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t), clock: clock.Now})
 	ctx := context.Background()
 	a1 := connect(t, f.inst, f.alice)
 	a2 := connect(t, f.inst, f.alice)
@@ -830,7 +831,7 @@ func TestPasswordChangeClosesSockets(t *testing.T) {
 	_ = b.sync(t)
 	// Tokens carry whole seconds: change the password in a later second
 	// than the one alice's token was issued in.
-	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
+	clock.advance(time.Second)
 	_, err := f.inst.svc.UpdateMe(ctx, f.alice.ID, app.ProfileChange{
 		Password: ptrTo("another horse battery"), CurrentPassword: ptrTo("correct horse battery"),
 	})
