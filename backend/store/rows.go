@@ -26,24 +26,15 @@ func (r userRow) user() chat.User {
 // userCols lists the public columns of users (never the password hash).
 const userCols = "id, username, display_name, created_at"
 
-type tokenRow struct {
-	ID        int64
-	UserID    int64
-	FamilyID  string
-	Hash      string
-	ExpiresAt time.Time
-	UsedAt    *time.Time
-	RevokedAt *time.Time
-	CreatedAt time.Time
-}
+// tokenRow is a refresh token as the table holds it.
+type tokenRow chat.RefreshToken
 
 func (tokenRow) TableName() string { return "refresh_tokens" }
 
 func (r tokenRow) token() chat.RefreshToken {
-	return chat.RefreshToken{
-		ID: r.ID, UserID: r.UserID, FamilyID: r.FamilyID, Hash: r.Hash,
-		ExpiresAt: r.ExpiresAt.UTC(), UsedAt: utcp(r.UsedAt), RevokedAt: utcp(r.RevokedAt), CreatedAt: r.CreatedAt.UTC(),
-	}
+	t := chat.RefreshToken(r)
+	t.ExpiresAt, t.UsedAt, t.RevokedAt, t.CreatedAt = r.ExpiresAt.UTC(), utcp(r.UsedAt), utcp(r.RevokedAt), r.CreatedAt.UTC()
+	return t
 }
 
 type groupRow struct {

@@ -63,7 +63,32 @@ func (in *outageInstance) register(t *testing.T, name string) outageUser {
 
 var outageHTTP = &http.Client{Timeout: 10 * time.Second}
 
+// rest makes a request and fails the test unless it answers want; a JSON
+// answer goes into out when that is set.
 func (in *outageInstance) rest(t *testing.T, method, path, token, body string, want int, out any) {
+	t.Helper()
+	status, b := in.do(t, method, path, token, body)
+	if status != want {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, status, b, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal([]byte(b), out); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+func (in *outageInstance) get(t *testing.T, path string) (int, string) {
+	return in.do(t, "GET", path, "", "")
+}
+
+func (in *outageInstance) getAuth(t *testing.T, path, token string) (int, string) {
+	return in.do(t, "GET", path, token, "")
+}
+
+// do makes a request, with a bearer token when token is set, and returns
+// the status and body of the answer.
+func (in *outageInstance) do(t *testing.T, method, path, token, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+in.addr+path, strings.NewReader(body))
 	if err != nil {
@@ -71,35 +96,6 @@ func (in *outageInstance) rest(t *testing.T, method, path, token, body string, w
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := outageHTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, b, want)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
-}
-
-func (in *outageInstance) get(t *testing.T, path string) (int, string) {
-	return in.getAuth(t, path, "")
-}
-
-func (in *outageInstance) getAuth(t *testing.T, path, token string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest("GET", "http://"+in.addr+path, nil)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
