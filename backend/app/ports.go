@@ -112,7 +112,8 @@ type MessageStore interface {
 	// InsertMessage stores a message in one transaction that takes the next
 	// seq of its group (gapless, in commit order), inserts the row and moves
 	// the sender's read marker to it. When (group, sender, client_id) already
-	// exists it returns that message with created false and stores nothing.
+	// exists it returns that message with created false and stores nothing
+	// (an empty client_id is none: chat.NewMessage.StoredClientID).
 	// A sender who is not a member of the group (or a group or user that
 	// does not exist) fails with chat.ErrNoMembership, checked in the same
 	// transaction.
