@@ -242,7 +242,7 @@ func TestHealthReadyMetricsOpenAPI(t *testing.T) {
 	// CHAT_METRICS_ADDR); what it would serve is the registry's content.
 	expect(t, h.do("GET", "/metrics", "", nil), http.StatusNotFound, "not_found")
 	rec := httptest.NewRecorder()
-	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body := rec.Body.String()
 	for _, want := range []string{
 		`http_requests_total{method="GET",route="/healthz",status="200"} 1`,

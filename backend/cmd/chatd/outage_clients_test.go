@@ -44,11 +44,11 @@ type outageSender struct {
 }
 
 type ackTime struct {
-	at, took time.Duration
-	sent     time.Time
+	took time.Duration
+	sent time.Time
 }
 
-func startSender(t *testing.T, ctx context.Context, in *outageInstance, u outageUser, gid int64) *outageSender {
+func startSender(ctx context.Context, t *testing.T, in *outageInstance, u outageUser, gid int64) *outageSender {
 	t.Helper()
 	ws, err := dialWS(ctx, in, u.token)
 	if err != nil {
@@ -197,7 +197,7 @@ type outageReceiver struct {
 	arrived changed // wakes the test after each message
 }
 
-func startReceiver(t *testing.T, ctx context.Context, in *outageInstance, u outageUser, gid int64) *outageReceiver {
+func startReceiver(ctx context.Context, t *testing.T, in *outageInstance, u outageUser, gid int64) *outageReceiver {
 	t.Helper()
 	r := &outageReceiver{name: "receiver on " + in.name}
 	ready := make(chan struct{})

@@ -21,7 +21,7 @@ type outageInstance struct {
 	done chan error
 }
 
-func startOutageInstance(t *testing.T, ctx context.Context, name string, vars map[string]string) *outageInstance {
+func startOutageInstance(ctx context.Context, t *testing.T, name string, vars map[string]string) *outageInstance {
 	t.Helper()
 	in := &outageInstance{name: name, logs: &syncBuffer{}, done: make(chan error, 1)}
 	go func() { in.done <- run(ctx, env(vars), in.logs) }()

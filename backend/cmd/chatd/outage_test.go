@@ -54,7 +54,7 @@ func TestOutagesLoseNoAcknowledgedMessage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var insts []*outageInstance
 	for name := range strings.SplitSeq("a b", " ") {
-		insts = append(insts, startOutageInstance(t, ctx, name, map[string]string{
+		insts = append(insts, startOutageInstance(ctx, t, name, map[string]string{
 			"CHAT_ADDR": "127.0.0.1:0", "CHAT_DATA_DIR": t.TempDir(), "LOG_LEVEL": "info",
 			"DATABASE_URL": pgURL.String(), "REDIS_URL": rURL.String(),
 			"JWT_SECRET": goodSecret, "CHAT_METRICS_ADDR": "off", "CHAT_AUTH_RATE": "0", "CHAT_WS_RATE": "0",
@@ -76,8 +76,8 @@ func TestOutagesLoseNoAcknowledgedMessage(t *testing.T) {
 	a.rest(t, "POST", fmt.Sprintf("/api/v1/groups/%d/join", g.ID), rita.token, "", http.StatusOK, nil)
 	b.rest(t, "POST", fmt.Sprintf("/api/v1/groups/%d/join", g.ID), rob.token, "", http.StatusOK, nil)
 
-	recvs := []*outageReceiver{startReceiver(t, ctx, a, rita, g.ID), startReceiver(t, ctx, b, rob, g.ID)}
-	snd := startSender(t, ctx, a, olga, g.ID)
+	recvs := []*outageReceiver{startReceiver(ctx, t, a, rita, g.ID), startReceiver(ctx, t, b, rob, g.ID)}
+	snd := startSender(ctx, t, a, olga, g.ID)
 
 	snd.waitAcks(t, time.Time{}, 20) // normal traffic first
 	redisProxy.Cut()
