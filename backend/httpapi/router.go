@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -27,6 +28,7 @@ type Service interface {
 	Login(ctx context.Context, username, password string) (app.AuthResult, error)
 	Refresh(ctx context.Context, refreshToken string) (app.AuthResult, error)
 	Logout(ctx context.Context, refreshToken string) error
+	LogoutAll(ctx context.Context, uid int64) error
 	Authenticate(ctx context.Context, accessToken string) (int64, error)
 
 	Me(ctx context.Context, uid int64) (chat.User, error)
@@ -107,6 +109,9 @@ type api struct {
 	limiter Limiter
 	now     func() time.Time
 	metrics *httpMetrics
+	// origins are the configured CORS origins ("scheme://host",
+	// lower-case): besides the server's own, they may use a cookie session.
+	origins map[string]bool
 }
 
 // New returns the HTTP handler of the whole server. It panics on a
@@ -117,7 +122,10 @@ func New(o Options) http.Handler {
 	if o.Service == nil {
 		panic("httpapi: Options.Service is required")
 	}
-	a := &api{svc: o.Service, log: o.Log, limiter: o.AuthLimiter, now: o.Clock}
+	a := &api{svc: o.Service, log: o.Log, limiter: o.AuthLimiter, now: o.Clock, origins: make(map[string]bool)}
+	for _, origin := range o.CORSOrigins {
+		a.origins[strings.ToLower(strings.TrimRight(origin, "/"))] = true
+	}
 	if a.limiter == nil && o.AuthRate > 0 {
 		a.limiter = auth.NewLimiter(o.AuthRate, o.AuthRate)
 	}
@@ -169,6 +177,7 @@ func New(o Options) http.Handler {
 	authRoutes.POST("/login", a.rateLimit, a.login)
 	authRoutes.POST("/refresh", a.refresh)
 	authRoutes.POST("/logout", a.logout)
+	authRoutes.POST("/logout-all", a.authenticate, a.logoutAll)
 
 	p := v1.Group("", a.authenticate)
 	p.GET("/users/me", a.me)
@@ -226,6 +235,8 @@ func wsHandler(h http.Handler) gin.HandlerFunc {
 		// there are none to lift.
 		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Time{})
-		h.ServeHTTP(c.Writer, c.Request)
+		// The client's address as found here (trusting only the
+		// configured proxies) is what the endpoint limits by.
+		h.ServeHTTP(c.Writer, c.Request.WithContext(app.WithClient(c.Request.Context(), c.ClientIP())))
 	}
 }

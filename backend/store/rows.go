@@ -40,6 +40,14 @@ type tokenRow struct {
 
 func (tokenRow) TableName() string { return "refresh_tokens" }
 
+type endedSessionRow struct {
+	FamilyID string `gorm:"primaryKey"`
+	UserID   int64
+	EndedAt  time.Time
+}
+
+func (endedSessionRow) TableName() string { return "ended_sessions" }
+
 func (r tokenRow) token() app.RefreshToken {
 	return app.RefreshToken{
 		ID: r.ID, UserID: r.UserID, FamilyID: r.FamilyID, Hash: r.Hash,
