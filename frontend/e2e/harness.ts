@@ -50,7 +50,11 @@ export class Backend {
   private proc: ChildProcess | null = null;
   private log: string[] = [];
 
-  constructor(readonly port: number) {}
+  /** env: extra settings of the server (e.g. a short ACCESS_TOKEN_TTL). */
+  constructor(
+    readonly port: number,
+    private readonly env: Record<string, string> = {},
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -70,6 +74,7 @@ export class Backend {
         LOG_LEVEL: 'warn',
         // Its fixed default port would collide with another server here.
         CHAT_METRICS_ADDR: 'off',
+        ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
