@@ -131,6 +131,26 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** The password of every user the browser tests sign up. */
+export const PASSWORD = 'correct horse battery';
+
+/** Signs up through the form and waits until the app is online. */
+export async function signup(p: Page, username: string, displayName: string): Promise<void> {
+  await p.goto('/signup');
+  await p.getByLabel('Username').fill(username);
+  await p.getByLabel(/Display name/).fill(displayName);
+  await p.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await p.getByLabel('Confirm password').fill(PASSWORD);
+  await p.getByRole('button', { name: 'Sign up' }).click();
+  await p.getByRole('heading', { name: 'Conversations' }).waitFor();
+  await waitOnline(p);
+}
+
+/** Waits until the connection banner says the socket is online. */
+export async function waitOnline(p: Page): Promise<void> {
+  await p.locator('[role="status"][data-status="online"]').waitFor({ state: 'attached', timeout: 20_000 });
+}
+
 export function launchBrowser(): Promise<Browser> {
   // Playwright gives every launch a fresh temporary profile (user-data-dir) and removes it on close.
   return chromium.launch({

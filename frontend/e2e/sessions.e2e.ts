@@ -1,32 +1,16 @@
 import type { Browser, BrowserContext, Page, WebSocket } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Backend, browserSkipReason, freePort, launchBrowser, sleep } from './harness';
+import { Backend, browserSkipReason, freePort, launchBrowser, signup, sleep, waitOnline } from './harness';
 
 // Sessions in a real browser: the refresh token is an HttpOnly cookie, the
 // socket outlives its access token by authenticating again in-band, and a
 // logout ends the session's socket wherever it is open.
 
-const PASSWORD = 'correct horse battery';
 const runId = Date.now().toString(36).slice(-5);
 
 // Throws under CI when Chromium is missing: the run fails, it does not skip.
 const skip = browserSkipReason();
 if (skip !== null) console.warn(skip);
-
-async function signup(p: Page, username: string) {
-  await p.goto('/signup');
-  await p.getByLabel('Username').fill(username);
-  await p.getByLabel(/Display name/).fill(username);
-  await p.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await p.getByLabel('Confirm password').fill(PASSWORD);
-  await p.getByRole('button', { name: 'Sign up' }).click();
-  await p.getByRole('heading', { name: 'Conversations' }).waitFor();
-  await waitOnline(p);
-}
-
-async function waitOnline(p: Page) {
-  await p.locator('[role="status"][data-status="online"]').waitFor({ state: 'attached', timeout: 20_000 });
-}
 
 /** Records the page's WebSockets and the frames they carry. */
 function watchSockets(p: Page) {
@@ -67,7 +51,7 @@ describe.skipIf(skip !== null)('sessions in a real browser', () => {
     const page = await newPage(ctx);
     const sockets = watchSockets(page);
     const name = `tess_${runId}`;
-    await signup(page, name);
+    await signup(page, name, name);
 
     // The refresh token is an HttpOnly cookie of the auth routes, in no storage a script reads.
     const cookies = await ctx.cookies();
@@ -106,7 +90,7 @@ describe.skipIf(skip !== null)('sessions in a real browser', () => {
     const first = await browser.newContext({ baseURL: backend.url });
     const page = await newPage(first);
     const name = `lou_${runId}`;
-    await signup(page, name);
+    await signup(page, name, name);
 
     // A second browser holding the very same session (its cookie and its
     // stored token): no storage event reaches it, only the server can.
