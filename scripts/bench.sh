@@ -141,7 +141,7 @@ start_chatd() {
   t0=$(date +%s%N)
   # chatd's own default GODEBUG has adaptivestackstart=0 (Makefile,
   # CHATD_LDFLAGS); BENCH_GODEBUG can override it (e.g. adaptivestackstart=1).
-  env GIN_MODE=release CHAT_ADDR="$addr" CHAT_AUTH_RATE=0 CHAT_WS_RATE=100000 \
+  env GIN_MODE=release CHAT_ADDR="$addr" CHAT_AUTH_RATE=0 CHAT_WS_RATE=100000 CHAT_WS_MAX_PENDING_PER_ADDR=0 \
     GODEBUG="${BENCH_GODEBUG:-}" CHAT_PPROF_ADDR="${BENCH_PPROF_ADDR:-}" \
     ACCESS_TOKEN_TTL=2h LOG_LEVEL=warn "$@" "$chatd" >>"$out/chatd-$label.log" 2>&1 &
   chatd_pid=$!

@@ -14,11 +14,15 @@ import (
 
 // AuthResult is what sign-up, login and refresh answer.
 type AuthResult struct {
-	User         chat.User `json:"user"`
-	AccessToken  string    `json:"access_token"`
-	TokenType    string    `json:"token_type"` // "Bearer"
-	ExpiresIn    int64     `json:"expires_in"` // seconds
-	RefreshToken string    `json:"refresh_token"`
+	User        chat.User `json:"user"`
+	AccessToken string    `json:"access_token"`
+	TokenType   string    `json:"token_type"` // "Bearer"
+	ExpiresIn   int64     `json:"expires_in"` // seconds
+	// RefreshToken is absent from a browser's answer, whose refresh token
+	// travels in a cookie (httpapi).
+	RefreshToken string `json:"refresh_token,omitempty"`
+	// RefreshExpires is when the refresh token expires (the cookie's).
+	RefreshExpires time.Time `json:"-"`
 }
 
 // Registration is the sign-up input.
@@ -97,7 +101,25 @@ func (s *Service) Login(ctx context.Context, username, password string) (AuthRes
 	if err != nil {
 		return AuthResult{}, fmt.Errorf("login: %w", err)
 	}
-	return s.issuePair(ctx, u, family)
+	res, err := s.issuePair(ctx, u, family)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	// A password change that committed while this login checked the old
+	// password must not leave it a session: the change ends the sessions
+	// that exist when it ends them, so one started after that is caught
+	// here by the changed hash (and one started before, by the change).
+	current, err := s.Store.PasswordHash(ctx, u.ID)
+	if err != nil {
+		return AuthResult{}, fmt.Errorf("login: recheck password: %w", err)
+	}
+	if current != hash {
+		if err := s.Store.RevokeFamily(ctx, family, s.now()); err != nil {
+			return AuthResult{}, fmt.Errorf("login: revoke family: %w", err)
+		}
+		return AuthResult{}, chat.ErrInvalidCredentials
+	}
+	return res, nil
 }
 
 // guard asks Logins whether a password check of user (lower-cased) from
@@ -106,7 +128,7 @@ func (s *Service) guard(ctx context.Context, user string) (done func(failed bool
 	if s.Logins == nil {
 		return func(bool) {}, nil
 	}
-	done, wait, ok := s.Logins.Begin(user, client(ctx), s.now())
+	done, wait, ok := s.Logins.Begin(user, ClientAddr(ctx), s.now())
 	if ok {
 		return done, nil
 	}
@@ -185,6 +207,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (AuthResult,
 		if err := s.Store.RevokeFamily(ctx, t.FamilyID, now); err != nil {
 			return AuthResult{}, fmt.Errorf("refresh: revoke family: %w", err)
 		}
+		s.ended(ctx, t.UserID, []string{t.FamilyID}, now)
 		return AuthResult{}, unauthorized()
 	}
 	return res, nil
@@ -198,13 +221,15 @@ func (s *Service) reuse(ctx context.Context, t chat.RefreshToken, now time.Time)
 	if err := s.Store.RevokeFamily(ctx, t.FamilyID, now); err != nil {
 		return fmt.Errorf("refresh: revoke family: %w", err)
 	}
+	s.ended(ctx, t.UserID, []string{t.FamilyID}, now)
 	return unauthorized()
 }
 
-// Logout revokes the family of a refresh token. An unknown token still
-// succeeds: logout is idempotent (a retried logout must not fail), the goal —
-// that the token cannot be used — already holds, and a different answer
-// would let anyone probe which tokens exist.
+// Logout ends the session of a refresh token: its family is revoked, its
+// access tokens are refused and its sockets close, on every instance. An
+// unknown token still succeeds: logout is idempotent (a retried logout
+// must not fail), the goal — that the token cannot be used — already
+// holds, and a different answer would let anyone probe which tokens exist.
 func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	if refreshToken == "" {
 		return chat.Invalid(map[string]string{"refresh_token": "is required"})
@@ -219,51 +244,65 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	if t.RevokedAt != nil {
 		return nil
 	}
-	if err := s.Store.RevokeFamily(ctx, t.FamilyID, s.now()); err != nil {
+	now := s.now()
+	if err := s.Store.RevokeFamily(ctx, t.FamilyID, now); err != nil {
 		return fmt.Errorf("logout: %w", err)
+	}
+	s.ended(ctx, t.UserID, []string{t.FamilyID}, now)
+	return nil
+}
+
+// LogoutAll ends every session of the user, on every device: what a
+// password change does, without changing the password.
+func (s *Service) LogoutAll(ctx context.Context, uid int64) error {
+	if err := s.endAll(ctx, uid); err != nil {
+		return fmt.Errorf("logout all: %w", err)
 	}
 	return nil
 }
 
-// Authenticate verifies an access token and returns its user id.
-func (s *Service) Authenticate(ctx context.Context, accessToken string) (int64, error) {
-	if accessToken == "" {
-		return 0, unauthorized()
+// endAll ends every session of the user.
+func (s *Service) endAll(ctx context.Context, uid int64) error {
+	now := s.now()
+	families, err := s.Store.EndSessions(ctx, uid, now)
+	if err != nil {
+		return err
 	}
-	uid, _, err := s.Tokens.Verify(accessToken, s.now())
-	return uid, err
+	s.ended(ctx, uid, families, now)
+	return nil
 }
 
-// AuthenticateSocket is Authenticate for opening a WebSocket, which may
-// stay open for days, and returns the user (for the ready frame): it also
-// refuses a token issued before the user's sessions last ended (a password
-// change). Tokens carry whole seconds, so one issued in the second of the
-// change still opens a socket.
-func (s *Service) AuthenticateSocket(ctx context.Context, accessToken string) (chat.User, error) {
+// Authenticate verifies an access token, and that its session has not
+// ended, and returns its user id.
+func (s *Service) Authenticate(ctx context.Context, accessToken string) (int64, error) {
+	c, err := s.verify(ctx, accessToken)
+	return c.UserID, err
+}
+
+// AuthenticateSocket is Authenticate for a WebSocket, which may stay open
+// for days: it reads the session from the database (no window in which an
+// ended session could open one) and returns the user (for the ready frame)
+// with the token's claims (the socket closes when it expires, and with its
+// session).
+func (s *Service) AuthenticateSocket(ctx context.Context, accessToken string) (chat.User, auth.Claims, error) {
 	if accessToken == "" {
-		return chat.User{}, unauthorized()
+		return chat.User{}, auth.Claims{}, unauthorized()
 	}
-	uid, issued, err := s.Tokens.Verify(accessToken, s.now())
+	c, err := s.Tokens.Verify(accessToken, s.now())
 	if err != nil {
-		return chat.User{}, err
+		return chat.User{}, auth.Claims{}, err
 	}
-	u, since, err := s.Store.SessionUser(ctx, uid)
+	u, err := s.sessionUser(ctx, c)
 	if err != nil {
-		if errors.Is(err, chat.ErrNotFound) {
-			return chat.User{}, unauthorized() // the user is gone
-		}
-		return chat.User{}, fmt.Errorf("authenticate socket: %w", err)
+		return chat.User{}, auth.Claims{}, fmt.Errorf("authenticate socket: %w", err)
 	}
-	if issued.Before(since.Truncate(time.Second)) {
-		return chat.User{}, chat.Fail(chat.ErrUnauthorized, "The session has ended; log in again.")
-	}
-	return u, nil
+	return u, c, nil
 }
 
 // issuePair stores a new refresh token in family and signs an access token.
 func (s *Service) issuePair(ctx context.Context, u chat.User, family string) (AuthResult, error) {
 	now := s.now()
-	access, ttl, err := s.Tokens.Issue(u.ID, now)
+	access, ttl, err := s.Tokens.Issue(u.ID, family, now)
 	if err != nil {
 		return AuthResult{}, fmt.Errorf("issue access token: %w", err)
 	}
@@ -276,10 +315,11 @@ func (s *Service) issuePair(ctx context.Context, u chat.User, family string) (Au
 		return AuthResult{}, fmt.Errorf("store refresh token: %w", err)
 	}
 	return AuthResult{
-		User:         u,
-		AccessToken:  access,
-		TokenType:    "Bearer",
-		ExpiresIn:    int64(ttl / time.Second),
-		RefreshToken: refresh,
+		User:           u,
+		AccessToken:    access,
+		TokenType:      "Bearer",
+		ExpiresIn:      int64(ttl / time.Second),
+		RefreshToken:   refresh,
+		RefreshExpires: rt.ExpiresAt,
 	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/chatapp/chat/auth"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -48,18 +49,23 @@ type TokenStore interface {
 	// and not revoked, atomically; it reports false when it had already been
 	// used or revoked (a reuse: the caller revokes the family).
 	UseRefreshToken(ctx context.Context, id int64, at time.Time) (bool, error)
+	// RevokeFamily ends one session: it revokes every token of the family
+	// not revoked yet and records the family as ended (EndedSessions), in
+	// one transaction. An unknown family is not an error.
 	RevokeFamily(ctx context.Context, familyID string, at time.Time) error
-	// EndSessions ends every session of the user (a password change): it
-	// revokes every refresh token of the user not revoked yet, used ones
-	// included (a refresh that is rotating one of them right now then sees
-	// its parent revoked), across all families, and records at as the
-	// user's SessionsSince, in one transaction. Tokens of other users stay;
-	// a user without tokens is not an error.
-	EndSessions(ctx context.Context, userID int64, at time.Time) error
-	// SessionUser returns the user with the time of the user's last
-	// EndSessions, zero if none: access tokens issued before it open no
-	// WebSocket.
-	SessionUser(ctx context.Context, userID int64) (u chat.User, sessionsSince time.Time, err error)
+	// EndSessions ends every session of the user (a password change,
+	// logout-all): it revokes every refresh token of the user not revoked
+	// yet, used ones included (a refresh that is rotating one of them
+	// right now then sees its parent revoked), across all families, and
+	// records those families as ended, in one transaction; it returns them.
+	// Tokens of other users stay; a user without tokens is not an error.
+	EndSessions(ctx context.Context, userID int64, at time.Time) (families []string, err error)
+	// SessionUser returns the user and whether session (a family) has
+	// ended: what a WebSocket checks when it authenticates.
+	SessionUser(ctx context.Context, userID int64, session string) (u chat.User, ended bool, err error)
+	// EndedSessions lists the sessions that ended after since (by their
+	// recorded time), oldest first.
+	EndedSessions(ctx context.Context, since time.Time) ([]chat.SessionEnd, error)
 }
 
 // GroupStore keeps groups and who belongs to them.
@@ -151,12 +157,12 @@ type PasswordHasher interface {
 
 // Tokens issues and verifies access tokens (package auth: JWT).
 type Tokens interface {
-	// Issue returns a signed access token for the user and its lifetime.
-	Issue(userID int64, now time.Time) (token string, ttl time.Duration, err error)
-	// Verify returns the user id of a valid token and when it was issued,
-	// or an error wrapping chat.ErrUnauthorized with code "token_expired"
-	// or "unauthorized".
-	Verify(token string, now time.Time) (userID int64, issuedAt time.Time, err error)
+	// Issue returns a signed access token for the user in session (its
+	// refresh-token family) and its lifetime.
+	Issue(userID int64, session string, now time.Time) (token string, ttl time.Duration, err error)
+	// Verify returns the claims of a valid token, or an error wrapping
+	// chat.ErrUnauthorized with code "token_expired" or "unauthorized".
+	Verify(token string, now time.Time) (auth.Claims, error)
 }
 
 // LoginGuard limits password checks (login, password change) by their

@@ -23,6 +23,9 @@ const DefaultRefreshTTL = 30 * 24 * time.Hour
 // Config holds the use-case settings read from the environment in main.
 type Config struct {
 	RefreshTTL time.Duration // lifetime of a refresh token (default 30 days)
+	// SessionPoll is how often WatchSessions reads the sessions ended on
+	// any instance (default DefaultSessionPoll).
+	SessionPoll time.Duration
 }
 
 // Deps are the outside systems the use cases need.
@@ -35,8 +38,12 @@ type Deps struct {
 	// Logins limits password checks (login, password change) by their
 	// failures per username and client address (WithClient). nil: no limit.
 	Logins LoginGuard
-	Clock  func() time.Time // nil: time.Now
-	Log    *slog.Logger     // nil: discard
+	// Sessions records the sessions that ended (WatchSessions keeps it in
+	// step with the database), so that REST checks a token's session
+	// without a database read. nil: every check reads the database.
+	Sessions *Sessions
+	Clock    func() time.Time // nil: time.Now
+	Log      *slog.Logger     // nil: discard
 	// Rand is the source of refresh tokens and family ids (nil: crypto/rand).
 	Rand io.Reader
 }
@@ -58,6 +65,9 @@ func New(d Deps, cfg Config) *Service {
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = DefaultRefreshTTL
 	}
+	if cfg.SessionPoll <= 0 {
+		cfg.SessionPoll = DefaultSessionPoll
+	}
 	if d.Clock == nil {
 		d.Clock = time.Now
 	}
@@ -78,9 +88,9 @@ func WithClient(ctx context.Context, addr string) context.Context {
 	return context.WithValue(ctx, clientKey{}, addr)
 }
 
-// client is the caller's address from WithClient, "" when unknown (all
+// ClientAddr is the caller's address from WithClient, "" when unknown (all
 // unknown callers then share one key).
-func client(ctx context.Context) string {
+func ClientAddr(ctx context.Context) string {
 	addr, _ := ctx.Value(clientKey{}).(string)
 	return addr
 }

@@ -85,14 +85,12 @@ func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (ch
 		// including a thief's: every session ends, the caller's too (its
 		// client logs in again with the new password). Ending them after
 		// the update, not before, leaves no moment in which the old
-		// password could start a session that survives. The user's open
-		// WebSockets are closed (4401) and access tokens issued before now
-		// open no new one; for REST calls they stay valid until they
-		// expire (at most their short TTL).
-		if err := s.Store.EndSessions(ctx, uid, s.now()); err != nil {
+		// password could start a session that survives (Login checks the
+		// hash again after it starts one). Their access tokens are refused
+		// and their WebSockets closed (4401) on every instance.
+		if err := s.endAll(ctx, uid); err != nil {
 			return chat.User{}, fmt.Errorf("update me: end sessions after password change: %w", err)
 		}
-		s.notify(ctx, chat.Event{Type: chat.EventSessionsEnded, UserID: uid})
 		s.Log.InfoContext(ctx, "password changed; every session ended", "user_id", uid)
 	}
 	return u, nil

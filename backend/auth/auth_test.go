@@ -135,16 +135,17 @@ func TestNewTokensRefusesShortSecret(t *testing.T) {
 
 func TestTokensIssueVerify(t *testing.T) {
 	tk := newTokens(t)
-	tok, ttl, err := tk.Issue(42, t0)
+	tok, ttl, err := tk.Issue(42, "s1", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ttl != 15*time.Minute {
 		t.Fatalf("ttl %s", ttl)
 	}
-	id, iat, err := tk.Verify(tok, t0.Add(14*time.Minute))
-	if err != nil || id != 42 || !iat.Equal(t0.Truncate(time.Second)) {
-		t.Fatalf("verify: %d issued %v, %v", id, iat, err)
+	c, err := tk.Verify(tok, t0.Add(14*time.Minute))
+	if err != nil || c.UserID != 42 || c.Session != "s1" || !c.IssuedAt.Equal(t0.Truncate(time.Second)) ||
+		!c.Expires.Equal(t0.Add(15*time.Minute).Truncate(time.Second)) {
+		t.Fatalf("verify: %+v, %v", c, err)
 	}
 	var claims jwt.RegisteredClaims
 	if _, _, err := jwt.NewParser().ParseUnverified(tok, &claims); err != nil {
@@ -154,13 +155,16 @@ func TestTokensIssueVerify(t *testing.T) {
 		claims.ID == "" || !claims.IssuedAt.Equal(t0) || !claims.ExpiresAt.Equal(t0.Add(15*time.Minute)) {
 		t.Fatalf("claims %+v", claims)
 	}
-	tok2, _, _ := tk.Issue(42, t0)
+	tok2, _, _ := tk.Issue(42, "s1", t0)
 	var c2 jwt.RegisteredClaims
 	_, _, _ = jwt.NewParser().ParseUnverified(tok2, &c2)
 	if c2.ID == claims.ID {
 		t.Fatal("jti repeats")
 	}
 }
+
+// uidOf is the user id of Verify's answer.
+func uidOf(c auth.Claims, err error) (int64, error) { return c.UserID, err }
 
 // sign makes a token with arbitrary claims and method for the negative cases.
 func sign(t *testing.T, m jwt.SigningMethod, key any, claims jwt.MapClaims) string {
@@ -175,7 +179,7 @@ func sign(t *testing.T, m jwt.SigningMethod, key any, claims jwt.MapClaims) stri
 func TestTokensRejects(t *testing.T) {
 	tk := newTokens(t)
 	good := func() jwt.MapClaims {
-		return jwt.MapClaims{"sub": "7", "iss": "chat", "aud": "chat-api", "iat": t0.Unix(), "exp": t0.Add(time.Minute).Unix(), "jti": "x"}
+		return jwt.MapClaims{"sub": "7", "iss": "chat", "aud": "chat-api", "iat": t0.Unix(), "exp": t0.Add(time.Minute).Unix(), "jti": "x", "sid": "s1"}
 	}
 	with := func(k string, v any) jwt.MapClaims {
 		c := good()
@@ -202,6 +206,7 @@ func TestTokensRejects(t *testing.T) {
 		{"wrong aud", sign(t, jwt.SigningMethodHS256, secret, with("aud", "other")), t0, "unauthorized"},
 		{"bad sub", sign(t, jwt.SigningMethodHS256, secret, with("sub", "abc")), t0, "unauthorized"},
 		{"zero sub", sign(t, jwt.SigningMethodHS256, secret, with("sub", "0")), t0, "unauthorized"},
+		{"no session", sign(t, jwt.SigningMethodHS256, secret, with("sid", nil)), t0, "unauthorized"},
 		{"issued in future", sign(t, jwt.SigningMethodHS256, secret, with("iat", t0.Add(time.Hour).Unix())), t0, "unauthorized"},
 		{"other secret", sign(t, jwt.SigningMethodHS256, []byte(strings.Repeat("z", 32)), good()), t0, "unauthorized"},
 		{"HS512 same secret", sign(t, jwt.SigningMethodHS512, secret, good()), t0, "unauthorized"},
@@ -214,7 +219,7 @@ func TestTokensRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, _, err := tk.Verify(tt.token, tt.now)
+			id, err := uidOf(tk.Verify(tt.token, tt.now))
 			var ce *chat.Error
 			if !errors.As(err, &ce) || ce.Code != tt.code || !errors.Is(err, chat.ErrUnauthorized) {
 				t.Fatalf("got id %d, err %v; want code %s", id, err, tt.code)
@@ -224,7 +229,7 @@ func TestTokensRejects(t *testing.T) {
 	// The same valid token is reusable until it expires: access tokens are
 	// stateless; reuse detection belongs to refresh tokens.
 	for range 2 {
-		if id, _, err := tk.Verify(valid, t0); err != nil || id != 7 {
+		if id, err := uidOf(tk.Verify(valid, t0)); err != nil || id != 7 {
 			t.Fatalf("valid token: %d %v", id, err)
 		}
 	}
@@ -237,22 +242,22 @@ func TestTokensRejects(t *testing.T) {
 // what is remembered).
 func TestTokensVerifyRemembered(t *testing.T) {
 	claims := jwt.MapClaims{"sub": "7", "iss": "chat", "aud": "chat-api", "iat": t0.Unix(),
-		"nbf": t0.Add(time.Second).Unix(), "exp": t0.Add(time.Minute).Unix(), "jti": "x"}
+		"nbf": t0.Add(time.Second).Unix(), "exp": t0.Add(time.Minute).Unix(), "jti": "x", "sid": "s1"}
 	tok := sign(t, jwt.SigningMethodHS256, secret, claims)
 	times := []time.Time{
 		t0.Add(-time.Second), t0, t0.Add(time.Second), t0.Add(30 * time.Second),
 		t0.Add(time.Minute - time.Nanosecond), t0.Add(time.Minute), t0.Add(time.Hour),
 	}
-	answer := func(id int64, iat time.Time, err error) string {
+	answer := func(c auth.Claims, err error) string {
 		var ce *chat.Error
 		if errors.As(err, &ce) {
 			return ce.Code
 		}
-		return strconv.FormatInt(id, 10) + "@" + strconv.FormatInt(iat.Unix(), 10)
+		return strconv.FormatInt(c.UserID, 10) + "@" + strconv.FormatInt(c.IssuedAt.Unix(), 10) + "/" + c.Session
 	}
 	for _, first := range times {
 		tk := newTokens(t)
-		_, _, _ = tk.Verify(tok, first) // remembered if valid at first
+		_, _ = tk.Verify(tok, first) // remembered if valid at first
 		for _, now := range times {
 			fresh := newTokens(t)
 			want := answer(fresh.Verify(tok, now))
@@ -263,12 +268,12 @@ func TestTokensVerifyRemembered(t *testing.T) {
 	}
 	// A forged token with the claims of a remembered one stays forged.
 	tk := newTokens(t)
-	if id, _, err := tk.Verify(tok, t0.Add(time.Second)); err != nil || id != 7 {
+	if id, err := uidOf(tk.Verify(tok, t0.Add(time.Second))); err != nil || id != 7 {
 		t.Fatalf("valid token: %d %v", id, err)
 	}
 	forged := sign(t, jwt.SigningMethodHS256, []byte(strings.Repeat("z", 32)), claims)
 	for range 2 {
-		if _, _, err := tk.Verify(forged, t0.Add(time.Second)); err == nil {
+		if _, err := (tk.Verify(forged, t0.Add(time.Second))); err == nil {
 			t.Fatal("forged token accepted")
 		}
 	}

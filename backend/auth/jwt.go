@@ -59,19 +59,35 @@ type Tokens struct {
 const maxVerified = 8192
 
 type verifiedToken struct {
-	uid           int64
-	iat, nbf, exp time.Time // zero nbf: none
+	Claims
+	nbf time.Time // zero: none
 }
 
 // check applies the time checks of Verify to a remembered token.
-func (v verifiedToken) check(now time.Time) (int64, error) {
-	if now.Before(v.iat) || (!v.nbf.IsZero() && now.Before(v.nbf)) {
-		return 0, errUnauthorized()
+func (v verifiedToken) check(now time.Time) (Claims, error) {
+	if now.Before(v.IssuedAt) || (!v.nbf.IsZero() && now.Before(v.nbf)) {
+		return Claims{}, errUnauthorized()
 	}
-	if !now.Before(v.exp) {
-		return 0, errExpired()
+	if !now.Before(v.Expires) {
+		return Claims{}, errExpired()
 	}
-	return v.uid, nil
+	return v.Claims, nil
+}
+
+// Claims are what a verified access token says.
+type Claims struct {
+	UserID int64
+	// Session is the token's "sid": the refresh-token family (one login)
+	// it was issued for. Ending that session refuses the token.
+	Session  string
+	IssuedAt time.Time
+	Expires  time.Time
+}
+
+// accessClaims are the JSON claims of an access token.
+type accessClaims struct {
+	jwt.RegisteredClaims
+	SID string `json:"sid,omitempty"`
 }
 
 // NewTokens returns Tokens, refusing a secret shorter than MinSecretLen.
@@ -137,21 +153,24 @@ func (t *Tokens) key(tok *jwt.Token) (any, error) {
 	return nil, errors.New("unknown kid")
 }
 
-// Issue returns a signed access token for userID valid from now for the
-// configured lifetime.
-func (t *Tokens) Issue(userID int64, now time.Time) (string, time.Duration, error) {
+// Issue returns a signed access token for userID in session (the refresh
+// token family, "sid") valid from now for the configured lifetime.
+func (t *Tokens) Issue(userID int64, session string, now time.Time) (string, time.Duration, error) {
+	if session == "" {
+		return "", 0, errors.New("auth: an access token needs a session")
+	}
 	jti := make([]byte, 16)
 	if _, err := io.ReadFull(t.rand, jti); err != nil {
 		return "", 0, fmt.Errorf("auth: read jti: %w", err)
 	}
-	claims := jwt.RegisteredClaims{
+	claims := accessClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   strconv.FormatInt(userID, 10),
 		Issuer:    t.issuer,
 		Audience:  jwt.ClaimStrings{t.audience},
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
 		ID:        base64.RawURLEncoding.EncodeToString(jti),
-	}
+	}, SID: session}
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 	tok.Header["kid"] = t.kid
 	signed, err := tok.SignedString(t.secret)
@@ -161,19 +180,18 @@ func (t *Tokens) Issue(userID int64, now time.Time) (string, time.Duration, erro
 	return signed, t.ttl, nil
 }
 
-// Verify returns the user id of a valid token and when it was issued (its
-// "iat", whole seconds). An expired one fails with code
-// "token_expired" (the client refreshes); every other failure with
-// "unauthorized", without saying which check failed.
-func (t *Tokens) Verify(token string, now time.Time) (int64, time.Time, error) {
+// Verify returns the claims of a valid token. An expired one fails with
+// code "token_expired" (the client refreshes); every other failure with
+// "unauthorized", without saying which check failed. Whether its session
+// has ended is not the token's to say (app checks it).
+func (t *Tokens) Verify(token string, now time.Time) (Claims, error) {
 	t.mu.Lock()
 	v, ok := t.verified[token]
 	t.mu.Unlock()
 	if ok {
-		uid, err := v.check(now)
-		return uid, v.iat, err
+		return v.check(now)
 	}
-	var claims jwt.RegisteredClaims
+	var claims accessClaims
 	_, err := jwt.ParseWithClaims(token, &claims, t.key,
 		// Pinning the method is what stops "alg: none" and key-confusion
 		// tokens; the library checks it before calling the key function.
@@ -188,21 +206,21 @@ func (t *Tokens) Verify(token string, now time.Time) (int64, time.Time, error) {
 		// v5 checks the signature before the claims, so only a genuine
 		// token can be reported as expired.
 		if errors.Is(err, jwt.ErrTokenExpired) {
-			return 0, time.Time{}, errExpired()
+			return Claims{}, errExpired()
 		}
-		return 0, time.Time{}, errUnauthorized()
+		return Claims{}, errUnauthorized()
 	}
-	// WithIssuedAt checks iat only when it is there; the socket's
-	// sessions_since check needs it, so a token without one is refused.
-	if claims.IssuedAt == nil {
-		return 0, time.Time{}, errUnauthorized()
+	// WithIssuedAt checks iat only when it is there: a token without one,
+	// or without a session, is not one this server issues.
+	if claims.IssuedAt == nil || claims.SID == "" {
+		return Claims{}, errUnauthorized()
 	}
 	id, err := strconv.ParseInt(claims.Subject, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, time.Time{}, errUnauthorized()
+		return Claims{}, errUnauthorized()
 	}
 	// exp and iat are present (checked above); nbf is optional.
-	v = verifiedToken{uid: id, iat: claims.IssuedAt.Time, exp: claims.ExpiresAt.Time}
+	v = verifiedToken{Claims: Claims{UserID: id, Session: claims.SID, IssuedAt: claims.IssuedAt.Time, Expires: claims.ExpiresAt.Time}}
 	if claims.NotBefore != nil {
 		v.nbf = claims.NotBefore.Time
 	}
@@ -215,7 +233,7 @@ func (t *Tokens) Verify(token string, now time.Time) (int64, time.Time, error) {
 	}
 	t.verified[token] = v
 	t.mu.Unlock()
-	return id, v.iat, nil
+	return v.Claims, nil
 }
 
 func errExpired() *chat.Error {

@@ -21,30 +21,30 @@ func TestVerifiedTokensRemembered(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	tok, _, err := tk.Issue(7, now)
+	tok, _, err := tk.Issue(7, "s1", now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, _, err := tk.Verify(tok, now); err != nil || id != 7 {
+	if id, err := uidOf(tk.Verify(tok, now)); err != nil || id != 7 {
 		t.Fatalf("Verify = %d, %v", id, err)
 	}
 	v, ok := tk.verified[tok]
-	if !ok || v.uid != 7 || !v.exp.Equal(now.Add(DefaultAccessTTL)) {
+	if !ok || v.UserID != 7 || v.Session != "s1" || !v.Expires.Equal(now.Add(DefaultAccessTTL)) {
 		t.Fatalf("remembered %+v %v", v, ok)
 	}
-	v.uid = 8
+	v.UserID = 8
 	tk.verified[tok] = v
-	if id, _, _ := tk.Verify(tok, now); id != 8 {
+	if id, _ := uidOf(tk.Verify(tok, now)); id != 8 {
 		t.Fatalf("second Verify = %d: the token was parsed again", id)
 	}
 
 	forged, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"sub": "7", "iss": "chat", "aud": "chat-api", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
+		"sub": "7", "iss": "chat", "aud": "chat-api", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "sid": "s1",
 	}).SignedString([]byte(strings.Repeat("z", MinSecretLen)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := tk.Verify(forged, now); err == nil {
+	if _, err := (tk.Verify(forged, now)); err == nil {
 		t.Fatal("forged token accepted")
 	}
 	if _, ok := tk.verified[forged]; ok {
@@ -52,11 +52,11 @@ func TestVerifiedTokensRemembered(t *testing.T) {
 	}
 
 	for i := range maxVerified + 100 {
-		tok, _, err := tk.Issue(int64(i+1), now)
+		tok, _, err := tk.Issue(int64(i+1), "s1", now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if id, _, err := tk.Verify(tok, now); err != nil || id != int64(i+1) {
+		if id, err := uidOf(tk.Verify(tok, now)); err != nil || id != int64(i+1) {
 			t.Fatalf("token %s: %d %v", strconv.Itoa(i), id, err)
 		}
 	}
@@ -64,3 +64,6 @@ func TestVerifiedTokensRemembered(t *testing.T) {
 		t.Fatalf("%d tokens remembered, bound %d", n, maxVerified)
 	}
 }
+
+// uidOf is the user id of Verify's answer.
+func uidOf(c Claims, err error) (int64, error) { return c.UserID, err }

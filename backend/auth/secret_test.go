@@ -80,7 +80,7 @@ func tokensWith(t *testing.T, current, previous []byte) *auth.Tokens {
 // nothing else.
 func TestTokensKeyRotation(t *testing.T) {
 	before := tokensWith(t, oldSecret, nil)
-	issued, _, err := before.Issue(7, t0)
+	issued, _, err := before.Issue(7, "s1", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,22 +96,22 @@ func TestTokensKeyRotation(t *testing.T) {
 	}
 
 	rotated := tokensWith(t, newSecret, oldSecret)
-	if id, _, err := rotated.Verify(issued, t0); err != nil || id != 7 {
+	if id, err := uidOf(rotated.Verify(issued, t0)); err != nil || id != 7 {
 		t.Fatalf("token of the previous secret: %d, %v", id, err)
 	}
-	fresh, _, err := rotated.Issue(8, t0)
+	fresh, _, err := rotated.Issue(8, "s1", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, _, err := rotated.Verify(fresh, t0); err != nil || id != 8 {
+	if id, err := uidOf(rotated.Verify(fresh, t0)); err != nil || id != 8 {
 		t.Fatalf("token of the current secret: %d, %v", id, err)
 	}
 	// New tokens are signed with the current secret only.
-	if _, _, err := before.Verify(fresh, t0); err == nil {
+	if _, err := (before.Verify(fresh, t0)); err == nil {
 		t.Fatal("a new token verified with the previous secret alone")
 	}
 	// Once the previous secret is dropped its tokens fail.
-	if _, _, err := tokensWith(t, newSecret, nil).Verify(issued, t0); !errors.Is(err, chat.ErrUnauthorized) {
+	if _, err := tokensWith(t, newSecret, nil).Verify(issued, t0); !errors.Is(err, chat.ErrUnauthorized) {
 		t.Fatalf("token of a dropped secret: %v", err)
 	}
 }
@@ -121,7 +121,7 @@ func TestTokensKeyRotation(t *testing.T) {
 // verified with the current secret only.
 func TestTokensKid(t *testing.T) {
 	tk := tokensWith(t, newSecret, oldSecret)
-	claims := jwt.MapClaims{"sub": "7", "iss": "chat", "aud": "chat-api", "iat": t0.Unix(), "exp": t0.Add(time.Minute).Unix()}
+	claims := jwt.MapClaims{"sub": "7", "iss": "chat", "aud": "chat-api", "iat": t0.Unix(), "exp": t0.Add(time.Minute).Unix(), "sid": "s1"}
 	signKid := func(key []byte, kid any) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 		if kid != nil {
@@ -148,7 +148,7 @@ func TestTokensKid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, _, err := tk.Verify(tt.token, t0)
+			id, err := uidOf(tk.Verify(tt.token, t0))
 			if tt.ok && (err != nil || id != 7) {
 				t.Fatalf("refused: %d, %v", id, err)
 			}
@@ -171,7 +171,7 @@ func TestTokensWithoutIat(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ce *chat.Error
-	if _, _, err := tk.Verify(s, t0); !errors.As(err, &ce) || ce.Code != "unauthorized" {
+	if _, err := (tk.Verify(s, t0)); !errors.As(err, &ce) || ce.Code != "unauthorized" {
 		t.Fatalf("token without iat: %v, want unauthorized", err)
 	}
 }

@@ -131,3 +131,11 @@ type RefreshToken struct {
 	RevokedAt *time.Time
 	CreatedAt time.Time
 }
+
+// SessionEnd is a session (refresh-token family) that ended: its access
+// tokens are refused from then on.
+type SessionEnd struct {
+	Session string
+	UserID  int64
+	At      time.Time
+}

@@ -15,9 +15,10 @@ const (
 	EventGroupUpdated   EventType = "group_updated"
 	EventGroupDeleted   EventType = "group_deleted"
 
-	// EventSessionsEnded is never sent to a client: every instance closes
-	// the connections of UserID (4401) when it hears of it, because the
-	// user's password changed.
+	// EventSessionsEnded is never sent to a client: sessions of UserID
+	// ended (a logout, logout-all, a password change, a reused refresh
+	// token); every instance refuses their tokens and closes their
+	// connections (4401) when it hears of it.
 	EventSessionsEnded EventType = "sessions_ended"
 )
 
@@ -48,6 +49,8 @@ type Event struct {
 	Members []int64 `json:"-"`
 	// Groups are the groups of UserID (presence: its audience).
 	Groups []int64 `json:"-"`
+	// Sessions are the sessions (refresh-token families) that ended.
+	Sessions []string `json:"-"`
 }
 
 // Audience is who receives an event, and what it changes in who receives
@@ -71,8 +74,11 @@ type Audience struct {
 	Leave int64 `json:"l,omitempty"`
 	// Dissolve: after it is delivered, no connection receives the group.
 	Dissolve bool `json:"d,omitempty"`
-	// Close: this user's connections are closed (4401) and get no frame.
+	// Close: this user's connections of the Sessions are closed (4401)
+	// and get no frame; all of them when Sessions is empty.
 	Close int64 `json:"c,omitempty"`
+	// Sessions ended: every instance refuses their access tokens.
+	Sessions []string `json:"ss,omitempty"`
 }
 
 // Audience is the one rule of who receives each event type.
@@ -103,7 +109,7 @@ func (e Event) Audience() Audience {
 		// Everyone who shares a group with the user, but the user.
 		return Audience{Groups: e.Groups, ExceptUser: e.UserID}
 	case EventSessionsEnded:
-		return Audience{Close: e.UserID}
+		return Audience{Close: e.UserID, Sessions: e.Sessions}
 	}
 	return Audience{}
 }

@@ -25,6 +25,7 @@ func TestAudience(t *testing.T) {
 		{Event{Type: EventRead, GroupID: 1, Seq: 4, Actor: 7, Conn: "c1"}, Audience{Users: []int64{7}, ExceptConn: "c1"}},
 		{Event{Type: EventPresence, UserID: 7, Groups: []int64{1, 2}}, Audience{Groups: []int64{1, 2}, ExceptUser: 7}},
 		{Event{Type: EventSessionsEnded, UserID: 7}, Audience{Close: 7}},
+		{Event{Type: EventSessionsEnded, UserID: 7, Sessions: []string{"f1"}}, Audience{Close: 7, Sessions: []string{"f1"}}},
 		{Event{Type: "unknown"}, Audience{}},
 	} {
 		if got := tc.ev.Audience(); !reflect.DeepEqual(got, tc.want) {

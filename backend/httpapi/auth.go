@@ -1,17 +1,20 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/chat"
 )
 
 type registerRequest struct {
 	Username    string `json:"username"`
 	Password    string `json:"password"`
 	DisplayName string `json:"display_name"`
+	Session     string `json:"session"`
 }
 
 func (a *api) register(c *gin.Context) {
@@ -19,18 +22,22 @@ func (a *api) register(c *gin.Context) {
 	if !a.decodeJSON(c, &in) {
 		return
 	}
-	res, err := a.svc.Register(c.Request.Context(), app.Registration(in))
+	cookie, ok := a.sessionKind(c, in.Session)
+	if !ok {
+		return
+	}
+	res, err := a.svc.Register(c.Request.Context(), app.Registration{Username: in.Username, Password: in.Password, DisplayName: in.DisplayName})
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	noStore(c)
-	c.JSON(http.StatusCreated, res)
+	a.answerAuth(c, http.StatusCreated, res, cookie)
 }
 
 type loginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	Session  string `json:"session"`
 }
 
 func (a *api) login(c *gin.Context) {
@@ -38,47 +45,40 @@ func (a *api) login(c *gin.Context) {
 	if !a.decodeJSON(c, &in) {
 		return
 	}
+	cookie, ok := a.sessionKind(c, in.Session)
+	if !ok {
+		return
+	}
 	res, err := a.svc.Login(app.WithClient(c.Request.Context(), c.ClientIP()), in.Username, in.Password)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	noStore(c)
-	c.JSON(http.StatusOK, res)
+	a.answerAuth(c, http.StatusOK, res, cookie)
 }
 
 type refreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-func (a *api) refreshToken(c *gin.Context) (string, bool) {
-	var in refreshRequest
-	if !a.decodeJSON(c, &in) {
-		return "", false
-	}
-	if in.RefreshToken == "" {
-		a.invalid(c, map[string]string{"refresh_token": "is required"})
-		return "", false
-	}
-	return in.RefreshToken, true
-}
-
 func (a *api) refresh(c *gin.Context) {
-	tok, ok := a.refreshToken(c)
+	tok, cookie, ok := a.refreshToken(c)
 	if !ok {
 		return
 	}
 	res, err := a.svc.Refresh(c.Request.Context(), tok)
 	if err != nil {
+		if cookie && errors.Is(err, chat.ErrUnauthorized) {
+			clearRefreshCookie(c) // dead: the browser need not keep sending it
+		}
 		a.fail(c, err)
 		return
 	}
-	noStore(c)
-	c.JSON(http.StatusOK, res)
+	a.answerAuth(c, http.StatusOK, res, cookie)
 }
 
 func (a *api) logout(c *gin.Context) {
-	tok, ok := a.refreshToken(c)
+	tok, cookie, ok := a.refreshToken(c)
 	if !ok {
 		return
 	}
@@ -86,6 +86,18 @@ func (a *api) logout(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
+	if cookie {
+		clearRefreshCookie(c)
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (a *api) logoutAll(c *gin.Context) {
+	if err := a.svc.LogoutAll(c.Request.Context(), uid(c)); err != nil {
+		a.fail(c, err)
+		return
+	}
+	clearRefreshCookie(c) // this browser's session ended too
 	c.Status(http.StatusNoContent)
 }
 

@@ -110,7 +110,7 @@ func TestAuthentication(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st app.Store) {
 		h := newHarness(t, st, nil)
 		id, token := h.user("carol")
-		expired, _, err := h.tokens.Issue(id, time.Now().Add(-24*time.Hour))
+		expired, _, err := h.tokens.Issue(id, "s1", time.Now().Add(-24*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func TestAuthentication(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		forged, _, err := other.Issue(id, time.Now())
+		forged, _, err := other.Issue(id, "s1", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,7 +52,13 @@ func TestUserEndpoints(t *testing.T) {
 			http.StatusBadRequest, "validation_failed")
 		expect(t, h.do("PATCH", "/api/v1/users/me", token, map[string]string{"password": "new password", "current_password": "password-heidi"}),
 			http.StatusOK, "")
-		expect(t, h.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "heidi", "password": "new password"}), http.StatusOK, "")
+		// The change ended this session too: the token is refused at once.
+		expect(t, h.do("GET", "/api/v1/users/me", token, nil), http.StatusUnauthorized, "unauthorized")
+		r = h.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "heidi", "password": "new password"})
+		expect(t, r, http.StatusOK, "")
+		var again app.AuthResult
+		r.decode(t, &again)
+		token = again.AccessToken
 		expect(t, h.do("PATCH", "/api/v1/users/me", token, map[string]any{"display_name": 7}), http.StatusBadRequest, "validation_failed")
 
 		r = h.do("GET", "/api/v1/users?q=HEID&limit=1", token, nil)

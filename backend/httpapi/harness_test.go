@@ -41,12 +41,17 @@ func newTokens(t *testing.T) *auth.Tokens {
 // enough for tests (the production ones take ~50 ms a hash).
 func newService(t *testing.T, st app.Store) (*app.Service, *auth.Tokens) {
 	t.Helper()
+	tokens := newTokens(t)
+	return app.New(app.Deps{Store: st, Tokens: tokens, Hasher: cheapHasher(t)}, app.Config{}), tokens
+}
+
+func cheapHasher(t *testing.T) *auth.Hasher {
+	t.Helper()
 	hasher, err := auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 8, KeyLen: 16}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens := newTokens(t)
-	return app.New(app.Deps{Store: st, Tokens: tokens, Hasher: hasher}, app.Config{}), tokens
+	return hasher
 }
 
 func newHarness(t *testing.T, st app.Store, mod func(*httpapi.Options)) *harness {

@@ -49,16 +49,52 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	if err := json.Unmarshal(body, &pair); err != nil {
 		t.Fatal(err)
 	}
-	// Reusing a spent refresh token is refused (and revokes the family).
+	// Reusing a spent refresh token is refused (and revokes the family:
+	// that session, alice's access token included, has ended).
 	s.do(oasExchange{method: "POST", path: refresh, body: map[string]string{"refresh_token": aliceRefresh}, want: 401})
+	s.do(oasExchange{method: "GET", path: "/api/v1/users/me", token: alice, want: 401})
+	alice, _ = s.login("alice", "correct horse battery")
 	s.do(oasExchange{method: "POST", path: refresh, body: map[string]string{"refresh_token": "not-a-token"}, want: 401})
-	s.do(oasExchange{method: "POST", path: refresh, body: map[string]string{}, want: 400, docRejects: true})
+	// Without a token and without a cookie: the document cannot tell.
+	s.do(oasExchange{method: "POST", path: refresh, body: map[string]string{}, want: 400})
 
 	const logout = "/api/v1/auth/logout"
 	_, _, erinRefresh := s.register("erin")
 	s.do(oasExchange{method: "POST", path: logout, body: map[string]string{"refresh_token": erinRefresh}, want: 204})
 	s.do(oasExchange{method: "POST", path: refresh, body: map[string]string{"refresh_token": erinRefresh}, want: 401})
 	s.do(oasExchange{method: "POST", path: logout, body: `{"refresh_token": 5}`, want: 400, docRejects: true})
+
+	// A browser's cookie session: the refresh token travels in the
+	// cookie, only from the server's own origin.
+	self := map[string]string{"Origin": "http://example.com"}
+	body = s.do(oasExchange{method: "POST", path: login, header: self, want: 200,
+		body: map[string]string{"username": "erin", "password": "correct horse battery", "session": "cookie"}})
+	if strings.Contains(string(body), "refresh_token") {
+		t.Fatalf("a cookie login returned the refresh token: %s", clip(body))
+	}
+	s.do(oasExchange{method: "POST", path: reg, header: self, want: 201,
+		body: map[string]string{"username": "frank", "password": "correct horse battery", "session": "cookie"}})
+	s.do(oasExchange{method: "POST", path: login, header: map[string]string{"Origin": "https://evil.example.net"}, want: 403,
+		body: map[string]string{"username": "erin", "password": "correct horse battery", "session": "cookie"}})
+	s.do(oasExchange{method: "POST", path: login, header: self, want: 400, docRejects: true,
+		body: map[string]string{"username": "erin", "password": "correct horse battery", "session": "jar"}})
+	cookie := s.lastCookie
+	withCookie := func(origin string) map[string]string {
+		return map[string]string{"Origin": origin, "Cookie": "chat_refresh=" + cookie}
+	}
+	s.do(oasExchange{method: "POST", path: refresh, header: withCookie("https://evil.example.net"), body: map[string]string{}, want: 403})
+	s.do(oasExchange{method: "POST", path: refresh, header: withCookie("http://example.com"), body: map[string]string{}, want: 200})
+	cookie = s.lastCookie
+	s.do(oasExchange{method: "POST", path: logout, header: withCookie("https://evil.example.net"), body: map[string]string{}, want: 403})
+	s.do(oasExchange{method: "POST", path: logout, header: withCookie("http://example.com"), body: map[string]string{}, want: 204})
+	s.do(oasExchange{method: "POST", path: refresh, header: withCookie("http://example.com"), body: map[string]string{}, want: 401})
+
+	// Logout everywhere.
+	_, gwen, _ := s.register("gwen")
+	gwen2, _ := s.login("gwen", "correct horse battery")
+	s.do(oasExchange{method: "POST", path: "/api/v1/auth/logout-all", want: 401, docRejects: true})
+	s.do(oasExchange{method: "POST", path: "/api/v1/auth/logout-all", token: gwen, want: 204})
+	s.do(oasExchange{method: "GET", path: "/api/v1/users/me", token: gwen2, want: 401})
 
 	// ---- users ----
 	s.do(oasExchange{method: "GET", path: "/api/v1/users/me", token: alice, want: 200})
@@ -68,6 +104,9 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: alice, body: map[string]string{"password": "a new password"}, want: 400, docRejects: true})
 	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: alice, body: map[string]string{"password": "a new password", "current_password": "wrong password"}, want: 400})
 	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: alice, body: map[string]string{"password": "a new password", "current_password": "correct horse battery"}, want: 200})
+	// The change ended every session of alice's, this one too.
+	s.do(oasExchange{method: "GET", path: "/api/v1/users/me", token: alice, want: 401})
+	alice, _ = s.login("alice", "a new password")
 	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: alice, body: map[string]any{"display_name": strings.Repeat("x", 65)}, want: 400, docRejects: true})
 	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: alice, body: map[string]any{"display_name": "\u2066Alice"}, want: 400, docRejects: true})
 	s.do(oasExchange{method: "POST", path: reg, body: map[string]any{"username": "erin", "password": "long enough 1", "display_name": "E\x00"}, want: 400, docRejects: true})

@@ -64,6 +64,8 @@ type oasSuite struct {
 	h      http.Handler
 	// seen records "operationId status" of every validated exchange.
 	seen map[string]bool
+	// lastCookie is the chat_refresh cookie the last answer set, if any.
+	lastCookie string
 }
 
 func loadOpenAPI(t *testing.T) *openapi3.T {
@@ -175,6 +177,11 @@ func (s *oasSuite) do(x oasExchange) []byte {
 	s.h.ServeHTTP(rec, x.request())
 	res := rec.Result()
 	body := rec.Body.Bytes()
+	for _, c := range res.Cookies() {
+		if c.Name == "chat_refresh" && c.Value != "" {
+			s.lastCookie = c.Value
+		}
+	}
 	if res.StatusCode != x.want {
 		s.t.Errorf("%s: status %d, want %d; body %s", name, res.StatusCode, x.want, clip(body))
 	}
@@ -307,6 +314,21 @@ func (s *oasSuite) register(username string) (id int64, access, refresh string) 
 		s.t.Fatalf("register %s: %v: %s", username, err, clip(body))
 	}
 	return res.User.ID, res.AccessToken, res.RefreshToken
+}
+
+// login logs a user in through the API and returns its tokens.
+func (s *oasSuite) login(username, password string) (access, refresh string) {
+	s.t.Helper()
+	body := s.do(oasExchange{method: "POST", path: "/api/v1/auth/login",
+		body: map[string]string{"username": username, "password": password}, want: http.StatusOK})
+	var res struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil || res.AccessToken == "" {
+		s.t.Fatalf("login %s: %v: %s", username, err, clip(body))
+	}
+	return res.AccessToken, res.RefreshToken
 }
 
 func idOf(t *testing.T, body []byte) int64 {

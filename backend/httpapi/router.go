@@ -71,6 +71,9 @@ type api struct {
 	limiter Limiter
 	now     func() time.Time
 	metrics *httpMetrics
+	// origins are the configured CORS origins: besides the server's own,
+	// they may use a cookie session.
+	origins auth.Origins
 }
 
 // New returns the HTTP handler of the whole server. It panics on a
@@ -81,7 +84,7 @@ func New(o Options) http.Handler {
 	if o.Service == nil {
 		panic("httpapi: Options.Service is required")
 	}
-	a := &api{svc: o.Service, log: o.Log, limiter: o.AuthLimiter, now: o.Clock}
+	a := &api{svc: o.Service, log: o.Log, limiter: o.AuthLimiter, now: o.Clock, origins: auth.NewOrigins(o.CORSOrigins)}
 	if a.limiter == nil && o.AuthRate > 0 {
 		a.limiter = auth.NewLimiter(o.AuthRate, o.AuthRate)
 	}
@@ -133,6 +136,7 @@ func New(o Options) http.Handler {
 	authRoutes.POST("/login", a.rateLimit, a.login)
 	authRoutes.POST("/refresh", a.refresh)
 	authRoutes.POST("/logout", a.logout)
+	authRoutes.POST("/logout-all", a.authenticate, a.logoutAll)
 
 	p := v1.Group("", a.authenticate)
 	p.GET("/users/me", a.me)
@@ -186,6 +190,8 @@ func wsHandler(h http.Handler) gin.HandlerFunc {
 		// there are none to lift.
 		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Time{})
-		h.ServeHTTP(c.Writer, c.Request)
+		// The client's address as found here (trusting only the
+		// configured proxies) is what the endpoint limits by.
+		h.ServeHTTP(c.Writer, c.Request.WithContext(app.WithClient(c.Request.Context(), c.ClientIP())))
 	}
 }

@@ -57,7 +57,7 @@ func benchMessage(gid, seq int64) chat.Message {
 
 func benchHub(b *testing.B, st Store) *Hub {
 	b.Helper()
-	h, err := NewHub(Options{Broker: downBroker{}, Store: st})
+	h, err := NewHub(Options{Broker: downBroker{}, Store: st, MaxPerUser: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func BenchmarkHubFanout(b *testing.B) {
 			return
 		}
 		cctx, ccancel := context.WithCancel(ctx)
-		c := &conn{hub: h, ws: ws, out: sb.out, id: h.newConnID(), uid: 1, ctx: cctx, cancel: ccancel}
+		c := newConn(h, ws, sb.out, 1, "s1", cctx, ccancel)
 		context.AfterFunc(cctx, c.abortWrite)
 		accepted <- c
 	}))

@@ -28,6 +28,8 @@ type cluster struct {
 type clusterConfig struct {
 	redis  bool
 	faulty bool // each instance's broker loses 1 of every 4 publishes
+	// mod changes the instances' options further.
+	mod func(*Options)
 }
 
 func startCluster(t *testing.T, n int, cfg clusterConfig) *cluster {
@@ -37,6 +39,9 @@ func startCluster(t *testing.T, n int, cfg clusterConfig) *cluster {
 		// The broker loses messages without a reconnect: the periodic
 		// re-read is what finds a lost last message.
 		o.ResyncInterval = 200 * time.Millisecond
+		if cfg.mod != nil {
+			cfg.mod(o)
+		}
 	}
 	cl := &cluster{}
 	var stores []app.Store

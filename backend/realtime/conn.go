@@ -22,12 +22,16 @@ type conn struct {
 	hub    *Hub
 	ws     *websocket.Conn
 	out    *corkWriter // the socket under ws's buffer
+	seq    uint64      // opening order on this instance
 	id     string
 	uid    int64
 	ctx    context.Context // ends when the connection ends or the hub stops
 	cancel context.CancelFunc
 
 	groups []int64 // the groups it is subscribed to; guarded by hub.mu
+	// session is its token's session (refresh-token family): it closes
+	// when that ends. Guarded by hub.mu.
+	session string
 
 	// wmu guards the batch being written. The hub's write watchdog cuts a
 	// batch that has taken WriteTimeout: a socket deadline set and cleared
@@ -44,11 +48,18 @@ type conn struct {
 	resumes  []resumeReq // resume requests waiting for the resumer
 	resuming bool
 	ping     *time.Timer
-	wg       sync.WaitGroup // pinger, resumer, sends in flight
+	// The connection closes (4401) when its token expires unless an
+	// in-band auth moved the deadline: a timer, not a goroutine, so that
+	// idle connections stay cheap.
+	expiry  *time.Timer
+	expires time.Time
+	expired bool
+	wg      sync.WaitGroup // pinger, resumer, sends in flight
 }
 
-func newConn(h *Hub, ws *websocket.Conn, out *corkWriter, uid int64, ctx context.Context, cancel context.CancelFunc) *conn {
-	c := &conn{hub: h, ws: ws, out: out, id: h.newConnID(), uid: uid, ctx: ctx, cancel: cancel}
+func newConn(h *Hub, ws *websocket.Conn, out *corkWriter, uid int64, session string, ctx context.Context, cancel context.CancelFunc) *conn {
+	seq, id := h.newConnID()
+	c := &conn{hub: h, ws: ws, out: out, seq: seq, id: id, uid: uid, session: session, ctx: ctx, cancel: cancel}
 	c.sendQueue = sendQueue{limit: h.opt.QueueSize, uid: uid, out: c, m: h.metrics}
 	return c
 }
@@ -180,6 +191,36 @@ func (c *conn) pingOnce() {
 	c.smu.Unlock()
 }
 
+// expireAt arms (or moves) the close at the token's expiry; false when the
+// connection has ended or its token has already expired.
+func (c *conn) expireAt(at time.Time) bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if c.done || c.expired {
+		return false
+	}
+	c.expires = at
+	d := time.Until(at)
+	if c.expiry == nil {
+		c.expiry = time.AfterFunc(d, c.expire)
+	} else {
+		c.expiry.Reset(d)
+	}
+	return true
+}
+
+func (c *conn) expire() {
+	c.smu.Lock()
+	// A deadline moved while this run was on its way is not reached yet.
+	if c.done || time.Now().Before(c.expires) {
+		c.smu.Unlock()
+		return
+	}
+	c.expired = true
+	c.smu.Unlock()
+	c.closeWith(CloseUnauthorized, "token_expired")
+}
+
 // finish runs once the read loop has ended: it unsubscribes the connection,
 // lets the writer send a requested close frame and waits for the goroutines.
 func (c *conn) finish() {
@@ -188,6 +229,9 @@ func (c *conn) finish() {
 	c.done = true
 	if c.ping != nil {
 		c.ping.Stop()
+	}
+	if c.expiry != nil {
+		c.expiry.Stop()
 	}
 	c.smu.Unlock()
 	// A requested close code is sent by the writer (started when the close

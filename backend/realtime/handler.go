@@ -22,9 +22,9 @@ import (
 // Service is what the endpoint needs of the use cases (*app.Service). A
 // frame goes through the same use case as the REST call it mirrors.
 type Service interface {
-	// AuthenticateSocket returns the token's user; it also refuses tokens
-	// issued before the user's sessions ended (a password change).
-	AuthenticateSocket(ctx context.Context, accessToken string) (chat.User, error)
+	// AuthenticateSocket returns the token's user and claims; it refuses
+	// a token whose session has ended.
+	AuthenticateSocket(ctx context.Context, accessToken string) (chat.User, auth.Claims, error)
 	GroupIDs(ctx context.Context, uid int64) ([]int64, error)
 	// StartSend queues a message for storing and returns the wait, which
 	// hands over the stored message before anyone is notified of it; sends
@@ -38,9 +38,9 @@ var _ Service = (*app.Service)(nil)
 
 // Close codes of the protocol (API.md, WebSocket).
 const (
-	CloseUnauthorized websocket.StatusCode = 4401 // bad or expired token, or the sessions ended
+	CloseUnauthorized websocket.StatusCode = 4401 // bad or expired token, or its session ended
 	CloseAuthTimeout  websocket.StatusCode = 4408 // no auth frame in time
-	CloseRateLimited  websocket.StatusCode = 4429 // kept flooding
+	CloseRateLimited  websocket.StatusCode = 4429 // kept flooding, or too many connections
 )
 
 // Handler returns the GET /api/v1/ws endpoint. The service is passed here
@@ -76,6 +76,15 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.handlers.Done()
 		}
 	}()
+	// Until it is registered the connection counts against its address:
+	// unauthenticated sockets cost a goroutine each and prove nothing.
+	addr := auth.ClientKey(clientAddr(r))
+	if !h.beginPending(addr) {
+		w.Header().Set("Retry-After", "1")
+		writeHTTPError(w, http.StatusTooManyRequests, "rate_limited", "Too many connections from your address are authenticating.")
+		return
+	}
+	defer h.endPending(addr)
 
 	headerToken, hasHeader := auth.BearerToken(r.Header.Get("Authorization"))
 	sb := &smallBuffers{ResponseWriter: w, pool: &h.corkPool}
@@ -112,7 +121,7 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	user, err := hd.svc.AuthenticateSocket(ctx, token)
+	user, claims, err := hd.svc.AuthenticateSocket(ctx, token)
 	if err != nil {
 		hd.closeAuthError(ws, err)
 		return
@@ -124,7 +133,7 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	c := newConn(h, ws, sb.out, uid, ctx, cancel)
+	c := newConn(h, ws, sb.out, uid, claims.Session, ctx, cancel)
 	// Ends with the connection (cancel runs in finish) or the hub.
 	context.AfterFunc(ctx, c.abortWrite)
 	if err := h.register(ctx, c, groups, cursors, encode(simpleFrame{Type: "ready", User: &user})); err != nil {
@@ -135,6 +144,17 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("realtime: registering a connection", "err", err)
 		_ = ws.Close(websocket.StatusTryAgainLater, "unavailable")
 		return
+	}
+	c.expireAt(claims.Expires)
+	// The groups are read again now that the connection is registered: a
+	// removal (or join) committed since the first read was routed before
+	// the connection could hear of it.
+	if groups, err = hd.svc.GroupIDs(ctx, uid); err == nil {
+		h.regroup(c, groups)
+	} else {
+		// Without its groups the connection cannot be trusted to stop.
+		h.log.Debug("realtime: re-reading the groups of a new connection", "err", err)
+		c.closeWith(websocket.StatusTryAgainLater, "unavailable")
 	}
 	c.startPing()
 	if cursors != nil {
@@ -245,6 +265,12 @@ func (hd *handler) readAuthFrame(ctx context.Context, ws *websocket.Conn) (inFra
 }
 
 func (hd *handler) closeAuthError(ws *websocket.Conn, err error) {
+	code, reason := hd.authClose(err)
+	_ = ws.Close(code, reason)
+}
+
+// authClose is the close code and reason of a failed authentication.
+func (hd *handler) authClose(err error) (websocket.StatusCode, string) {
 	switch {
 	case errors.Is(err, chat.ErrUnauthorized), errors.Is(err, chat.ErrNotFound):
 		code := "unauthorized"
@@ -252,13 +278,26 @@ func (hd *handler) closeAuthError(ws *websocket.Conn, err error) {
 		if errors.As(err, &ce) && ce.Code != "" {
 			code = ce.Code
 		}
-		_ = ws.Close(CloseUnauthorized, code)
+		return CloseUnauthorized, code
 	case errors.Is(err, chat.ErrUnavailable):
-		_ = ws.Close(websocket.StatusTryAgainLater, "unavailable")
+		return websocket.StatusTryAgainLater, "unavailable"
 	default:
 		hd.hub.log.Error("realtime: authenticating a connection", "err", err)
-		_ = ws.Close(websocket.StatusInternalError, "internal error")
+		return websocket.StatusInternalError, "internal error"
 	}
+}
+
+// clientAddr is the client's IP address: as the HTTP layer found it
+// (app.WithClient, which trusts the configured proxies), else the peer.
+func clientAddr(r *http.Request) string {
+	if a := app.ClientAddr(r.Context()); a != "" {
+		return a
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func writeHTTPError(w http.ResponseWriter, status int, code, msg string) {

@@ -35,8 +35,13 @@ func TestMain(m *testing.M) {
 const testSecret = "0123456789abcdef0123456789abcdef-realtime-test"
 
 func newTokens(t testing.TB) *auth.Tokens {
+	return newTokensTTL(t, 0)
+}
+
+// newTokensTTL issues tokens that last ttl (0: the default).
+func newTokensTTL(t testing.TB, ttl time.Duration) *auth.Tokens {
 	t.Helper()
-	tokens, err := auth.NewTokens(auth.TokenConfig{Secret: []byte(testSecret), Issuer: "chat-test", Audience: "chat-test"})
+	tokens, err := auth.NewTokens(auth.TokenConfig{Secret: []byte(testSecret), Issuer: "chat-test", Audience: "chat-test", TTL: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +51,12 @@ func newTokens(t testing.TB) *auth.Tokens {
 // instance is one server: a hub, the use cases wired to it, and an
 // httptest server mounting the endpoint at /api/v1/ws.
 type instance struct {
-	hub  *Hub
-	svc  *app.Service
-	srv  *httptest.Server
-	url  string
-	stop func() // stops the hub (idempotent)
+	hub      *Hub
+	svc      *app.Service
+	sessions *app.Sessions
+	srv      *httptest.Server
+	url      string
+	stop     func() // stops the hub (idempotent)
 }
 
 type instanceConfig struct {
@@ -60,6 +66,8 @@ type instanceConfig struct {
 	presence Presence
 	mod      func(*Options)
 	clock    func() time.Time // the use cases' clock; nil: time.Now
+	// wrap, when set, is what the endpoint calls instead of the service.
+	wrap func(Service) Service
 }
 
 func startInstance(t *testing.T, cfg instanceConfig) *instance {
@@ -72,7 +80,8 @@ func startInstance(t *testing.T, cfg instanceConfig) *instance {
 		t.Cleanup(func() { _ = m.Close() })
 		cfg.broker = m
 	}
-	opt := Options{Broker: cfg.broker, Store: cfg.store, Presence: cfg.presence, FrameRate: -1}
+	sessions := app.NewSessions(time.Hour)
+	opt := Options{Broker: cfg.broker, Store: cfg.store, Presence: cfg.presence, Sessions: sessions, FrameRate: -1}
 	if cfg.mod != nil {
 		cfg.mod(&opt)
 	}
@@ -84,18 +93,24 @@ func startInstance(t *testing.T, cfg instanceConfig) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := app.New(app.Deps{Store: cfg.store, Tokens: cfg.tokens, Hasher: hasher, Notifier: hub, Presence: hub, Clock: cfg.clock}, app.Config{})
+	svc := app.New(app.Deps{Store: cfg.store, Tokens: cfg.tokens, Hasher: hasher, Notifier: hub, Presence: hub, Sessions: sessions, Clock: cfg.clock}, app.Config{})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- hub.Run(ctx) }()
+	watched := make(chan error, 1)
+	go func() { watched <- svc.WatchSessions(ctx) }()
 	select {
 	case <-hub.Ready():
 	case <-time.After(10 * time.Second):
 		t.Fatal("hub never subscribed")
 	}
+	var endpoint Service = svc
+	if cfg.wrap != nil {
+		endpoint = cfg.wrap(svc)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/ws", hub.Handler(svc))
+	mux.Handle("GET /api/v1/ws", hub.Handler(endpoint))
 	srv := httptest.NewServer(mux)
 	var once sync.Once
 	stop := func() {
@@ -109,19 +124,23 @@ func startInstance(t *testing.T, cfg instanceConfig) *instance {
 			case <-time.After(20 * time.Second):
 				t.Errorf("hub.Run did not return after its context ended")
 			}
+			if err := <-watched; err != nil {
+				t.Errorf("WatchSessions: %v", err)
+			}
 		})
 	}
 	t.Cleanup(func() {
 		stop()
 		srv.Close()
 	})
-	return &instance{hub: hub, svc: svc, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/api/v1/ws", stop: stop}
+	return &instance{hub: hub, svc: svc, sessions: sessions, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/api/v1/ws", stop: stop}
 }
 
-// account is a registered user with a valid access token.
+// account is a registered user with a valid access token and the refresh
+// token of its session.
 type account struct {
 	chat.User
-	token string
+	token, refresh string
 }
 
 func register(t *testing.T, svc *app.Service, name string) account {
@@ -130,7 +149,17 @@ func register(t *testing.T, svc *app.Service, name string) account {
 	if err != nil {
 		t.Fatalf("register %s: %v", name, err)
 	}
-	return account{User: res.User, token: res.AccessToken}
+	return account{User: res.User, token: res.AccessToken, refresh: res.RefreshToken}
+}
+
+// login starts another session of a registered user.
+func login(t *testing.T, svc *app.Service, a account) account {
+	t.Helper()
+	res, err := svc.Login(context.Background(), a.Username, "correct horse battery")
+	if err != nil {
+		t.Fatalf("login %s: %v", a.Username, err)
+	}
+	return account{User: res.User, token: res.AccessToken, refresh: res.RefreshToken}
 }
 
 func createGroup(t *testing.T, svc *app.Service, owner account, name string) int64 {
@@ -159,7 +188,9 @@ type frame struct {
 	Seq     int64         `json:"seq"`
 	Online  *bool         `json:"online"`
 	User    *chat.User    `json:"user"`
-	Error   *struct {
+	// ExpiresIn is the lifetime of a reauthed socket.
+	ExpiresIn int64 `json:"expires_in"`
+	Error     *struct {
 		Code    string            `json:"code"`
 		Message string            `json:"message"`
 		Details map[string]string `json:"details"`

@@ -62,11 +62,26 @@ type Presence interface {
 	Sweep(ctx context.Context) ([]int64, error)
 }
 
+// Sessions is this instance's record of the sessions (refresh-token
+// families) that ended (app.Sessions): a connection of an ended session
+// is closed.
+type Sessions interface {
+	// Add records sessions heard of from another instance.
+	Add(now time.Time, ends ...chat.SessionEnd) []chat.SessionEnd
+	Ended(session string) bool
+	// Since returns the sessions recorded after mark, and the next mark.
+	Since(mark uint64) ([]chat.SessionEnd, uint64)
+}
+
 // Options configure a Hub. Broker and Store are required.
 type Options struct {
 	Broker   Broker
 	Store    Store
-	Presence Presence     // nil: in-process (broker.NewMemoryPresence)
+	Presence Presence // nil: in-process (broker.NewMemoryPresence)
+	// Sessions, when set, closes the connections of sessions that end on
+	// any instance even when the broker lost the word of it (the record
+	// reads the database); nil: only the broker's word closes them.
+	Sessions Sessions
 	Log      *slog.Logger // nil: discard
 	Clock    func() time.Time
 	// Metrics is where the hub registers its Prometheus series (chatd's
@@ -96,6 +111,19 @@ type Options struct {
 	// TypingInterval is the shortest gap between two typing events one
 	// connection forwards for one group (default 2 s).
 	TypingInterval time.Duration
+	// SessionCheck is how often the connections are checked against the
+	// sessions recorded as ended (default 250 ms).
+	SessionCheck time.Duration
+
+	// MaxPerUser bounds the open connections of one user on this instance
+	// (CHAT_WS_MAX_PER_USER): a new one beyond it closes the user's oldest
+	// with 4429. 0: 20; negative: no limit.
+	MaxPerUser int
+	// MaxPendingPerAddr bounds the connections of one client address (an
+	// IPv6 address by its /64) that are not authenticated yet
+	// (CHAT_WS_MAX_PENDING_PER_ADDR): beyond it an upgrade is refused with
+	// 429. 0: 50; negative: no limit.
+	MaxPendingPerAddr int
 }
 
 const (
@@ -120,6 +148,12 @@ func (o *Options) defaults() {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 1024
 	}
+	if o.MaxPerUser == 0 {
+		o.MaxPerUser = 20
+	}
+	if o.MaxPendingPerAddr == 0 {
+		o.MaxPendingPerAddr = 50
+	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -133,6 +167,7 @@ func (o *Options) defaults() {
 	def(&o.PresenceInterval, 20*time.Second)
 	def(&o.PublishTimeout, 2*time.Second)
 	def(&o.TypingInterval, 2*time.Second)
+	def(&o.SessionCheck, 250*time.Millisecond)
 }
 
 // Hub is the realtime side of one instance. It implements app.Notifier and
@@ -151,6 +186,7 @@ type Hub struct {
 	stopped  bool
 	fillQ    []int64
 	dirty    map[int64]struct{} // users whose presence may have changed
+	pending  map[string]int     // client address → connections not yet authenticated
 	handlers sync.WaitGroup     // live WebSocket handlers
 
 	corkPool sync.Pool // *[]byte buffers of corkWriter, shared by all connections
@@ -189,6 +225,7 @@ func NewHub(opt Options) (*Hub, error) {
 		groups:       make(map[int64]*groupState),
 		users:        make(map[int64]map[*conn]struct{}),
 		dirty:        make(map[int64]struct{}),
+		pending:      make(map[string]int),
 		fillKick:     make(chan struct{}, 1),
 		presenceKick: make(chan struct{}, 1),
 		ready:        make(chan struct{}),
@@ -250,6 +287,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { h.resyncLoop(workCtx) })
 	wg.Go(func() { h.writeWatchdog(workCtx) })
+	wg.Go(func() { h.sessionsLoop(workCtx) })
 	presenceCtx, cancelPresence := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelPresence()
 	var pwg sync.WaitGroup
@@ -333,8 +371,11 @@ func (h *Hub) deliver(payload []byte) {
 
 // ---- presence ----
 
-func (h *Hub) newConnID() string {
-	return h.instance + "-" + strconv.FormatUint(h.connSeq.Add(1), 36)
+// newConnID numbers a new connection (in the order they open) and names
+// it uniquely across instances.
+func (h *Hub) newConnID() (uint64, string) {
+	n := h.connSeq.Add(1)
+	return n, h.instance + "-" + strconv.FormatUint(n, 36)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -45,7 +45,9 @@ func TestIdleConnectionMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("measures memory")
 	}
-	f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t)})
+	f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t), mod: func(o *Options) {
+		o.MaxPerUser, o.MaxPendingPerAddr = -1, -1
+	}})
 	addr := strings.TrimPrefix(f.inst.srv.URL, "http://")
 	warm := rawConnect(t, addr, f.bob.token)
 	defer warm.Close()

@@ -145,6 +145,14 @@ type simpleFrame struct {
 	User *chat.User `json:"user,omitempty"`
 }
 
+// reauthedFrame answers an in-band auth: the connection now lasts
+// ExpiresIn seconds unless the client authenticates again.
+type reauthedFrame struct {
+	Type      string `json:"type"`
+	Ref       string `json:"ref,omitempty"`
+	ExpiresIn int64  `json:"expires_in"`
+}
+
 func encode(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -153,10 +153,41 @@ func (hd *handler) handle(s *session, f inFrame) {
 		}
 		c.requestResume(resumeReq{ref: f.Ref, cursors: cursors})
 	case "auth":
-		c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"type": "already authenticated"})))
+		hd.reauth(c, f)
 	default:
 		c.push(errFrame(f.Ref, chat.Invalid(map[string]string{"type": "unknown frame type"})))
 	}
+}
+
+// reauth is an auth frame on an open connection: a fresh token of the same
+// user moves the connection's expiry (and adopts its session, which may be
+// a new login's); any other token closes it. The client refreshes its
+// token before it expires and says so here, without reconnecting.
+func (hd *handler) reauth(c *conn, f inFrame) {
+	user, claims, err := hd.svc.AuthenticateSocket(c.ctx, f.Token)
+	if err != nil {
+		code, reason := hd.authClose(err)
+		if code != CloseUnauthorized {
+			// The database is unreachable: nothing is decided; the
+			// deadline stays and the client may try again.
+			c.push(errFrame(f.Ref, err))
+			return
+		}
+		c.closeWith(code, reason)
+		return
+	}
+	if user.ID != c.uid {
+		c.closeWith(CloseUnauthorized, "unauthorized")
+		return
+	}
+	if !hd.hub.adoptSession(c, claims.Session) {
+		c.closeWith(CloseUnauthorized, "session ended")
+		return
+	}
+	if !c.expireAt(claims.Expires) {
+		return // expired meanwhile: it is closing
+	}
+	c.push(encode(reauthedFrame{Type: "reauthed", Ref: f.Ref, ExpiresIn: max(0, int64(time.Until(claims.Expires)/time.Second))}))
 }
 
 func (hd *handler) logFrameError(frame string, err error) {

@@ -3,6 +3,8 @@ package realtime
 import (
 	"context"
 	"errors"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/chatapp/chat/chat"
@@ -52,12 +54,23 @@ func (h *Hub) writeWatchdog(ctx context.Context) {
 // subscription changes it carries.
 func (h *Hub) route(env envelope) {
 	frame, a := env.Event, env.Audience
+	if len(a.Sessions) > 0 && h.opt.Sessions != nil {
+		// Recorded before the connections are looked at: one registering
+		// meanwhile finds its session ended (register).
+		ends := make([]chat.SessionEnd, len(a.Sessions))
+		for i, s := range a.Sessions {
+			ends[i] = chat.SessionEnd{Session: s, UserID: a.Close}
+		}
+		h.opt.Sessions.Add(h.opt.Clock(), ends...)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if a.Close != 0 {
-		// Never a frame: the user's sessions ended; the clients log in again.
+		// Never a frame: the sessions ended; the clients log in again.
 		for c := range h.users[a.Close] {
-			c.closeWith(CloseUnauthorized, "session ended")
+			if len(a.Sessions) == 0 || slices.Contains(a.Sessions, c.session) {
+				c.closeWith(CloseUnauthorized, "session ended")
+			}
 		}
 		return
 	}
@@ -176,6 +189,7 @@ func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map
 	}
 	set[c] = struct{}{}
 	h.metrics.connections.Inc()
+	h.capUserLocked(set)
 	c.push(first)
 	for _, g := range groups {
 		b, ok := baseline[g]
@@ -192,7 +206,116 @@ func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map
 	if len(set) == 1 {
 		h.markDirtyLocked(c.uid)
 	}
+	// Checked once the connection is indexed: a session that ends from
+	// now on finds it (route), one that ended before is found here.
+	if h.opt.Sessions != nil && h.opt.Sessions.Ended(c.session) {
+		c.closeWith(CloseUnauthorized, "session ended")
+	}
 	return nil
+}
+
+// capUserLocked closes the oldest open connection of a user who has more
+// than MaxPerUser (the newest is the one the user is looking at); h.mu is
+// held.
+func (h *Hub) capUserLocked(set map[*conn]struct{}) {
+	limit := h.opt.MaxPerUser
+	if limit < 0 || len(set) <= limit {
+		return
+	}
+	open := 0
+	var oldest *conn
+	for c := range set {
+		if c.isClosing() {
+			continue // already going; not counted
+		}
+		open++
+		if oldest == nil || c.seq < oldest.seq {
+			oldest = c
+		}
+	}
+	if open > limit {
+		oldest.closeWith(CloseRateLimited, "too many connections")
+	}
+}
+
+// regroup subscribes the connection to exactly groups (read after it was
+// registered): a removal or a join committed during the handshake was
+// routed before the connection could hear of it.
+func (h *Hub) regroup(c *conn, groups []int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, g := range slices.Clone(c.groups) {
+		if !slices.Contains(groups, g) {
+			h.unsubscribeLocked(c, g)
+		}
+	}
+	for _, g := range groups {
+		if !slices.Contains(c.groups, g) {
+			h.subscribeLocked(c, g, -1)
+		}
+	}
+}
+
+// adoptSession makes session the connection's (an in-band auth with a
+// token of another login of the same user); false when it has ended.
+func (h *Hub) adoptSession(c *conn, session string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c.session = session
+	return h.opt.Sessions == nil || !h.opt.Sessions.Ended(session)
+}
+
+// sessionsLoop closes the connections of sessions recorded as ended that
+// no broker event closed (the broker lost it, or the connection registered
+// after it came).
+func (h *Hub) sessionsLoop(ctx context.Context) {
+	if h.opt.Sessions == nil {
+		return
+	}
+	_, mark := h.opt.Sessions.Since(math.MaxUint64)
+	t := time.NewTicker(h.opt.SessionCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var ends []chat.SessionEnd
+		ends, mark = h.opt.Sessions.Since(mark)
+		if len(ends) == 0 {
+			continue
+		}
+		h.mu.Lock()
+		for _, e := range ends {
+			for c := range h.users[e.UserID] {
+				if c.session == e.Session {
+					c.closeWith(CloseUnauthorized, "session ended")
+				}
+			}
+		}
+		h.mu.Unlock()
+	}
+}
+
+// beginPending counts a connection of a client address that is not
+// authenticated yet; false when the address has MaxPendingPerAddr.
+func (h *Hub) beginPending(addr string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if limit := h.opt.MaxPendingPerAddr; limit >= 0 && h.pending[addr] >= limit {
+		return false
+	}
+	h.pending[addr]++
+	return true
+}
+
+func (h *Hub) endPending(addr string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pending[addr]--; h.pending[addr] <= 0 {
+		delete(h.pending, addr)
+	}
 }
 
 var errStopped = errors.New("realtime: hub stopped")

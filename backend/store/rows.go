@@ -31,6 +31,14 @@ type tokenRow chat.RefreshToken
 
 func (tokenRow) TableName() string { return "refresh_tokens" }
 
+type endedSessionRow struct {
+	FamilyID string `gorm:"primaryKey"`
+	UserID   int64
+	EndedAt  time.Time
+}
+
+func (endedSessionRow) TableName() string { return "ended_sessions" }
+
 func (r tokenRow) token() chat.RefreshToken {
 	t := chat.RefreshToken(r)
 	t.ExpiresAt, t.UsedAt, t.RevokedAt, t.CreatedAt = r.ExpiresAt.UTC(), utcp(r.UsedAt), utcp(r.RevokedAt), r.CreatedAt.UTC()

@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/chatapp/chat/chat"
 )
@@ -55,41 +55,80 @@ func (s *Store) UseRefreshToken(ctx context.Context, id int64, at time.Time) (bo
 	return false, nil
 }
 
-// RevokeFamily revokes every token of a family not revoked yet.
+// RevokeFamily revokes every token of a family not revoked yet and records
+// the family as an ended session, in one transaction. An unknown family is
+// no error and ends nothing.
 func (s *Store) RevokeFamily(ctx context.Context, familyID string, at time.Time) error {
-	err := s.writer(ctx).Model(&tokenRow{}).
-		Where("family_id = ? AND revoked_at IS NULL", familyID).
-		Update("revoked_at", ts(at)).Error
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		err := tx.Model(&tokenRow{}).
+			Where("family_id = ? AND revoked_at IS NULL", familyID).
+			Update("revoked_at", ts(at)).Error
+		if err != nil {
+			return err
+		}
+		return tx.Exec(`INSERT INTO ended_sessions (family_id, user_id, ended_at)
+SELECT family_id, user_id, ? FROM refresh_tokens WHERE family_id = ? LIMIT 1
+ON CONFLICT (family_id) DO NOTHING`, ts(at), familyID).Error
+	})
 	return s.wrap("revoke token family", err)
 }
 
 // EndSessions revokes every refresh token of a user not revoked yet and
-// records at as the user's sessions_since, in one transaction.
-func (s *Store) EndSessions(ctx context.Context, userID int64, at time.Time) error {
+// records their families as ended sessions, in one transaction; it returns
+// those families.
+func (s *Store) EndSessions(ctx context.Context, userID int64, at time.Time) ([]string, error) {
+	var families []string
 	err := s.tx(ctx, func(tx *gorm.DB) error {
+		families = nil // a retried transaction starts again
 		err := tx.Model(&tokenRow{}).
+			Where("user_id = ? AND revoked_at IS NULL", userID).
+			Distinct().Order("family_id").Pluck("family_id", &families).Error
+		if err != nil || len(families) == 0 {
+			return err
+		}
+		err = tx.Model(&tokenRow{}).
 			Where("user_id = ? AND revoked_at IS NULL", userID).
 			Update("revoked_at", ts(at)).Error
 		if err != nil {
 			return err
 		}
-		return tx.Table("users").Where("id = ?", userID).Update("sessions_since", ts(at)).Error
+		rows := make([]endedSessionRow, len(families))
+		for i, f := range families {
+			rows[i] = endedSessionRow{FamilyID: f, UserID: userID, EndedAt: ts(at)}
+		}
+		return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
 	})
-	return s.wrap("end sessions", err)
+	if err != nil {
+		return nil, s.wrap("end sessions", err)
+	}
+	return families, nil
 }
 
-// SessionUser returns a user with the time of the user's last EndSessions
-// (zero if none), in one read: what opening a WebSocket needs.
-func (s *Store) SessionUser(ctx context.Context, userID int64) (chat.User, time.Time, error) {
+// SessionUser returns a user and whether session has ended, in one read:
+// what opening (or re-authenticating) a WebSocket needs.
+func (s *Store) SessionUser(ctx context.Context, userID int64, session string) (chat.User, bool, error) {
 	var row userRow
-	var since sql.NullTime
-	err := s.rsql.QueryRowContext(ctx, `SELECT `+userCols+`, sessions_since FROM users WHERE id = $1`, userID).
-		Scan(&row.ID, &row.Username, &row.DisplayName, &row.CreatedAt, &since)
+	var ended bool
+	err := s.rsql.QueryRowContext(ctx, `SELECT `+userCols+`,
+	EXISTS (SELECT 1 FROM ended_sessions WHERE family_id = $2)
+FROM users WHERE id = $1`, userID, session).
+		Scan(&row.ID, &row.Username, &row.DisplayName, &row.CreatedAt, &ended)
 	if err != nil {
-		return chat.User{}, time.Time{}, s.wrap("session user", err)
+		return chat.User{}, false, s.wrap("session user", err)
 	}
-	if !since.Valid {
-		return row.user(), time.Time{}, nil
+	return row.user(), ended, nil
+}
+
+// EndedSessions lists the sessions that ended after since, oldest first.
+func (s *Store) EndedSessions(ctx context.Context, since time.Time) ([]chat.SessionEnd, error) {
+	var rows []endedSessionRow
+	err := s.reader(ctx).Where("ended_at > ?", ts(since)).Order("ended_at, family_id").Find(&rows).Error
+	if err != nil {
+		return nil, s.wrap("ended sessions", err)
 	}
-	return row.user(), since.Time.UTC(), nil
+	out := make([]chat.SessionEnd, len(rows))
+	for i, r := range rows {
+		out[i] = chat.SessionEnd{Session: r.FamilyID, UserID: r.UserID, At: r.EndedAt.UTC()}
+	}
+	return out, nil
 }

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeSerious, Backend, browserSkipReason, ensureOutputDir, freePort, launchBrowser, sleep } from './harness';
+import { axeSerious, Backend, browserSkipReason, ensureOutputDir, freePort, launchBrowser, PASSWORD, signup, sleep, waitOnline } from './harness';
 
 const runId = Date.now().toString(36).slice(-5);
 const names = { alice: `alice_${runId}`, bob: `bob_${runId}`, carol: `carol_${runId}`, mallory: `mallory_${runId}` };
-const PASSWORD = 'correct horse battery';
 
 // Throws under CI when Chromium is missing: the run fails, it does not skip.
 const skip = browserSkipReason();
@@ -37,21 +36,6 @@ describe.skipIf(skip !== null)('chat in a real browser against the real backend'
     });
     page.setDefaultTimeout(15_000);
     return { ctx, page, dialogs };
-  }
-
-  async function signup(p: Page, username: string, displayName: string) {
-    await p.goto('/signup');
-    await p.getByLabel('Username').fill(username);
-    await p.getByLabel(/Display name/).fill(displayName);
-    await p.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await p.getByLabel('Confirm password').fill(PASSWORD);
-    await p.getByRole('button', { name: 'Sign up' }).click();
-    await p.getByRole('heading', { name: 'Conversations' }).waitFor();
-    await waitOnline(p);
-  }
-
-  async function waitOnline(p: Page) {
-    await p.locator('[role="status"][data-status="online"]').waitFor({ state: 'attached', timeout: 20_000 });
   }
 
   async function send(p: Page, text: string) {

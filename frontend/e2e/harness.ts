@@ -50,7 +50,11 @@ export class Backend {
   private proc: ChildProcess | null = null;
   private log: string[] = [];
 
-  constructor(readonly port: number) {}
+  /** env: extra settings of the server (e.g. a short ACCESS_TOKEN_TTL). */
+  constructor(
+    readonly port: number,
+    private readonly env: Record<string, string> = {},
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -70,6 +74,7 @@ export class Backend {
         LOG_LEVEL: 'warn',
         // Its fixed default port would collide with another server here.
         CHAT_METRICS_ADDR: 'off',
+        ...this.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -124,6 +129,26 @@ export class Backend {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The password of every user the browser tests sign up. */
+export const PASSWORD = 'correct horse battery';
+
+/** Signs up through the form and waits until the app is online. */
+export async function signup(p: Page, username: string, displayName: string): Promise<void> {
+  await p.goto('/signup');
+  await p.getByLabel('Username').fill(username);
+  await p.getByLabel(/Display name/).fill(displayName);
+  await p.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await p.getByLabel('Confirm password').fill(PASSWORD);
+  await p.getByRole('button', { name: 'Sign up' }).click();
+  await p.getByRole('heading', { name: 'Conversations' }).waitFor();
+  await waitOnline(p);
+}
+
+/** Waits until the connection banner says the socket is online. */
+export async function waitOnline(p: Page): Promise<void> {
+  await p.locator('[role="status"][data-status="online"]').waitFor({ state: 'attached', timeout: 20_000 });
 }
 
 export function launchBrowser(): Promise<Browser> {

@@ -6,7 +6,7 @@ import { Session } from './state/session';
 import './styles/main.scss';
 
 const tokens = new LocalTokenStore(localStorage);
-const session = new Session({ tokens, storage: localStorage, lock: browserLock() });
+const session = new Session({ tokens, storage: localStorage, drafts: sessionStorage, lock: browserLock() });
 const router = new Router();
 
 window.addEventListener('storage', (e) => session.onStorage(e.key));

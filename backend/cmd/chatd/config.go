@@ -35,13 +35,19 @@ type Config struct {
 	RefreshTTL        time.Duration // REFRESH_TOKEN_TTL
 	// StaticDir is CHAT_STATIC_DIR, else ./frontend/dist when it exists;
 	// empty: no SPA is served.
-	StaticDir      string
-	CORSOrigins    []string   // CORS_ORIGINS
-	LogLevel       slog.Level // LOG_LEVEL
-	LogFormat      string     // LOG_FORMAT: "json" or "text"
-	AuthRate       int        // CHAT_AUTH_RATE, per minute per client address; 0: off
-	WSRate         int        // CHAT_WS_RATE, frames per second per connection
-	TrustedProxies []string   // CHAT_TRUSTED_PROXIES, addresses or CIDRs
+	StaticDir   string
+	CORSOrigins []string   // CORS_ORIGINS
+	LogLevel    slog.Level // LOG_LEVEL
+	LogFormat   string     // LOG_FORMAT: "json" or "text"
+	AuthRate    int        // CHAT_AUTH_RATE, per minute per client address; 0: off
+	WSRate      int        // CHAT_WS_RATE, frames per second per connection
+	// WSMaxPerUser is CHAT_WS_MAX_PER_USER: open sockets per user on this
+	// instance; 0: no limit.
+	WSMaxPerUser int
+	// WSMaxPendingPerAddr is CHAT_WS_MAX_PENDING_PER_ADDR: sockets of one
+	// client address not authenticated yet; 0: no limit.
+	WSMaxPendingPerAddr int
+	TrustedProxies      []string // CHAT_TRUSTED_PROXIES, addresses or CIDRs
 	// PprofAddr is CHAT_PPROF_ADDR: a loopback host:port serving
 	// net/http/pprof; empty: no profiling listener.
 	PprofAddr string
@@ -147,6 +153,8 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 
 	c.AuthRate = nonNegative(get, bad, "CHAT_AUTH_RATE", 10)
 	c.WSRate = nonNegative(get, bad, "CHAT_WS_RATE", 20)
+	c.WSMaxPerUser = nonNegative(get, bad, "CHAT_WS_MAX_PER_USER", 20)
+	c.WSMaxPendingPerAddr = nonNegative(get, bad, "CHAT_WS_MAX_PENDING_PER_ADDR", 50)
 
 	for _, p := range splitList(get("CHAT_TRUSTED_PROXIES", "")) {
 		if _, err := netip.ParsePrefix(p); err != nil {

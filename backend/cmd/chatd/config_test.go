@@ -30,8 +30,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 	want := Config{
 		Addr: ":8080", DataDir: "./data", JWTIssuer: "chat", JWTAudience: "chat",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
-		LogLevel: slog.LevelInfo, LogFormat: "json", AuthRate: 10, WSRate: 20, ShutdownGrace: 15 * time.Second,
-		MetricsAddr: "127.0.0.1:9464",
+		LogLevel: slog.LevelInfo, LogFormat: "json", AuthRate: 10, WSRate: 20, WSMaxPerUser: 20, WSMaxPendingPerAddr: 50,
+		ShutdownGrace: 15 * time.Second,
+		MetricsAddr:   "127.0.0.1:9464",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -61,31 +62,33 @@ func TestLoadConfigStaticDirDefault(t *testing.T) {
 func TestLoadConfigValues(t *testing.T) {
 	static := t.TempDir()
 	c, err := loadConfig(env(map[string]string{
-		"CHAT_ADDR":            "127.0.0.1:9000",
-		"CHAT_DATA_DIR":        "/var/lib/chat",
-		"DATABASE_URL":         "postgres://chat:pw@db:5432/chat?sslmode=disable",
-		"REDIS_URL":            "redis://cache:6379/0",
-		"JWT_SECRET":           goodSecret,
-		"JWT_SECRET_PREVIOUS":  previousSecret,
-		"CHAT_METRICS_ADDR":    ":9464",
-		"CHAT_STATIC_DIR":      static,
-		"CORS_ORIGINS":         " http://localhost:5173 , HTTPS://Chat.Example.com:443/ ",
-		"LOG_LEVEL":            "DEBUG",
-		"LOG_FORMAT":           "text",
-		"CHAT_AUTH_RATE":       "0",
-		"CHAT_WS_RATE":         "5",
-		"ACCESS_TOKEN_TTL":     "5m",
-		"REFRESH_TOKEN_TTL":    "48h",
-		"JWT_ISSUER":           "me",
-		"CHAT_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
-		"CHAT_PPROF_ADDR":      "127.0.0.1:6060",
+		"CHAT_ADDR":                    "127.0.0.1:9000",
+		"CHAT_DATA_DIR":                "/var/lib/chat",
+		"DATABASE_URL":                 "postgres://chat:pw@db:5432/chat?sslmode=disable",
+		"REDIS_URL":                    "redis://cache:6379/0",
+		"JWT_SECRET":                   goodSecret,
+		"JWT_SECRET_PREVIOUS":          previousSecret,
+		"CHAT_METRICS_ADDR":            ":9464",
+		"CHAT_STATIC_DIR":              static,
+		"CORS_ORIGINS":                 " http://localhost:5173 , HTTPS://Chat.Example.com:443/ ",
+		"LOG_LEVEL":                    "DEBUG",
+		"LOG_FORMAT":                   "text",
+		"CHAT_AUTH_RATE":               "0",
+		"CHAT_WS_RATE":                 "5",
+		"CHAT_WS_MAX_PER_USER":         "3",
+		"CHAT_WS_MAX_PENDING_PER_ADDR": "0",
+		"ACCESS_TOKEN_TTL":             "5m",
+		"REFRESH_TOKEN_TTL":            "48h",
+		"JWT_ISSUER":                   "me",
+		"CHAT_TRUSTED_PROXIES":         "10.0.0.0/8, 192.0.2.1",
+		"CHAT_PPROF_ADDR":              "127.0.0.1:6060",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:9000" || c.DataDir != "/var/lib/chat" || c.DatabaseURL == "" || c.RedisURL == "" ||
 		string(c.JWTSecret) != goodSecret || string(c.JWTSecretPrevious) != previousSecret || c.MetricsAddr != ":9464" || c.StaticDir != static || c.LogLevel != slog.LevelDebug ||
-		c.LogFormat != "text" || c.AuthRate != 0 || c.WSRate != 5 || c.AccessTTL != 5*time.Minute ||
+		c.LogFormat != "text" || c.AuthRate != 0 || c.WSRate != 5 || c.WSMaxPerUser != 3 || c.WSMaxPendingPerAddr != 0 || c.AccessTTL != 5*time.Minute ||
 		c.RefreshTTL != 48*time.Hour || c.JWTIssuer != "me" || c.PprofAddr != "127.0.0.1:6060" ||
 		!reflect.DeepEqual(c.CORSOrigins, []string{"http://localhost:5173", "https://chat.example.com"}) ||
 		!reflect.DeepEqual(c.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.1"}) {
@@ -119,6 +122,8 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"log format", "LOG_FORMAT", "xml", false},
 		{"negative auth rate", "CHAT_AUTH_RATE", "-1", false},
 		{"words as rate", "CHAT_WS_RATE", "fast", false},
+		{"negative socket cap", "CHAT_WS_MAX_PER_USER", "-1", false},
+		{"words as socket cap", "CHAT_WS_MAX_PENDING_PER_ADDR", "many", false},
 		{"bad duration", "ACCESS_TOKEN_TTL", "15", false},
 		{"zero duration", "REFRESH_TOKEN_TTL", "0s", false},
 		{"refresh shorter than access", "REFRESH_TOKEN_TTL", "1m", false},

@@ -112,18 +112,21 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 		return err
 	}
 	defer closeBroker()
-	wsRate := cfg.WSRate
-	if wsRate == 0 {
-		wsRate = -1 // CHAT_WS_RATE=0 means no limit, as for CHAT_AUTH_RATE
-	}
+	// The sessions that ended (logouts, password changes) on any instance:
+	// kept while a token of theirs can be valid, plus the clock skew
+	// allowed between instances.
+	sessions := app.NewSessions(cfg.AccessTTL + time.Minute)
 	hub, err := realtime.NewHub(realtime.Options{
-		Broker:         br,
-		Store:          st,
-		Presence:       pres,
-		Log:            log,
-		Metrics:        reg,
-		AllowedOrigins: cfg.CORSOrigins,
-		FrameRate:      wsRate,
+		Broker:            br,
+		Store:             st,
+		Presence:          pres,
+		Sessions:          sessions,
+		Log:               log,
+		Metrics:           reg,
+		AllowedOrigins:    cfg.CORSOrigins,
+		FrameRate:         noLimit(cfg.WSRate),
+		MaxPerUser:        noLimit(cfg.WSMaxPerUser),
+		MaxPendingPerAddr: noLimit(cfg.WSMaxPendingPerAddr),
 	})
 	if err != nil {
 		return fmt.Errorf("realtime hub: %w", err)
@@ -139,6 +142,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 		Notifier: hub,
 		Presence: hub,
 		Logins:   auth.NewLoginGuard(auth.GuardConfig{}),
+		Sessions: sessions,
 		Log:      log,
 	}, app.Config{RefreshTTL: cfg.RefreshTTL})
 
@@ -174,12 +178,17 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	hubDone := make(chan error, 1)
 	go func() { hubDone <- hub.Run(hubCtx) }()
+	watchDone := make(chan error, 1)
+	go func() { watchDone <- svc.WatchSessions(hubCtx) }()
 	defer func() {
 		// The hub closes every WebSocket with 1001 (going away) so clients
 		// reconnect to another instance and resume; then the store closes.
 		stopHub()
 		if err := <-hubDone; err != nil {
 			log.Warn("realtime hub stopped", "err", err)
+		}
+		if err := <-watchDone; err != nil {
+			log.Warn("watching ended sessions stopped", "err", err)
 		}
 	}()
 
@@ -224,6 +233,15 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// noLimit turns a configured 0 ("no limit", as for CHAT_AUTH_RATE) into
+// the hub's negative.
+func noLimit(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 func newLogger(cfg Config, w io.Writer) *slog.Logger {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"errors"
 	"fmt"
 	"slices"
@@ -254,7 +255,8 @@ func testRefreshTokens(t *testing.T, s Store) {
 // testEndSessions checks the password-change revocation: every token of
 // the user in every family ends, used or not, while a token revoked earlier
 // keeps its first revocation time and other users' tokens stay alive; the
-// user's SessionsSince is the time of the last call.
+// families it ended are returned and recorded as ended sessions, as are
+// those RevokeFamily ends, and SessionUser and EndedSessions read them.
 func testEndSessions(t *testing.T, s Store) {
 	ctx := t.Context()
 	base := baseTime()
@@ -267,6 +269,7 @@ func testEndSessions(t *testing.T, s Store) {
 	}
 	fresh := mk(u.ID, "laptop", "u-fresh")
 	used := mk(u.ID, "phone", "u-used")
+	mk(u.ID, "phone", "u-used-next")
 	mk(u.ID, "old", "u-revoked")
 	mk(other.ID, "other", "o-fresh")
 	ok, err := s.UseRefreshToken(ctx, used.ID, base)
@@ -274,12 +277,12 @@ func testEndSessions(t *testing.T, s Store) {
 	if !ok {
 		t.Fatal("use = false")
 	}
-	noErr(t, s.RevokeFamily(ctx, "old", base))
 
-	// SessionUser is the user as UserByID reads it, plus the time.
-	sessionsSince := func(uid int64) (time.Time, error) {
+	// SessionUser is the user as UserByID reads it, plus whether the
+	// session ended.
+	ended := func(uid int64, session string) (bool, error) {
 		t.Helper()
-		got, since, err := s.SessionUser(ctx, uid)
+		got, ended, err := s.SessionUser(ctx, uid, session)
 		if err == nil {
 			want, err := s.UserByID(ctx, uid)
 			noErr(t, err)
@@ -287,27 +290,36 @@ func testEndSessions(t *testing.T, s Store) {
 				t.Errorf("SessionUser(%d) = %+v, want %+v", uid, got, want)
 			}
 		}
-		return since, err
+		return ended, err
 	}
-	for _, uid := range []int64{u.ID, other.ID} {
-		since, err := sessionsSince(uid)
-		noErr(t, err)
-		if !since.IsZero() {
-			t.Errorf("SessionsSince before any EndSessions = %v, want zero", since)
+	for _, sess := range []string{"laptop", "phone", "old", "unknown"} {
+		if e, err := ended(u.ID, sess); err != nil || e {
+			t.Errorf("session %s ended = %v, %v before any end", sess, e, err)
 		}
 	}
-	_, err = sessionsSince(other.ID + 1000)
+	_, err = ended(other.ID+1000, "other")
 	wantErr(t, err, chat.ErrNotFound)
 
-	at := base.Add(time.Minute)
-	noErr(t, s.EndSessions(ctx, u.ID, at))
-	since, err := sessionsSince(u.ID)
-	noErr(t, err)
-	if !since.Equal(at.Truncate(time.Microsecond)) || since.Location() != time.UTC {
-		t.Errorf("SessionsSince = %v, want %v in UTC", since, at)
+	noErr(t, s.RevokeFamily(ctx, "old", base))
+	if e, err := ended(u.ID, "old"); err != nil || !e {
+		t.Errorf("session old after RevokeFamily: ended = %v, %v", e, err)
 	}
-	if since, err := sessionsSince(other.ID); err != nil || !since.IsZero() {
-		t.Errorf("another user's SessionsSince = %v, %v; want zero", since, err)
+	// Revoking again keeps the first end.
+	noErr(t, s.RevokeFamily(ctx, "old", base.Add(time.Second)))
+
+	at := base.Add(time.Minute)
+	families, err := s.EndSessions(ctx, u.ID, at)
+	noErr(t, err)
+	if !reflect.DeepEqual(families, []string{"laptop", "phone"}) {
+		t.Errorf("EndSessions ended %v, want [laptop phone]", families)
+	}
+	for _, sess := range []string{"laptop", "phone", "old"} {
+		if e, err := ended(u.ID, sess); err != nil || !e {
+			t.Errorf("session %s after EndSessions: ended = %v, %v", sess, e, err)
+		}
+	}
+	if e, err := ended(other.ID, "other"); err != nil || e {
+		t.Errorf("another user's session ended = %v, %v", e, err)
 	}
 
 	tests := []struct {
@@ -316,6 +328,7 @@ func testEndSessions(t *testing.T, s Store) {
 	}{
 		{"u-fresh", &at},
 		{"u-used", &at},
+		{"u-used-next", &at},
 		{"u-revoked", &base},
 		{"o-fresh", nil},
 	}
@@ -334,18 +347,41 @@ func testEndSessions(t *testing.T, s Store) {
 	if ok {
 		t.Error("use of a token revoked with its user = true")
 	}
-	// Again later: revoked tokens keep their time, SessionsSince moves;
-	// a user without tokens is no error.
+	// Again later: nothing is left to end; a user without tokens is no error.
 	later := at.Add(time.Minute)
-	noErr(t, s.EndSessions(ctx, u.ID, later))
-	noErr(t, s.EndSessions(ctx, other.ID+1000, at))
+	families, err = s.EndSessions(ctx, u.ID, later)
+	noErr(t, err)
+	if len(families) != 0 {
+		t.Errorf("a second EndSessions ended %v", families)
+	}
+	_, err = s.EndSessions(ctx, other.ID+1000, at)
+	noErr(t, err)
 	got, err := s.RefreshTokenByHash(ctx, "u-fresh")
 	noErr(t, err)
 	if got.RevokedAt == nil || !got.RevokedAt.Equal(at.Truncate(time.Microsecond)) {
 		t.Errorf("a second revocation moved RevokedAt to %v", got.RevokedAt)
 	}
-	if since, err := sessionsSince(u.ID); err != nil || !since.Equal(later.Truncate(time.Microsecond)) {
-		t.Errorf("SessionsSince after a second EndSessions = %v, %v; want %v", since, err, later)
+
+	// EndedSessions lists the ends after a time, oldest first, in UTC.
+	list, err := s.EndedSessions(ctx, base.Add(-time.Second))
+	noErr(t, err)
+	want := []chat.SessionEnd{
+		{Session: "old", UserID: u.ID, At: base.UTC().Truncate(time.Microsecond)},
+		{Session: "laptop", UserID: u.ID, At: at.UTC().Truncate(time.Microsecond)},
+		{Session: "phone", UserID: u.ID, At: at.UTC().Truncate(time.Microsecond)},
+	}
+	if !reflect.DeepEqual(list, want) {
+		t.Errorf("EndedSessions = %+v, want %+v", list, want)
+	}
+	for _, e := range list {
+		if e.At.Location() != time.UTC {
+			t.Errorf("EndedSessions time %v not in UTC", e.At)
+		}
+	}
+	list, err = s.EndedSessions(ctx, base)
+	noErr(t, err)
+	if len(list) != 2 || list[0].Session != "laptop" {
+		t.Errorf("EndedSessions after the first end = %+v, want laptop and phone", list)
 	}
 }
 

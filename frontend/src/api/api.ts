@@ -25,19 +25,22 @@ export class ChatApi {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Signs up; a browser's session keeps its refresh token in an HttpOnly cookie (session: 'cookie'). */
   register(username: string, password: string, displayName?: string): Promise<AuthResult> {
-    const body: RegisterRequest = { username, password };
+    const body: RegisterRequest = { username, password, session: 'cookie' };
     if (displayName !== undefined && displayName.trim() !== '') body.display_name = displayName.trim();
     return this.http.request<AuthResult>('POST', '/auth/register', { body, auth: false });
   }
 
   login(username: string, password: string): Promise<AuthResult> {
-    const body: LoginRequest = { username, password };
+    const body: LoginRequest = { username, password, session: 'cookie' };
     return this.http.request<AuthResult>('POST', '/auth/login', { body, auth: false });
   }
 
-  logout(refreshToken: string): Promise<void> {
-    return this.http.request<void>('POST', '/auth/logout', { body: { refresh_token: refreshToken }, auth: false });
+  /** Ends the session: the one of refreshToken, else the cookie's. */
+  logout(refreshToken?: string): Promise<void> {
+    const body = refreshToken !== undefined ? { refresh_token: refreshToken } : {};
+    return this.http.request<void>('POST', '/auth/logout', { body, auth: false });
   }
 
   tokensOf(result: AuthResult) {

@@ -18,6 +18,7 @@ export type ClientFrame =
 
 export type ServerEvent =
   | { type: 'ready'; user: User }
+  | { type: 'reauthed'; ref?: string; expires_in: number }
   | { type: 'resumed' }
   | { type: 'pong' }
   | { type: 'ack'; ref?: string; message: Message }

@@ -72,7 +72,8 @@ describe('HttpClient', () => {
       '/api/v1/auth/refresh ',
       '/api/v1/users/me Bearer access-1',
     ]);
-    expect(tokens.value).toEqual({ access: 'access-1', refresh: 'refresh-1', expiresAt: NOW + 900_000 });
+    // Refreshed again a minute before it expires.
+    expect(tokens.value).toEqual({ access: 'access-1', refresh: 'refresh-1', expiresAt: NOW + 900_000, refreshAt: NOW + 840_000 });
   });
 
   it('does not loop: a second 401 after refreshing is the answer', async () => {
@@ -195,5 +196,51 @@ describe('parseRetryAfter', () => {
 
   it('accepts an HTTP date', () => {
     expect(parseRetryAfter(new Date(NOW + 5000).toUTCString(), NOW)).toBe(5);
+  });
+
+  it('refreshes a cookie session with an empty body, the browser sending the cookie, and no token kept', async () => {
+    const tokens = memoryTokens({ access: 'old', expiresAt: NOW + 1000 });
+    const seen: RequestInit[] = [];
+    const fetch = vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
+      seen.push(init ?? {});
+      if (String(url).endsWith('/auth/refresh')) {
+        const { refresh_token: _dropped, ...cookieResult } = authResult(1);
+        return json(200, { ...cookieResult, expires_in: 20 });
+      }
+      return json(200, { ok: true });
+    });
+    const http = new HttpClient({ fetch, tokens, now: () => NOW });
+    expect(await http.request('GET', '/users/me')).toEqual({ ok: true });
+    expect(JSON.parse(String(seen[0]?.body))).toEqual({});
+    expect(seen.every((i) => i.credentials === 'same-origin')).toBe(true);
+    // A 20 s token is refreshed a quarter of its life before it expires.
+    expect(tokens.value).toEqual({ access: 'access-1', expiresAt: NOW + 20_000, refreshAt: NOW + 15_000 });
+  });
+
+  it('ends a cookie session whose cookie is gone (400 from refresh)', async () => {
+    const tokens = memoryTokens({ access: 'old', expiresAt: NOW - 1 });
+    const ended = vi.fn();
+    const fetch = vi.fn(async () => json(400, { error: { code: 'validation_failed', message: 'no token' } }));
+    const http = new HttpClient({ fetch, tokens, now: () => NOW, onSessionEnded: ended });
+    await expect(http.accessToken()).rejects.toMatchObject({ status: 400 });
+    expect(ended).toHaveBeenCalledTimes(1);
+    expect(tokens.value).toBeNull();
+  });
+
+  it('tells listeners of each new access token once', async () => {
+    let now = NOW;
+    const tokens = memoryTokens({ access: 'a0', expiresAt: NOW + 900_000 });
+    const fetch = vi.fn(async () => json(200, authResult(1)));
+    const http = new HttpClient({ fetch, tokens, now: () => now });
+    const heard: string[] = [];
+    const stop = http.onAccessToken((t) => heard.push(t));
+    await http.accessToken();
+    await http.accessToken();
+    now += 850_000; // past the refresh point
+    await http.accessToken();
+    stop();
+    tokens.value = { access: 'a2', expiresAt: now + 900_000 };
+    await http.accessToken();
+    expect(heard).toEqual(['a0', 'access-1']);
   });
 });

@@ -35,9 +35,16 @@ export class NetworkError extends ApiError {
 
 export interface Tokens {
   access: string;
-  refresh: string;
+  /**
+   * The refresh token of a session in the JSON form (API clients, sessions
+   * stored before cookie sessions). Absent for a browser's cookie session:
+   * its refresh token is an HttpOnly cookie that no script can read.
+   */
+  refresh?: string;
   /** Epoch milliseconds at which the access token expires. */
   expiresAt: number;
+  /** Epoch milliseconds from which to refresh it (absent: REFRESH_MARGIN_MS before expiresAt). */
+  refreshAt?: number;
 }
 
 export interface TokenStore {
@@ -58,17 +65,33 @@ export interface HttpOptions {
   onSessionEnded?: () => void;
 }
 
+/** Hears each new access token (an open WebSocket authenticates again with it). */
+export type TokenListener = (access: string) => void;
+
 export interface RequestOptions {
   body?: unknown;
   auth?: boolean;
   signal?: AbortSignal;
 }
 
-/** Refresh this long before the access token expires, so no request goes out with a dying token. */
+/**
+ * Refresh this long before the access token expires (at most; a quarter of
+ * the token's lifetime when that is shorter), so no request goes out with a
+ * dying token and an open WebSocket is authenticated again before the
+ * server closes it.
+ */
 export const REFRESH_MARGIN_MS = 60_000;
 
 export function tokensFrom(result: AuthResult, now: number): Tokens {
-  return { access: result.access_token, refresh: result.refresh_token, expiresAt: now + result.expires_in * 1000 };
+  const life = result.expires_in * 1000;
+  const t: Tokens = { access: result.access_token, expiresAt: now + life, refreshAt: now + life - Math.min(REFRESH_MARGIN_MS, life / 4) };
+  if (result.refresh_token !== undefined) t.refresh = result.refresh_token;
+  return t;
+}
+
+/** When the access token of t should be refreshed. */
+export function refreshDue(t: Tokens): number {
+  return t.refreshAt ?? t.expiresAt - REFRESH_MARGIN_MS;
 }
 
 export function parseRetryAfter(value: string | null, now: number): number | null {
@@ -106,6 +129,8 @@ export class HttpClient {
   private readonly onSessionEnded: (() => void) | undefined;
   private inflightRefresh: Promise<Tokens> | null = null;
   private relogin: Promise<unknown> | null = null;
+  private readonly listeners = new Set<TokenListener>();
+  private announced: string | null = null;
 
   constructor(opts: HttpOptions) {
     this.baseUrl = opts.baseUrl ?? '/api/v1';
@@ -120,8 +145,21 @@ export class HttpClient {
   async accessToken(): Promise<string> {
     const t = this.tokens.load();
     if (!t) throw new ApiError(401, 'unauthorized', 'Please log in.');
-    if (t.expiresAt - this.now() > REFRESH_MARGIN_MS) return t.access;
-    return (await this.refresh(t.access)).access;
+    const access = this.now() < refreshDue(t) ? t.access : (await this.refresh(t.access)).access;
+    this.announce(access);
+    return access;
+  }
+
+  /** Calls fn with every access token newer than the last one announced; returns the unsubscribe. */
+  onAccessToken(fn: TokenListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private announce(access: string): void {
+    if (access === this.announced) return;
+    this.announced = access;
+    for (const fn of this.listeners) fn(access);
   }
 
   /**
@@ -164,27 +202,26 @@ export class HttpClient {
       const current = this.tokens.load();
       if (!current) throw new ApiError(401, 'unauthorized', 'Please log in.');
       // Another tab may already have rotated the pair while we waited for the lock.
-      if (
-        staleAccess !== undefined &&
-        current.access !== staleAccess &&
-        current.expiresAt - this.now() > REFRESH_MARGIN_MS
-      ) {
+      if (staleAccess !== undefined && current.access !== staleAccess && this.now() < refreshDue(current)) {
         return current;
       }
       try {
+        // A cookie session sends no token: the browser sends the cookie.
         const result = await this.request<AuthResult>('POST', '/auth/refresh', {
-          body: { refresh_token: current.refresh },
+          body: current.refresh !== undefined ? { refresh_token: current.refresh } : {},
           auth: false,
         });
         const next = tokensFrom(result, this.now());
         this.tokens.save(next);
         return next;
       } catch (err) {
-        if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        // 400: a cookie session whose cookie is gone (expired, cleared).
+        const dead = err instanceof ApiError && (err.status === 401 || err.status === 403 || (err.status === 400 && current.refresh === undefined));
+        if (dead) {
           // A new pair stored while this refresh was out (a login again after
           // a password change, here or in another tab) is not dead with ours.
           const stored = this.tokens.load();
-          if (stored && stored.refresh !== current.refresh) return stored;
+          if (stored && stored.access !== current.access) return stored;
           this.tokens.save(null);
           this.onSessionEnded?.();
         }
@@ -220,6 +257,8 @@ export class HttpClient {
         headers,
         body: opts.body === undefined ? null : JSON.stringify(opts.body),
         signal: opts.signal ?? null,
+        // The session cookie goes to our own origin only.
+        credentials: 'same-origin',
       });
     } catch (err) {
       if (err instanceof DOMException && err.name === 'AbortError') throw err;
@@ -228,7 +267,11 @@ export class HttpClient {
   }
 }
 
-/** Tokens kept in localStorage so a reload stays logged in. */
+/**
+ * Tokens kept in localStorage so a reload (and every tab) stays logged in:
+ * the short-lived access token; the refresh token only for a session
+ * stored in the JSON form (a browser's is an HttpOnly cookie).
+ */
 export class LocalTokenStore implements TokenStore {
   constructor(
     private readonly storage: Storage,
@@ -240,8 +283,11 @@ export class LocalTokenStore implements TokenStore {
     if (raw === null) return null;
     try {
       const t = JSON.parse(raw) as Partial<Tokens>;
-      if (typeof t.access === 'string' && typeof t.refresh === 'string' && typeof t.expiresAt === 'number') {
-        return { access: t.access, refresh: t.refresh, expiresAt: t.expiresAt };
+      if (typeof t.access === 'string' && typeof t.expiresAt === 'number') {
+        const out: Tokens = { access: t.access, expiresAt: t.expiresAt };
+        if (typeof t.refresh === 'string') out.refresh = t.refresh;
+        if (typeof t.refreshAt === 'number') out.refreshAt = t.refreshAt;
+        return out;
       }
     } catch {
       // Corrupt entry: treat as logged out.

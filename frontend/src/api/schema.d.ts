@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Sign up
-         * @description Creates an account and returns a token pair. Rate limited per client address (CHAT_AUTH_RATE per minute; an IPv6 client by its /64). The body is at most 4 KiB (413 payload_too_large).
+         * @description Creates an account and returns a token pair. Rate limited per client address (CHAT_AUTH_RATE per minute; an IPv6 client by its /64). The body is at most 4 KiB (413 payload_too_large). With "session": "cookie" (browsers) the refresh token is set as an HttpOnly cookie instead of being returned; that needs an Origin of the server itself or of CORS_ORIGINS (403 otherwise).
          */
         post: operations["register"];
         delete?: never;
@@ -35,7 +35,7 @@ export interface paths {
         put?: never;
         /**
          * Log in
-         * @description Wrong username and wrong password get the same answer (401 invalid_credentials). Rate limited per client address (CHAT_AUTH_RATE per minute; an IPv6 client by its /64). Failed attempts only are counted per (username, client address), with a growing back-off after 5, and at most 100 per 15 minutes per username from all addresses (429 with Retry-After); a correct password from an address without failures is not refused because of another address's failures. A username that is not valid is refused before it is counted. The body is at most 4 KiB (413 payload_too_large).
+         * @description Wrong username and wrong password get the same answer (401 invalid_credentials). Rate limited per client address (CHAT_AUTH_RATE per minute; an IPv6 client by its /64). Failed attempts only are counted per (username, client address), with a growing back-off after 5, and at most 100 per 15 minutes per username from all addresses (429 with Retry-After); a correct password from an address without failures is not refused because of another address's failures. A username that is not valid is refused before it is counted. The body is at most 4 KiB (413 payload_too_large). With "session": "cookie" (browsers) the refresh token is set as an HttpOnly cookie instead of being returned; that needs an Origin of the server itself or of CORS_ORIGINS (403 otherwise).
          */
         post: operations["login"];
         delete?: never;
@@ -55,7 +55,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange a refresh token for a new pair
-         * @description Refresh tokens are single use. Presenting an already-used one revokes its whole family (401). The body is at most 4 KiB (413 payload_too_large).
+         * @description Refresh tokens are single use. Presenting an already-used one revokes its whole family (401): that session ends, its access tokens are refused and its sockets closed. Without refresh_token in the body the chat_refresh cookie is used (a cookie session), only from the server's own origin or a CORS_ORIGINS one (403 otherwise); the new refresh token is then set in the cookie and not returned, and a refused cookie is cleared. The body is at most 4 KiB (413 payload_too_large).
          */
         post: operations["refresh"];
         delete?: never;
@@ -75,9 +75,29 @@ export interface paths {
         put?: never;
         /**
          * Log out
-         * @description Idempotent: an unknown or already revoked token also answers 204. The body is at most 4 KiB (413 payload_too_large).
+         * @description Ends the session (the refresh token's family): its refresh tokens are revoked, its access tokens refused on REST and WebSocket within 2 s on every instance, and its open WebSockets closed with 4401. Idempotent: an unknown or already revoked token also answers 204. Without refresh_token in the body the chat_refresh cookie is used (a cookie session; only from the server's own origin or a CORS_ORIGINS one, else 403), and the cookie is cleared. The body is at most 4 KiB (413 payload_too_large).
          */
         post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log out everywhere
+         * @description Ends every session of the caller, on every device: every refresh token is revoked, every access token refused on REST and WebSocket within 2 s on every instance (this one too), and every WebSocket of the caller closed with 4401. A chat_refresh cookie is cleared. No body.
+         */
+        post: operations["logoutAll"];
         delete?: never;
         options?: never;
         head?: never;
@@ -100,7 +120,7 @@ export interface paths {
         head?: never;
         /**
          * Change display name or password
-         * @description A password change needs current_password; a wrong one answers 400 validation_failed naming current_password, and wrong guesses count as failed logins of that username from the caller's address (429 with Retry-After, as for login). A successful password change ends every session of the user: all refresh tokens, the caller's included, are revoked, so each device must log in again with the new password (POST /api/v1/auth/login); an access token already issued, the caller's too, stays valid until it expires (at most 15 minutes). Changing only the display name ends nothing.
+         * @description A password change needs current_password; a wrong one answers 400 validation_failed naming current_password, and wrong guesses count as failed logins of that username from the caller's address (429 with Retry-After, as for login). A successful password change ends every session of the user, as logout-all does: all refresh tokens, the caller's included, are revoked and every access token already issued, the caller's too, is refused (401) on every instance within 2 s, with no window for a token issued in the second of the change; each device must log in again with the new password (POST /api/v1/auth/login). Changing only the display name ends nothing.
          */
         patch: operations["updateMe"];
         trace?: never;
@@ -579,8 +599,8 @@ export interface components {
             token_type: "Bearer";
             /** @description Seconds until the access token expires. */
             expires_in: number;
-            /** @description Opaque; single use, rotated by /auth/refresh. */
-            refresh_token: string;
+            /** @description Opaque; single use, rotated by /auth/refresh. Absent for a cookie session ("session": "cookie"), whose refresh token is in the chat_refresh cookie. */
+            refresh_token?: string;
         };
         UserPage: {
             items: components["schemas"]["User"][];
@@ -619,6 +639,11 @@ export interface components {
             password: string;
             /** @description 0–64 characters after the text rules (trimmed, NFC); only invisible characters count as empty, and clients then show the username. */
             display_name?: string & components["schemas"]["Text"];
+            /**
+             * @description A browser's session: the refresh token is set as the chat_refresh cookie (HttpOnly, SameSite=Strict, Secure over TLS, Path=/api/v1/auth) instead of being returned; only from the server's own origin or a CORS_ORIGINS one (else 403).
+             * @constant
+             */
+            session?: "cookie";
         };
         /**
          * @example {
@@ -629,9 +654,15 @@ export interface components {
         LoginRequest: {
             username: string;
             password: string;
+            /**
+             * @description A browser's session: the refresh token is set as the chat_refresh cookie (HttpOnly, SameSite=Strict, Secure over TLS, Path=/api/v1/auth) instead of being returned; only from the server's own origin or a CORS_ORIGINS one (else 403).
+             * @constant
+             */
+            session?: "cookie";
         };
         RefreshRequest: {
-            refresh_token: string;
+            /** @description The refresh token; absent (an empty object) to use the chat_refresh cookie of a cookie session. */
+            refresh_token?: string;
         };
         /** @description Only the fields given change. */
         UpdateMeRequest: {
@@ -719,7 +750,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description unauthorized, token_expired or invalid_credentials. */
+        /** @description unauthorized (also for a token whose session has ended: logged out, logout-all, password change), token_expired or invalid_credentials. */
         Unauthorized: {
             headers: {
                 "WWW-Authenticate"?: string;
@@ -825,6 +856,8 @@ export interface components {
         AfterSeq: number;
         /** @description At most this many messages (default 50). */
         HistoryLimit: number;
+        /** @description The refresh token of a cookie session; used when the body has no refresh_token, and then only with an Origin that is the server's own or a CORS_ORIGINS one (else 403). */
+        RefreshCookie: string;
     };
     requestBodies: never;
     headers: never;
@@ -850,6 +883,8 @@ export interface operations {
                 headers: {
                     /** @description no-store: tokens are never cached. */
                     "Cache-Control"?: string;
+                    /** @description For a cookie session: chat_refresh=<token>; Path=/api/v1/auth; HttpOnly; SameSite=Strict; Max-Age=<refresh lifetime> (Secure over TLS). */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -857,6 +892,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -883,6 +919,8 @@ export interface operations {
                 headers: {
                     /** @description no-store: tokens are never cached. */
                     "Cache-Control"?: string;
+                    /** @description For a cookie session: chat_refresh=<token>; Path=/api/v1/auth; HttpOnly; SameSite=Strict; Max-Age=<refresh lifetime> (Secure over TLS). */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -891,6 +929,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -903,7 +942,10 @@ export interface operations {
             query?: never;
             header?: never;
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description The refresh token of a cookie session; used when the body has no refresh_token, and then only with an Origin that is the server's own or a CORS_ORIGINS one (else 403). */
+                chat_refresh?: components["parameters"]["RefreshCookie"];
+            };
         };
         requestBody: {
             content: {
@@ -916,6 +958,8 @@ export interface operations {
                 headers: {
                     /** @description no-store: tokens are never cached. */
                     "Cache-Control"?: string;
+                    /** @description For a cookie session: chat_refresh=<token>; Path=/api/v1/auth; HttpOnly; SameSite=Strict; Max-Age=<refresh lifetime> (Secure over TLS). */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -923,7 +967,18 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            /** @description unauthorized: the refresh token is unknown, used, revoked or expired (a refused cookie is cleared). */
+            401: {
+                headers: {
+                    /** @description chat_refresh with Max-Age=0: the browser drops the cookie. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             500: components["responses"]["Internal"];
@@ -935,7 +990,10 @@ export interface operations {
             query?: never;
             header?: never;
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description The refresh token of a cookie session; used when the body has no refresh_token, and then only with an Origin that is the server's own or a CORS_ORIGINS one (else 403). */
+                chat_refresh?: components["parameters"]["RefreshCookie"];
+            };
         };
         requestBody: {
             content: {
@@ -943,16 +1001,42 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The refresh token's family is revoked. */
+            /** @description The session has ended. */
             204: {
                 headers: {
+                    /** @description chat_refresh with Max-Age=0: the browser drops the cookie. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    logoutAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every session of the caller has ended. */
+            204: {
+                headers: {
+                    /** @description chat_refresh with Max-Age=0: the browser drops the cookie. */
+                    "Set-Cookie"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

@@ -152,6 +152,15 @@ export class SocketClient {
     return this.ready && this.frame({ type: 'resume', cursors });
   }
 
+  /**
+   * Authenticates the open connection again with a fresh access token, so
+   * the server does not close it when the old one expires (no reconnect).
+   * A connection still authenticating uses the fresh token anyway.
+   */
+  reauthenticate(token: string): boolean {
+    return this.ready && this.frame({ type: 'auth', token });
+  }
+
   private frame(f: ClientFrame): boolean {
     const ws = this.ws;
     if (!ws || ws.readyState !== 1) return false;

@@ -9,8 +9,17 @@ import { ChatStore } from './chat';
 /** A fake of the REST API holding group 7's history (and more groups if given). */
 function fakeApi(history = [msg(1), msg(2), msg(3)], others: MyGroup[] = []) {
   const calls: string[] = [];
+  const tokenListeners = new Set<(t: string) => void>();
   const api = {
-    http: { accessToken: async () => 'tok', refresh: async () => ({}) },
+    http: {
+      accessToken: async () => 'tok',
+      refresh: async () => ({}),
+      onAccessToken: (fn: (t: string) => void) => {
+        tokenListeners.add(fn);
+        return () => tokenListeners.delete(fn);
+      },
+      announce: (t: string) => tokenListeners.forEach((fn) => fn(t)),
+    },
     myGroups: async () => ({ items: [myGroup({ last_seq: history.at(-1)?.seq ?? 0 }), ...others] }),
     messages: async (id: number, o: { beforeSeq?: number; afterSeq?: number; limit?: number }): Promise<MessagePage> => {
       calls.push(`messages ${id} before=${o.beforeSeq ?? ''} after=${o.afterSeq ?? ''}`);
@@ -24,11 +33,11 @@ function fakeApi(history = [msg(1), msg(2), msg(3)], others: MyGroup[] = []) {
     },
     user: async () => bob,
   };
-  return { api: api as unknown as ChatApi, calls, history };
+  return { api: api as unknown as ChatApi, calls, history, announce: api.http.announce };
 }
 
 async function started(history?: ReturnType<typeof msg>[], others?: MyGroup[]) {
-  const { api, calls } = fakeApi(history, others);
+  const { api, calls, announce } = fakeApi(history, others);
   const sockets: FakeWebSocket[] = [];
   const timers = new ManualTimers();
   const store = new ChatStore({
@@ -51,10 +60,26 @@ async function started(history?: ReturnType<typeof msg>[], others?: MyGroup[]) {
   ws.open();
   await flush();
   ws.receive({ type: 'ready', user: alice });
-  return { store, ws, sockets, timers, calls };
+  return { store, ws, sockets, timers, calls, announce };
 }
 
 describe('ChatStore', () => {
+  it('authenticates the open socket again with each refreshed token, without reconnecting', async () => {
+    const { store, ws, sockets, announce } = await started();
+    announce('fresh-1');
+    ws.receive({ type: 'reauthed', expires_in: 900 });
+    announce('fresh-2');
+    expect(ws.frames('auth').slice(1)).toEqual([
+      { type: 'auth', token: 'fresh-1' },
+      { type: 'auth', token: 'fresh-2' },
+    ]);
+    expect(sockets).toHaveLength(1);
+    expect(store.status.value).toBe('online');
+    store.stop();
+    announce('after-stop');
+    expect(ws.frames('auth')).toHaveLength(3);
+  });
+
   it('shows a sent message once: outbox → ack → live event', async () => {
     const { store, ws } = await started();
     await store.history.open(7);

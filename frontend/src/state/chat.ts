@@ -7,6 +7,7 @@ import type { Message, MyGroup, User, Visibility } from '../api/types';
 import { asMyGroup, ConversationsStore } from './conversations';
 import { HistoryStore } from './history';
 import { MembersStore } from './members';
+import { outboxKey } from './keys';
 import { newClientId, OutboxStore } from './outbox';
 import { PresenceStore } from './presence';
 import { checkBody } from './text';
@@ -54,6 +55,7 @@ export class ChatStore {
   private reloadTimer: ReturnType<typeof setTimeout> | null = null;
   private readyCount = 0;
   private stopped = false;
+  private readonly stopTokens: () => void;
 
   constructor(deps: ChatDeps) {
     this.api = deps.api;
@@ -61,7 +63,7 @@ export class ChatStore {
     this.now = deps.now ?? Date.now;
     this.onGroupGone = deps.onGroupGone;
     this.conversations = new ConversationsStore(deps.me.id);
-    this.outbox = new OutboxStore(deps.storage, `chat.outbox.${deps.me.id}`, deps.me.id);
+    this.outbox = new OutboxStore(deps.storage, outboxKey(deps.me.id), deps.me.id);
     this.presence = new PresenceStore(() => this.now());
     this.history = new HistoryStore({
       api: this.api,
@@ -91,6 +93,9 @@ export class ChatStore {
         this.status.value = s;
       },
     });
+    // A refreshed access token authenticates the open socket again before
+    // the old one expires: the server would close it then.
+    this.stopTokens = this.api.http.onAccessToken((tok) => this.socket.reauthenticate(tok));
   }
 
   async start(): Promise<void> {
@@ -100,6 +105,7 @@ export class ChatStore {
 
   stop(): void {
     this.stopped = true;
+    this.stopTokens();
     this.socket.stop();
     this.history.stop();
     this.presence.stop();
@@ -293,6 +299,7 @@ export class ChatStore {
       // After a reconnect, groups joined or deleted meanwhile and fresh unread counts come from REST.
       if (++this.readyCount > 1) this.scheduleGroupsReload();
     },
+    reauthed: () => undefined,
     resumed: () => {
       for (const id of this.history.held()) void this.history.backfill(id);
     },

@@ -1,13 +1,17 @@
 import { signal } from '@preact/signals';
 import { ChatApi } from '../api/api';
-import { ApiError, HttpClient, REFRESH_MARGIN_MS, type LockFn, type TokenStore } from '../api/http';
+import { ApiError, HttpClient, refreshDue, type LockFn, type TokenStore } from '../api/http';
 import type { User } from '../api/types';
+import { forgetUser } from './keys';
 
 export type SessionState = 'loading' | 'anonymous' | 'authenticated';
 
 export interface SessionDeps {
   tokens: TokenStore;
+  /** localStorage: the cached user, the outbox. */
   storage: Storage;
+  /** sessionStorage: the drafts (this tab's). */
+  drafts: Storage;
   fetch?: typeof fetch;
   lock?: LockFn;
   now?: () => number;
@@ -32,8 +36,10 @@ export class SignInAgainError extends Error {
 }
 
 /**
- * Who is logged in. Tokens live in localStorage so a reload stays logged in;
- * the access token is refreshed shortly before it expires.
+ * Who is logged in. The session is a cookie session: its refresh token is an
+ * HttpOnly cookie no script can read; the short-lived access token lives in
+ * localStorage so a reload (and every tab) stays logged in, and is refreshed
+ * shortly before it expires.
  */
 export class Session {
   readonly state = signal<SessionState>('loading');
@@ -42,12 +48,14 @@ export class Session {
   readonly http: HttpClient;
   private readonly tokens: TokenStore;
   private readonly storage: Storage;
+  private readonly drafts: Storage;
   private readonly now: () => number;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(deps: SessionDeps) {
     this.tokens = deps.tokens;
     this.storage = deps.storage;
+    this.drafts = deps.drafts;
     this.now = deps.now ?? Date.now;
     this.http = new HttpClient({
       tokens: deps.tokens,
@@ -132,6 +140,7 @@ export class Session {
     );
   }
 
+  /** Ends the session here and on the server (its sockets close everywhere); what was kept for the user goes. */
   async logout(): Promise<void> {
     const t = this.tokens.load();
     this.ended();
@@ -159,6 +168,8 @@ export class Session {
   }
 
   private ended(): void {
+    const uid = this.user.value?.id ?? this.cachedUser()?.id;
+    if (uid !== undefined) forgetUser(uid, this.storage, this.drafts);
     this.tokens.save(null);
     this.storage.removeItem(ME_KEY);
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
@@ -172,7 +183,7 @@ export class Session {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     const t = this.tokens.load();
     if (!t) return;
-    const wait = Math.max(5_000, t.expiresAt - REFRESH_MARGIN_MS - this.now() + 1_000);
+    const wait = Math.max(1_000, refreshDue(t) - this.now() + 100);
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
       if (this.state.value !== 'authenticated') return;

@@ -9,7 +9,7 @@ import { alice } from './fakes';
  */
 export function offlineChat(api: Partial<ChatApi> = {}, me: User = alice): ChatStore {
   return new ChatStore({
-    api: api as ChatApi,
+    api: { http: { onAccessToken: () => () => undefined }, ...api } as unknown as ChatApi,
     me,
     storage: localStorage,
     socket: {

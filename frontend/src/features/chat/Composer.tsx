@@ -1,15 +1,15 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { SendIcon } from '../../app/Icons';
 import { useChat } from '../../app/context';
+import { draftKey } from '../../state/keys';
 import { checkBody, MAX_BODY } from '../../state/text';
 import styles from './Chat.module.scss';
-
-const draftKey = (groupId: number) => `chat.draft.${groupId}`;
 
 /** Enter sends, Shift+Enter adds a line; drafts survive switching conversations. */
 export function Composer({ groupId }: { groupId: number }) {
   const chat = useChat();
-  const [text, setText] = useState(() => sessionStorage.getItem(draftKey(groupId)) ?? '');
+  const key = draftKey(chat.me.id, groupId);
+  const [text, setText] = useState(() => sessionStorage.getItem(key) ?? '');
   const area = useRef<HTMLTextAreaElement>(null);
   const { empty, length, tooLong } = checkBody(text);
 
@@ -18,14 +18,14 @@ export function Composer({ groupId }: { groupId: number }) {
   }, [groupId]);
 
   useEffect(() => {
-    if (text === '') sessionStorage.removeItem(draftKey(groupId));
-    else sessionStorage.setItem(draftKey(groupId), text);
+    if (text === '') sessionStorage.removeItem(key);
+    else sessionStorage.setItem(key, text);
     const el = area.current;
     if (el) {
       el.style.height = 'auto';
       el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
     }
-  }, [text, groupId]);
+  }, [text, key]);
 
   const send = () => {
     if (empty || tooLong) return;

@@ -32,7 +32,7 @@ async function setup(answers: Record<string, Answer>) {
     return answer(call);
   });
   const tokens = memoryTokens({ access: 'access-0', refresh: 'refresh-0', expiresAt: NOW + 900_000 });
-  const session = new Session({ tokens, storage: localStorage, fetch, now: () => NOW });
+  const session = new Session({ tokens, storage: localStorage, drafts: sessionStorage, fetch, now: () => NOW });
   localStorage.setItem('chat.me', JSON.stringify(alice));
   await session.restore(); // cached user: authenticated at once, GET /users/me in the background
   await waitFor(() => expect(calls.some((c) => c.path === '/users/me')).toBe(true));
@@ -101,10 +101,10 @@ describe('ProfileDialog', () => {
     expect(await screen.findByText(/Password changed\. Your other devices and sessions were signed out/)).toBeTruthy();
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['PATCH /users/me', 'POST /auth/login']);
     expect(calls[0]!.body).toEqual({ password: 'a new password', current_password: 'old password' });
-    expect(calls[1]!.body).toEqual({ username: 'alice', password: 'a new password' });
+    expect(calls[1]!.body).toEqual({ username: 'alice', password: 'a new password', session: 'cookie' });
     expect(calls[1]!.auth).toBeUndefined();
     // The pair of the new login replaces the revoked one.
-    expect(tokens.value).toEqual({ access: 'access-1', refresh: 'refresh-1', expiresAt: NOW + 900_000 });
+    expect(tokens.value).toEqual({ access: 'access-1', refresh: 'refresh-1', expiresAt: NOW + 900_000, refreshAt: NOW + 840_000 });
     expect(session.state.value).toBe('authenticated');
     expect(onSaved).toHaveBeenCalledWith(alice);
     for (const label of [/^current password/i, /^new password/i, /^confirm new password/i]) {

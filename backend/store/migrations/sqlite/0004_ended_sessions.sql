@@ -1,0 +1,14 @@
+-- A session is one refresh-token family (one login); access tokens name it
+-- ("sid"). Ending a session (logout, logout-all, a reused refresh token, a
+-- password change) records it here in the transaction that revokes its
+-- tokens: its access tokens are refused from then on.
+CREATE TABLE ended_sessions (
+    family_id TEXT     PRIMARY KEY,
+    user_id   INTEGER  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    ended_at  DATETIME NOT NULL
+);
+CREATE INDEX ended_sessions_ended_at ON ended_sessions (ended_at);
+
+-- Replaced by ended_sessions: comparing it with the whole-second "iat" of
+-- a token let a token issued in the second of a password change through.
+ALTER TABLE users DROP COLUMN sessions_since;
