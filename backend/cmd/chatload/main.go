@@ -9,6 +9,12 @@
 //	chatload -scenario write   -groups 1000 -members 5
 //	chatload -scenario history -clients 200
 //
+// For issue 13's comparison it also speaks the protocol of the peer,
+// Centrifugo v6, in the fanout scenario alone (centrifugo.go):
+//
+//	chatload -protocol centrifugo -url http://127.0.0.1:8000 \
+//	  -centrifugo-api-key KEY -centrifugo-secret SECRET -scenario fanout -conns 1000 -rate 10
+//
 // It prints a table and then one JSON line per scenario on standard output.
 package main
 
@@ -64,6 +70,10 @@ type config struct {
 	NoReconnect  bool
 	Verbose      bool
 	Render       string
+	RenderPeer   string
+	Protocol     string
+	PeerAPIKey   string
+	PeerSecret   string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -79,9 +89,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.Groups, "groups", 10, "write: groups")
 	fs.IntVar(&c.Members, "members", 5, "write: members (connections) per group")
 	fs.IntVar(&c.Clients, "clients", 20, "history: concurrent REST clients")
-	fs.IntVar(&c.Senders, "senders", 1, "fanout: members that send")
+	fs.IntVar(&c.Senders, "senders", 1, "fanout: members that send (centrifugo: HTTP API publishers)")
 	fs.Float64Var(&c.Rate, "rate", 0, "fanout: messages per second over all senders (0: as fast as acks allow)")
-	fs.IntVar(&c.Inflight, "inflight", 4, "fanout/write: unacknowledged sends allowed per connection")
+	fs.IntVar(&c.Inflight, "inflight", 4, "fanout/write: unacknowledged sends allowed per connection (centrifugo: 1, a publish waits for its answer)")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measuring time (at most 300s)")
 	fs.DurationVar(&c.Settle, "settle", 2*time.Second, "pause after connecting, before measuring (idle: before reading memory)")
 	fs.DurationVar(&c.Drain, "drain", 10*time.Second, "after sending stops, how long to wait for the last acks and deliveries")
@@ -97,13 +107,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.NoReconnect, "no-reconnect", false, "do not redial and resume after an unexpected close")
 	fs.BoolVar(&c.Verbose, "v", false, "debug logging")
 	fs.StringVar(&c.Render, "render", "", "write BENCHMARKS.md (Markdown, to stdout) from this file of JSON lines, and exit")
+	fs.StringVar(&c.RenderPeer, "render-peer", "", "write BENCHMARKS.md's section \"Against Centrifugo\" (to stdout) from this file of JSON lines of make bench-peer, and exit")
+	fs.StringVar(&c.Protocol, "protocol", "chat", "chat (ours, API.md) | centrifugo (the peer, Centrifugo v6: fanout only)")
+	fs.StringVar(&c.PeerAPIKey, "centrifugo-api-key", "", "centrifugo: its http_api.key (publishes go through POST /api/publish)")
+	fs.StringVar(&c.PeerSecret, "centrifugo-secret", "", "centrifugo: its client.token.hmac_secret_key (signs the connection JWTs)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if c.Render != "" {
+	if c.Render != "" || c.RenderPeer != "" {
 		return c, nil
 	}
 	err := c.validate()
@@ -168,6 +182,18 @@ func (c *config) validate() error {
 	if len(c.Password) < 8 {
 		bad("-password must have at least 8 characters")
 	}
+	switch c.Protocol {
+	case "chat":
+	case "centrifugo":
+		if c.Scenario != "fanout" {
+			bad("-protocol centrifugo runs the fanout scenario only")
+		}
+		if c.PeerAPIKey == "" || c.PeerSecret == "" {
+			bad("-protocol centrifugo needs -centrifugo-api-key and -centrifugo-secret")
+		}
+	default:
+		bad("-protocol must be chat or centrifugo")
+	}
 	return errors.Join(errs...)
 }
 
@@ -208,7 +234,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if cfg.Render != "" {
-		return renderFile(cfg.Render, stdout)
+		return renderFile(cfg.Render, stdout, renderMarkdown)
+	}
+	if cfg.RenderPeer != "" {
+		return renderFile(cfg.RenderPeer, stdout, renderPeerSection)
 	}
 	level := slog.LevelInfo
 	if cfg.Verbose {
@@ -235,19 +264,33 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-metrics: %w", err)
 	}
 	root := strings.TrimRight(base.String(), "/")
-	wsURL := "ws" + strings.TrimPrefix(root, "http") + "/api/v1/ws"
+	wsRoot := "ws" + strings.TrimPrefix(root, "http")
 	hc := newHTTPClient(max(cfg.Clients, cfg.SetupConc))
 	wsClient := *hc
 	wsClient.Timeout = 0
+	runID := newRunID()
+	var peer *peerTarget
+	if cfg.Protocol == "centrifugo" {
+		peer = &peerTarget{
+			wsURL:      wsRoot + "/connection/websocket",
+			publishURL: root + "/api/publish",
+			apiKey:     cfg.PeerAPIKey,
+			secret:     []byte(cfg.PeerSecret),
+			channel:    "fanout_" + runID,
+			hc:         &wsClient,
+			apiHC:      newHTTPClient(cfg.Senders),
+		}
+	}
 
 	r := &runner{
 		cfg:   cfg,
 		log:   log,
 		api:   &api{base: root + "/api/v1", metrics: metrics.String(), hc: hc},
-		wsURL: wsURL,
+		wsURL: wsRoot + "/api/v1/ws",
 		wsHC:  &wsClient,
 		start: time.Now(),
-		runID: newRunID(),
+		runID: runID,
+		peer:  peer,
 	}
 	rep, err := r.run(ctx)
 	if err != nil {
