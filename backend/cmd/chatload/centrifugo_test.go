@@ -384,3 +384,14 @@ func TestPeerToken(t *testing.T) {
 		t.Fatalf("token %s: %v, claims %+v; want a valid HS256 token for u1 without exp", s, err, claims)
 	}
 }
+
+func TestPeerSecretsFromTheEnvironment(t *testing.T) {
+	srv, f := newFakePeer(t, "")
+	t.Setenv("CHATLOAD_CENTRIFUGO_API_KEY", f.apiKey)
+	t.Setenv("CHATLOAD_CENTRIFUGO_SECRET", f.secret)
+	m := runScenario(t, "-protocol", "centrifugo", "-url", srv.URL, "-scenario", "fanout", "-conns", "2", "-rate", "20",
+		"-duration", "200ms", "-settle", "50ms", "-drain", "2s")
+	if m["acked"].(float64) <= 0 || m["lost"] != 0.0 || m["publish_errors"] != 0.0 {
+		t.Fatalf("acked %v, lost %v, publish_errors %v; want > 0, 0, 0", m["acked"], m["lost"], m["publish_errors"])
+	}
+}

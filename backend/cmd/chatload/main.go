@@ -71,6 +71,8 @@ type config struct {
 	Verbose      bool
 	Render       string
 	RenderPeer   string
+	MD           string
+	PeerSection  string
 	Protocol     string
 	PeerAPIKey   string
 	PeerSecret   string
@@ -107,17 +109,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.NoReconnect, "no-reconnect", false, "do not redial and resume after an unexpected close")
 	fs.BoolVar(&c.Verbose, "v", false, "debug logging")
 	fs.StringVar(&c.Render, "render", "", "write BENCHMARKS.md (Markdown, to stdout) from this file of JSON lines, and exit")
-	fs.StringVar(&c.RenderPeer, "render-peer", "", "write BENCHMARKS.md's section \"Against Centrifugo\" (to stdout) from this file of JSON lines of make bench-peer, and exit")
+	fs.StringVar(&c.RenderPeer, "render-peer", "", "write BENCHMARKS.md's section \"Against Centrifugo\" (to stdout, or into -md) from this file of JSON lines of make bench-peer, and exit")
+	fs.StringVar(&c.MD, "md", "", "with -render-peer: the Markdown file whose section to replace (appended if it has none)")
+	fs.StringVar(&c.PeerSection, "peer-section", "", "print the section \"Against Centrifugo\" of this Markdown file (nothing if none), and exit")
 	fs.StringVar(&c.Protocol, "protocol", "chat", "chat (ours, API.md) | centrifugo (the peer, Centrifugo v6: fanout only)")
-	fs.StringVar(&c.PeerAPIKey, "centrifugo-api-key", "", "centrifugo: its http_api.key (publishes go through POST /api/publish)")
-	fs.StringVar(&c.PeerSecret, "centrifugo-secret", "", "centrifugo: its client.token.hmac_secret_key (signs the connection JWTs)")
+	// The peer's secrets may come from the environment, out of sight of ps
+	// and of the argument lists that scripts record.
+	fs.StringVar(&c.PeerAPIKey, "centrifugo-api-key", os.Getenv("CHATLOAD_CENTRIFUGO_API_KEY"), "centrifugo: its http_api.key, for POST /api/publish (default $CHATLOAD_CENTRIFUGO_API_KEY)")
+	fs.StringVar(&c.PeerSecret, "centrifugo-secret", os.Getenv("CHATLOAD_CENTRIFUGO_SECRET"), "centrifugo: its client.token.hmac_secret_key, to sign connection JWTs (default $CHATLOAD_CENTRIFUGO_SECRET)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if c.Render != "" || c.RenderPeer != "" {
+	if c.Render != "" || c.RenderPeer != "" || c.PeerSection != "" {
 		return c, nil
 	}
 	err := c.validate()
@@ -237,7 +243,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return renderFile(cfg.Render, stdout, renderMarkdown)
 	}
 	if cfg.RenderPeer != "" {
+		if cfg.MD != "" {
+			return renderPeerInto(cfg.RenderPeer, cfg.MD)
+		}
 		return renderFile(cfg.RenderPeer, stdout, renderPeerSection)
+	}
+	if cfg.PeerSection != "" {
+		doc, err := os.ReadFile(cfg.PeerSection)
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		_, err = stdout.Write(peerSection(doc))
+		return err
 	}
 	level := slog.LevelInfo
 	if cfg.Verbose {

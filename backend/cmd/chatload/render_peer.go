@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -202,4 +205,82 @@ func ourLabels() []string {
 		out[i] = s.label
 	}
 	return out
+}
+
+// peerSection returns the marked section of doc (BENCHMARKS.md), markers
+// included, or nil if it has none.
+func peerSection(doc []byte) []byte {
+	begin := lineIndex(doc, peerSectionBegin)
+	if begin < 0 {
+		return nil
+	}
+	end := lineIndex(doc[begin:], peerSectionEnd)
+	if end < 0 {
+		return nil
+	}
+	return doc[begin : begin+end+len(peerSectionEnd)+1]
+}
+
+// lineIndex is the offset of the first line of doc that is exactly line.
+func lineIndex(doc []byte, line string) int {
+	for off := 0; off < len(doc); {
+		next := bytes.IndexByte(doc[off:], '\n')
+		if next < 0 {
+			return -1
+		}
+		if string(doc[off:off+next]) == line {
+			return off
+		}
+		off += next + 1
+	}
+	return -1
+}
+
+// spliceSection returns doc with its marked section replaced by section,
+// or with section appended after a blank line if doc has none.
+func spliceSection(doc, section []byte) []byte {
+	old := peerSection(doc)
+	if old == nil {
+		out := bytes.TrimRight(doc, "\n")
+		if len(out) > 0 {
+			out = append(out, "\n\n"...)
+		}
+		return append(out, section...)
+	}
+	i := bytes.Index(doc, old)
+	out := append([]byte{}, doc[:i]...)
+	out = append(out, section...)
+	return append(out, doc[i+len(old):]...)
+}
+
+// renderPeerInto renders the section from the results file and splices it
+// into the Markdown file md, which it replaces whole (never half written).
+func renderPeerInto(results, md string) error {
+	var section bytes.Buffer
+	if err := renderFile(results, &section, renderPeerSection); err != nil {
+		return err
+	}
+	doc, err := os.ReadFile(md)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("render: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(md), ".bench-peer-*.md")
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after the rename, there is nothing to remove
+	if _, err := tmp.Write(spliceSection(doc, section.Bytes())); err != nil {
+		tmp.Close()
+		return fmt.Errorf("render: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), md); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	return nil
 }

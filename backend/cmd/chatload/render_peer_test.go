@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"math"
+	"os"
 	"strings"
 	"testing"
 )
@@ -65,4 +66,66 @@ func TestOffered(t *testing.T) {
 			t.Errorf("offered(%v) = %v, want %v", tc.line, got, tc.want)
 		}
 	}
+}
+
+func TestSpliceSection(t *testing.T) {
+	section := peerSectionBegin + "\n## Against Centrifugo\n\nnew\n" + peerSectionEnd + "\n"
+	old := peerSectionBegin + "\n## Against Centrifugo\n\nold\n" + peerSectionEnd + "\n"
+	tests := []struct{ name, doc, want string }{
+		{"no file yet", "", section},
+		{"appended", "# Benchmarks\n\ntext\n", "# Benchmarks\n\ntext\n\n" + section},
+		{"replaced at the end", "# Benchmarks\n\n" + old, "# Benchmarks\n\n" + section},
+		{"replaced in the middle", "# B\n\n" + old + "\n## Notes\n", "# B\n\n" + section + "\n## Notes\n"},
+		// A marker quoted inside a line is not the section.
+		{"marker not at a line start", "# B `" + peerSectionBegin + "\n` x\n", "# B `" + peerSectionBegin + "\n` x\n\n" + section},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(spliceSection([]byte(tc.doc), []byte(section))); got != tc.want {
+				t.Fatalf("spliceSection =\n%q\nwant\n%q", got, tc.want)
+			}
+			if got := string(peerSection([]byte(tc.want))); got != section {
+				t.Fatalf("peerSection of the result = %q, want the section", got)
+			}
+		})
+	}
+}
+
+func TestRenderPeerIntoAndBack(t *testing.T) {
+	dir := t.TempDir()
+	results, md := dir+"/results.jsonl", dir+"/BENCHMARKS.md"
+	line := `{"scenario":"fanout","label":"centrifugo","target_deliveries_per_s":10000,"deliveries_per_s":9990,"latency_p99_ms":8}`
+	if err := os.WriteFile(results, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(md, []byte("# Benchmarks\n\nfrom make bench\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second run replaces the first one's section
+		runScenarioOut(t, "-render-peer", results, "-md", md)
+	}
+	doc, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(doc), "# Benchmarks\n\nfrom make bench\n\n"+peerSectionBegin) ||
+		strings.Count(string(doc), "## Against Centrifugo") != 1 || !strings.Contains(string(doc), "| 9,990 |") {
+		t.Fatalf("BENCHMARKS.md after two renders:\n%s", doc)
+	}
+	// make bench rewrites the rest and carries the section over.
+	if got := runScenarioOut(t, "-peer-section", md); got != string(peerSection(doc)) || got == "" {
+		t.Fatalf("-peer-section printed %q", got)
+	}
+	if got := runScenarioOut(t, "-peer-section", dir+"/none.md"); got != "" {
+		t.Fatalf("-peer-section of a missing file printed %q, want nothing", got)
+	}
+}
+
+func runScenarioOut(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(args, &out, &errOut); err != nil {
+		t.Fatalf("run %v: %v\n%s", args, err, errOut.String())
+	}
+	return out.String()
 }
