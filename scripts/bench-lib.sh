@@ -28,12 +28,18 @@ need_services() {
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "bench: Redis is not running on 127.0.0.1:6379" >&2; exit 1; }
 }
 
+# stop_server PID : ends a server this script started, if it still runs,
+# and waits for it.
+stop_server() {
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill -TERM "$1"
+    wait "$1" 2>/dev/null || true
+  fi
+}
+
 chatd_pid=
 stop_chatd() {
-  if [ -n "$chatd_pid" ] && kill -0 "$chatd_pid" 2>/dev/null; then
-    kill -TERM "$chatd_pid"
-    wait "$chatd_pid" 2>/dev/null || true
-  fi
+  stop_server "$chatd_pid"
   chatd_pid=
 }
 

@@ -48,7 +48,8 @@ body_size=64
 # One sender offers 10,000 deliveries/s (10 messages/s) as make bench does;
 # above that, four, for both servers alike.
 senders_low=1 senders_high=4
-# chatload's default, what ours allows unacknowledged per sender.
+# Messages a sender may have unacknowledged, for both servers (chatload's
+# default; the peer's senders publish on as many connections).
 inflight=4
 
 results=$out/results.jsonl
@@ -79,10 +80,7 @@ fi
 
 peer_pid=
 stop_peer() {
-  if [ -n "$peer_pid" ] && kill -0 "$peer_pid" 2>/dev/null; then
-    kill -TERM "$peer_pid"
-    wait "$peer_pid" 2>/dev/null || true
-  fi
+  stop_server "$peer_pid"
   peer_pid=
 }
 trap 'stop_peer; stop_chatd' EXIT

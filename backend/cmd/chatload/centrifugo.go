@@ -207,7 +207,7 @@ type peerPool struct {
 	log     *slog.Logger
 	start   time.Time // origin of the send timestamps in bodies
 	runID   string
-	senders int
+	sources int // publisher lanes, each numbering its own data
 	d       *deliveryStats
 
 	sessions []*peerSession
@@ -221,7 +221,7 @@ type peerSession struct {
 	idx      int
 	c        *websocket.Conn
 	closing  atomic.Bool
-	trackers []*seqTracker // one per publisher: each numbers its own data
+	trackers []*seqTracker // one per publisher lane
 	received atomic.Int64  // distinct publications over all publishers
 }
 
@@ -310,7 +310,7 @@ func (p *peerPool) open(ctx, runCtx context.Context, n, conc int, opened func())
 			return fmt.Errorf("connection %d: %w", i, err)
 		}
 		p.connectH.record(time.Since(t0))
-		s := &peerSession{p: p, idx: i, c: c, trackers: make([]*seqTracker, p.senders)}
+		s := &peerSession{p: p, idx: i, c: c, trackers: make([]*seqTracker, p.sources)}
 		for j := range s.trackers {
 			s.trackers[j] = newSeqTracker(0)
 		}
@@ -397,42 +397,98 @@ func (s *peerSession) markClosing() *websocket.Conn {
 	return s.c
 }
 
-// peerPublisher publishes through the peer's HTTP API, one request at a
-// time: on separate connections, concurrent publishes would have no order.
+// peerPublisher is one sender of a run against the peer. Like one of ours
+// it has up to -inflight unacknowledged messages, but a publish is
+// acknowledged by its HTTP answer, and publishes on separate connections
+// have no order: so it publishes through one lane per in-flight slot, each
+// lane one request at a time on its own connection and numbering its own
+// data, which its subscribers then check for order.
 type peerPublisher struct {
-	t        *peerTarget
-	idx      int
-	start    time.Time
-	ackLat   *histogram
-	inflight       // one slot; acked counts the publishes the peer accepted
-	seq      int64 // owned by the sending goroutine
-	buf      []byte
-	sent     atomic.Int64
+	inflight // acked counts the publishes the peer accepted
+	jobs     chan publishJob
+	lanes    []*peerLane
+	log      *slog.Logger
+	wg       sync.WaitGroup
 }
 
-// send publishes one body carrying the send time and waits for the answer,
-// which is this publish's ack.
+type publishJob struct {
+	ctx      context.Context
+	bodySize int
+}
+
+// peerLane publishes one message at a time; its goroutine owns seq and buf.
+type peerLane struct {
+	t      *peerTarget
+	src    int // this lane's number in the data, over all publishers
+	start  time.Time
+	ackLat *histogram
+	seq    int64
+	buf    []byte
+	sent   atomic.Int64
+	acked  atomic.Int64
+}
+
+// newPeerPublisher starts the lanes for sources firstSrc, firstSrc+1, … of
+// one sender; stop ends them.
+func newPeerPublisher(t *peerTarget, log *slog.Logger, start time.Time, ackLat *histogram, firstSrc, lanes int) *peerPublisher {
+	p := &peerPublisher{inflight: inflight{permits: make(chan struct{}, lanes)}, jobs: make(chan publishJob), log: log}
+	for i := range lanes {
+		l := &peerLane{t: t, src: firstSrc + i, start: start, ackLat: ackLat}
+		p.lanes = append(p.lanes, l)
+		p.wg.Go(func() {
+			for j := range p.jobs {
+				if err := l.publish(j.ctx, j.bodySize); err != nil {
+					p.log.Debug("publish", "src", l.src, "err", err)
+				} else {
+					p.acked.Add(1)
+				}
+				p.releasePermit()
+			}
+		})
+	}
+	return p
+}
+
+// send hands one message to a free lane: the caller holds one of the
+// permits, of which there are as many as lanes.
 func (p *peerPublisher) send(ctx context.Context, bodySize int) error {
-	p.seq++
-	sentAt := time.Since(p.start)
-	b := append(p.buf[:0], `{"channel":`...)
-	b = strconv.AppendQuote(b, p.t.channel)
+	select {
+	case p.jobs <- publishJob{ctx, bodySize}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// stop waits for the publishes in flight; no send may follow.
+func (p *peerPublisher) stop() {
+	close(p.jobs)
+	p.wg.Wait()
+}
+
+// publish sends one body carrying the send time and waits for the answer,
+// which is this publish's ack.
+func (l *peerLane) publish(ctx context.Context, bodySize int) error {
+	l.seq++
+	sentAt := time.Since(l.start)
+	b := append(l.buf[:0], `{"channel":`...)
+	b = strconv.AppendQuote(b, l.t.channel)
 	b = append(b, `,"data":{"src":`...)
-	b = strconv.AppendInt(b, int64(p.idx), 10)
+	b = strconv.AppendInt(b, int64(l.src), 10)
 	b = append(b, `,"seq":`...)
-	b = strconv.AppendInt(b, p.seq, 10)
+	b = strconv.AppendInt(b, l.seq, 10)
 	b = append(b, `,"body":"`...)
 	b = sendBody(b, sentAt, bodySize)
 	b = append(b, `"}}`...)
-	p.buf = b
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.t.publishURL, bytes.NewReader(b))
+	l.buf = b
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.t.publishURL, bytes.NewReader(b))
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-Key", p.t.apiKey)
-	p.sent.Add(1)
-	resp, err := p.t.apiHC.Do(req)
+	req.Header.Set("X-API-Key", l.t.apiKey)
+	l.sent.Add(1)
+	resp, err := l.t.apiHC.Do(req)
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -444,9 +500,8 @@ func (p *peerPublisher) send(ctx context.Context, bodySize int) error {
 	if err := publishAnswer(resp.StatusCode, raw); err != nil {
 		return err
 	}
-	p.ackLat.record(time.Since(p.start) - sentAt)
-	p.acked.Add(1)
-	p.releasePermit()
+	l.ackLat.record(time.Since(l.start) - sentAt)
+	l.acked.Add(1)
 	return nil
 }
 
@@ -479,7 +534,7 @@ func publishAnswer(status int, body []byte) error {
 func (r *runner) peerFanout(ctx context.Context, rep *report) error {
 	cfg := r.cfg
 	var d deliveryStats
-	p := &peerPool{t: r.peer, log: r.log, start: r.start, runID: r.runID, senders: cfg.Senders, d: &d}
+	p := &peerPool{t: r.peer, log: r.log, start: r.start, runID: r.runID, sources: cfg.Senders * cfg.Inflight, d: &d}
 	defer p.closeAll(256)
 	err := r.timedOpen(ctx, rep, &p.connStats, cfg.Conns, func(ctx context.Context, opened func()) error {
 		return p.open(ctx, context.WithoutCancel(ctx), cfg.Conns, cfg.DialConc, opened)
@@ -490,23 +545,27 @@ func (r *runner) peerFanout(ctx context.Context, rep *report) error {
 	if err := r.settle(ctx, rep, &p.connStats); err != nil {
 		return err
 	}
-	pubs := make([]*peerPublisher, cfg.Senders)
 	senders := make([]sender, cfg.Senders)
-	for i := range pubs {
-		pubs[i] = &peerPublisher{t: r.peer, idx: i, start: r.start, ackLat: &d.ackLat, inflight: inflight{permits: make(chan struct{}, 1)}}
-		senders[i] = pubs[i]
+	var lanes []*peerLane
+	for i := range senders {
+		pub := newPeerPublisher(r.peer, r.log, r.start, &d.ackLat, i*cfg.Inflight, cfg.Inflight)
+		senders[i] = pub
+		lanes = append(lanes, pub.lanes...)
 	}
 	cpu := r.startCPU()
 	sendStart := time.Since(r.start)
 	window, ackedInWindow := r.sendPhase(ctx, senders, r.sendInterval())
 	cpu.stop(rep, window)
-	// Every publish has been answered once sendPhase returns; wait for what
-	// the peer accepted to reach every subscriber.
+	for _, s := range senders {
+		s.(*peerPublisher).stop()
+	}
+	// Every publish has been answered; wait for what the peer accepted to
+	// reach every subscriber.
 	var sent, acked int64
-	final := make([]int64, len(pubs))
-	for i, pub := range pubs {
-		sent += pub.sent.Load()
-		final[i] = pub.acked.Load()
+	final := make([]int64, len(lanes))
+	for i, l := range lanes {
+		sent += l.sent.Load()
+		final[i] = l.acked.Load()
 		acked += final[i]
 	}
 	r.waitUntil(ctx, time.Now().Add(cfg.Drain), func() bool {
@@ -520,7 +579,7 @@ func (r *runner) peerFanout(ctx context.Context, rep *report) error {
 	p.closeAll(256)
 
 	r.addFanout(rep, &d, fanoutRun{
-		inflight: 1, window: window, sendStart: sendStart,
+		window: window, sendStart: sendStart,
 		sent: sent, acked: acked, ackedInWindow: ackedInWindow,
 	})
 	checkDelivery(rep, func(yield func(*seqTracker, int64) bool) {

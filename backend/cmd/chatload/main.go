@@ -93,7 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.Clients, "clients", 20, "history: concurrent REST clients")
 	fs.IntVar(&c.Senders, "senders", 1, "fanout: members that send (centrifugo: HTTP API publishers)")
 	fs.Float64Var(&c.Rate, "rate", 0, "fanout: messages per second over all senders (0: as fast as acks allow)")
-	fs.IntVar(&c.Inflight, "inflight", 4, "fanout/write: unacknowledged sends allowed per connection (centrifugo: 1, a publish waits for its answer)")
+	fs.IntVar(&c.Inflight, "inflight", 4, "fanout/write: unacknowledged sends allowed per connection (centrifugo: per publisher, each on a connection of its own)")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measuring time (at most 300s)")
 	fs.DurationVar(&c.Settle, "settle", 2*time.Second, "pause after connecting, before measuring (idle: before reading memory)")
 	fs.DurationVar(&c.Drain, "drain", 10*time.Second, "after sending stops, how long to wait for the last acks and deliveries")

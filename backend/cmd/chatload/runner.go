@@ -425,7 +425,6 @@ func groupTrackers(ss []*session, final map[int64]int64) iter.Seq2[*seqTracker, 
 
 // fanoutRun is what a fan-out run counted while sending.
 type fanoutRun struct {
-	inflight                   int
 	window                     time.Duration
 	sendStart                  time.Duration // since the run's start
 	sent, acked, ackedInWindow int64
@@ -437,7 +436,7 @@ func (r *runner) addFanout(rep *report, d *deliveryStats, fr fanoutRun) {
 	cfg := r.cfg
 	rep.add("members", cfg.Conns)
 	rep.add("senders", cfg.Senders)
-	rep.add("inflight_per_conn", fr.inflight)
+	rep.add("inflight_per_conn", cfg.Inflight)
 	rep.add("target_msgs_per_s", cfg.Rate)
 	rep.add("target_deliveries_per_s", cfg.Rate*float64(cfg.Conns))
 	rep.add("duration_s", round(fr.window.Seconds(), 2))
@@ -527,7 +526,7 @@ func (r *runner) fanout(ctx context.Context, rep *report) error {
 		acked += s.acked.Load()
 	}
 	r.addFanout(rep, &d, fanoutRun{
-		inflight: cfg.Inflight, window: window, sendStart: sendStart,
+		window: window, sendStart: sendStart,
 		sent: sent, acked: acked, ackedInWindow: ackedInWindow,
 	})
 	rep.add("stored", want)
