@@ -5,24 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
 )
 
-// cpuMeter measures the CPU time that the server process (with -pid) and
-// this load generator use while sending: they share one machine, so what
-// each takes explains where a run saturates.
+// cpuMeter measures the CPU time that the server process (with -pid), this
+// load generator and the whole machine use while sending: they share one
+// machine, so what each takes explains where a run saturates, and the
+// machine's total shows what other work took.
 type cpuMeter struct {
-	pid          int
-	server, self time.Duration
-	serverOK     bool
-	selfOK       bool
+	pid                   int
+	server, self, machine time.Duration
+	serverOK              bool
+	selfOK                bool
+	machineOK             bool
 }
 
 func (r *runner) startCPU() cpuMeter {
 	m := cpuMeter{pid: r.cfg.PID}
 	m.self, m.selfOK = selfCPU()
+	m.machine, m.machineOK = machineCPU()
 	if m.pid > 0 {
 		var err error
 		m.server, err = procCPU(m.pid)
@@ -47,6 +51,43 @@ func (m cpuMeter) stop(rep *report, window time.Duration) {
 			rep.add("loadgen_cpu_cores", round(float64(now-m.self)/float64(window), 2))
 		}
 	}
+	if m.machineOK {
+		if now, ok := machineCPU(); ok {
+			rep.add("machine_cpu_cores", round(float64(now-m.machine)/float64(window), 2))
+			rep.add("machine_cores", runtime.NumCPU())
+		}
+	}
+}
+
+// machineCPU is the time all CPUs spent busy since boot.
+func machineCPU() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	d, err := parseProcStatBusy(b)
+	return d, err == nil
+}
+
+// parseProcStatBusy returns the busy time of the "cpu" line of /proc/stat:
+// every state but idle and iowait (guest time is already in user).
+func parseProcStatBusy(b []byte) (time.Duration, error) {
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 9 || string(f[0]) != "cpu" {
+		return 0, errors.New("parse /proc/stat: no cpu line")
+	}
+	var busy int64
+	for i, s := range f[1:9] { // user nice system idle iowait irq softirq steal
+		n, err := strconv.ParseInt(string(s), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse /proc/stat: %w", err)
+		}
+		if i != 3 && i != 4 {
+			busy += n
+		}
+	}
+	return time.Duration(busy) * clockTick, nil
 }
 
 func selfCPU() (time.Duration, bool) {

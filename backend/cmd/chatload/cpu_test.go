@@ -28,6 +28,18 @@ func TestParseProcStatCPU(t *testing.T) {
 	}
 }
 
+func TestParseProcStatBusy(t *testing.T) {
+	got, err := parseProcStatBusy([]byte("cpu  100 5 50 1000 20 3 2 1 0 0\ncpu0 50 2 25 500 10 1 1 0 0 0\n"))
+	if want := 161 * clockTick; err != nil || got != want {
+		t.Fatalf("parseProcStatBusy = %v, %v; want %v (all but idle and iowait)", got, err, want)
+	}
+	for _, bad := range []string{"", "intr 1 2 3\n", "cpu 1 2 3\n", "cpu 1 2 x 4 5 6 7 8\n"} {
+		if _, err := parseProcStatBusy([]byte(bad)); err == nil {
+			t.Errorf("parseProcStatBusy(%q) accepted", bad)
+		}
+	}
+}
+
 func TestCPUMeterReportsThisProcess(t *testing.T) {
 	r := &runner{cfg: config{PID: os.Getpid()}}
 	m := r.startCPU()
@@ -37,9 +49,11 @@ func TestCPUMeterReportsThisProcess(t *testing.T) {
 	m.stop(&rep, 300*time.Millisecond)
 	got := map[string]float64{}
 	for _, f := range rep.fields {
-		got[f.key] = f.val.(float64)
+		if v, ok := f.val.(float64); ok {
+			got[f.key] = v
+		}
 	}
-	for _, k := range []string{"server_cpu_cores", "loadgen_cpu_cores"} {
+	for _, k := range []string{"server_cpu_cores", "loadgen_cpu_cores", "machine_cpu_cores"} {
 		if v, ok := got[k]; !ok || v <= 0.2 {
 			t.Errorf("%s = %v (present %v), want > 0.2 after a busy loop: %v", k, v, ok, rep.fields)
 		}

@@ -146,13 +146,14 @@ func renderPeerSection(w io.Writer, in io.Reader) error {
 		}
 	}
 	p(".\n")
-	p("- Server CPU is the server process alone (not Postgres or Redis), in cores over the sending window;\n")
-	p("  the load generator's is `loadgen_cpu_cores` in the raw results.\n")
+	p("- CPU, in cores over the sending window: the server process alone (not Postgres or Redis), the load\n")
+	p("  generator, and the whole machine (%s cores): what the machine used beyond the first two went to\n", str(meta, "cores"))
+	p("  Postgres and Redis for ours, and to the other work.\n")
 	p("- Target (issue 13): at every offered rate ours delivers at least as many per second as the peer\n")
 	p("  (within %.1f %% of the offered rate: both are capped by it), with p99 no higher than the peer's;\n", equalDeliveries*100)
 	p("  and, as API.md guarantees, every message once and in order.\n\n")
 
-	p("| offered deliveries/s | server | delivered/s | p50 (ms) | p99 (ms) | max (ms) | lost / dup. / reord. | server CPU (cores) | delivered ours ÷ peer | p99 ours ÷ peer | target |\n")
+	p("| offered deliveries/s | server | delivered/s | p50 (ms) | p99 (ms) | max (ms) | lost / dup. / reord. | CPU: server / load gen. / machine | delivered ours ÷ peer | p99 ours ÷ peer | target |\n")
 	p("|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---|\n")
 	met := map[string]int{}
 	for _, rate := range rates {
@@ -166,10 +167,11 @@ func renderPeerSection(w io.Writer, in io.Reader) error {
 				p("| %s | %s | **failed**: `%v` | | | | | | | | |\n", fmtNum(rate), name, e)
 				return
 			}
-			p("| %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s |\n", fmtNum(rate), name,
+			p("| %s | %s | %s | %s | %s | %s | %s / %s / %s | %s / %s / %s | %s |\n", fmtNum(rate), name,
 				fmtNum(num(r, "deliveries_per_s")), fmtNum(num(r, "latency_p50_ms")), fmtNum(num(r, "latency_p99_ms")),
 				fmtNum(num(r, "latency_max_ms")), fmtNum(num(r, "lost")), fmtNum(num(r, "duplicated")),
-				fmtNum(num(r, "out_of_order")), fmtNum(num(r, "server_cpu_cores")), ratios)
+				fmtNum(num(r, "out_of_order")), fmtNum(num(r, "server_cpu_cores")), fmtNum(num(r, "loadgen_cpu_cores")),
+				fmtNum(num(r, "machine_cpu_cores")), ratios)
 		}
 		row(peerName, peer, "– | – | –")
 		for _, s := range ourServers {
