@@ -8,7 +8,7 @@ CHATD     := $(BIN)/chatd
 FRONTEND  := frontend
 DIST      := $(FRONTEND)/dist
 
-.PHONY: run build backend frontend test test-backend test-frontend test-e2e test-postman lint bench clean
+.PHONY: run build backend frontend test test-backend test-frontend test-e2e test-postman lint bench bench-peer clean
 
 ## run: build everything and serve the app and API on http://localhost:8080
 run: build
@@ -47,6 +47,10 @@ test-e2e: build
 ## bench: load benchmarks (Postgres + Redis, then SQLite) → BENCHMARKS.md; BENCH_SMALL=1 for a quick run
 bench:
 	scripts/bench.sh
+
+## bench-peer: the fan-out against Centrifugo v6.9.1 (go installed into bin/) and ours, one server at a time → BENCHMARKS.md "Against Centrifugo"
+bench-peer:
+	scripts/bench-peer.sh
 
 ## lint: container, compose, nginx and workflow checks (no Docker engine needed)
 lint:

@@ -303,6 +303,10 @@ func TestFlagBounds(t *testing.T) {
 		{"-scenario", "fanout", "-conns", "10", "-senders", "11"},
 		{"-scenario", "bogus"},
 		{"-scenario", "idle", "-setup-timeout", "1h"},
+		{"-scenario", "idle", "-protocol", "centrifugo", "-centrifugo-api-key", "k", "-centrifugo-secret", "s"},
+		{"-scenario", "fanout", "-protocol", "centrifugo", "-centrifugo-secret", "s"},
+		{"-scenario", "fanout", "-protocol", "centrifugo", "-centrifugo-api-key", "k"},
+		{"-scenario", "fanout", "-protocol", "mqtt"},
 	}
 	for _, args := range tests {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
@@ -311,5 +315,8 @@ func TestFlagBounds(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"-scenario", "idle", "-conns", "20000", "-duration", "300s"}, &bytes.Buffer{}); err != nil {
 		t.Errorf("the largest allowed run was refused: %v", err)
+	}
+	if _, err := parseFlags([]string{"-scenario", "fanout", "-protocol", "centrifugo", "-centrifugo-api-key", "k", "-centrifugo-secret", "s"}, &bytes.Buffer{}); err != nil {
+		t.Errorf("a fan-out against the peer was refused: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,13 +34,14 @@ type frame struct {
 // without shared state.
 const bodyMarker = "cl:"
 
-// sendBody writes a message body carrying the send time (ns since the run's
-// start), padded with 'x' to size bytes.
+// sendBody appends a message body carrying the send time (ns since the
+// run's start), padded with 'x' to size bytes.
 func sendBody(dst []byte, sentAt time.Duration, size int) []byte {
+	start := len(dst)
 	dst = append(dst, bodyMarker...)
 	dst = strconv.AppendInt(dst, int64(sentAt), 10)
 	dst = append(dst, ' ')
-	for len(dst) < size {
+	for len(dst)-start < size {
 		dst = append(dst, 'x')
 	}
 	return dst
@@ -139,9 +141,20 @@ func decodeFrame(b []byte, f *frame) error {
 	}
 	if w.Message != nil {
 		f.groupID, f.seq = w.Message.GroupID, w.Message.Seq
-		if v, ok := intAfter([]byte(w.Message.Body), []byte(bodyMarker)); ok && len(w.Message.Body) > len(bodyMarker) && w.Message.Body[:len(bodyMarker)] == bodyMarker {
-			f.sentAt = v
-		}
+		f.sentAt = bodySentAt(w.Message.Body)
 	}
 	return nil
+}
+
+// bodySentAt returns the send time a body written by sendBody carries, or
+// -1 for any other body.
+func bodySentAt(body string) int64 {
+	rest, ok := strings.CutPrefix(body, bodyMarker)
+	if !ok {
+		return -1
+	}
+	if v, ok := intAfter([]byte(rest), nil); ok {
+		return v
+	}
+	return -1
 }

@@ -14,6 +14,13 @@ func TestSendBody(t *testing.T) {
 	if b := sendBody(nil, 5, 0); string(b) != "cl:5 " {
 		t.Fatalf("sendBody without padding = %q", b)
 	}
+	// Senders append the body to the frame they are building: the body,
+	// not the frame, is what has the requested size.
+	prefix := `{"type":"send","group_id":1,"client_id":"abcdefgh-0-1","ref":"abcdefgh-0-1","body":"`
+	b = sendBody([]byte(prefix), 1234567, 64)
+	if body := b[len(prefix):]; len(body) != 64 || string(body[:11]) != "cl:1234567 " {
+		t.Fatalf("sendBody after a %d-byte prefix wrote a %d-byte body %q, want 64 bytes", len(prefix), len(body), body)
+	}
 }
 
 func TestParseFrame(t *testing.T) {

@@ -9,6 +9,12 @@
 //	chatload -scenario write   -groups 1000 -members 5
 //	chatload -scenario history -clients 200
 //
+// For issue 13's comparison it also speaks the protocol of the peer,
+// Centrifugo v6, in the fanout scenario alone (centrifugo.go):
+//
+//	chatload -protocol centrifugo -url http://127.0.0.1:8000 \
+//	  -centrifugo-api-key KEY -centrifugo-secret SECRET -scenario fanout -conns 1000 -rate 10
+//
 // It prints a table and then one JSON line per scenario on standard output.
 package main
 
@@ -64,6 +70,12 @@ type config struct {
 	NoReconnect  bool
 	Verbose      bool
 	Render       string
+	RenderPeer   string
+	MD           string
+	PeerSection  string
+	Protocol     string
+	PeerAPIKey   string
+	PeerSecret   string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -79,9 +91,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.Groups, "groups", 10, "write: groups")
 	fs.IntVar(&c.Members, "members", 5, "write: members (connections) per group")
 	fs.IntVar(&c.Clients, "clients", 20, "history: concurrent REST clients")
-	fs.IntVar(&c.Senders, "senders", 1, "fanout: members that send")
+	fs.IntVar(&c.Senders, "senders", 1, "fanout: members that send (centrifugo: HTTP API publishers)")
 	fs.Float64Var(&c.Rate, "rate", 0, "fanout: messages per second over all senders (0: as fast as acks allow)")
-	fs.IntVar(&c.Inflight, "inflight", 4, "fanout/write: unacknowledged sends allowed per connection")
+	fs.IntVar(&c.Inflight, "inflight", 4, "fanout/write: unacknowledged sends allowed per connection (centrifugo: per publisher, each on a connection of its own)")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measuring time (at most 300s)")
 	fs.DurationVar(&c.Settle, "settle", 2*time.Second, "pause after connecting, before measuring (idle: before reading memory)")
 	fs.DurationVar(&c.Drain, "drain", 10*time.Second, "after sending stops, how long to wait for the last acks and deliveries")
@@ -97,13 +109,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.NoReconnect, "no-reconnect", false, "do not redial and resume after an unexpected close")
 	fs.BoolVar(&c.Verbose, "v", false, "debug logging")
 	fs.StringVar(&c.Render, "render", "", "write BENCHMARKS.md (Markdown, to stdout) from this file of JSON lines, and exit")
+	fs.StringVar(&c.RenderPeer, "render-peer", "", "write BENCHMARKS.md's section \"Against Centrifugo\" (to stdout, or into -md) from this file of JSON lines of make bench-peer, and exit")
+	fs.StringVar(&c.MD, "md", "", "with -render-peer: the Markdown file whose section to replace (appended if it has none)")
+	fs.StringVar(&c.PeerSection, "peer-section", "", "print the section \"Against Centrifugo\" of this Markdown file (nothing if none), and exit")
+	fs.StringVar(&c.Protocol, "protocol", "chat", "chat (ours, API.md) | centrifugo (the peer, Centrifugo v6: fanout only)")
+	// The peer's secrets may come from the environment, out of sight of ps
+	// and of the argument lists that scripts record.
+	fs.StringVar(&c.PeerAPIKey, "centrifugo-api-key", os.Getenv("CHATLOAD_CENTRIFUGO_API_KEY"), "centrifugo: its http_api.key, for POST /api/publish (default $CHATLOAD_CENTRIFUGO_API_KEY)")
+	fs.StringVar(&c.PeerSecret, "centrifugo-secret", os.Getenv("CHATLOAD_CENTRIFUGO_SECRET"), "centrifugo: its client.token.hmac_secret_key, to sign connection JWTs (default $CHATLOAD_CENTRIFUGO_SECRET)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if c.Render != "" {
+	if c.Render != "" || c.RenderPeer != "" || c.PeerSection != "" {
 		return c, nil
 	}
 	err := c.validate()
@@ -168,6 +188,18 @@ func (c *config) validate() error {
 	if len(c.Password) < 8 {
 		bad("-password must have at least 8 characters")
 	}
+	switch c.Protocol {
+	case "chat":
+	case "centrifugo":
+		if c.Scenario != "fanout" {
+			bad("-protocol centrifugo runs the fanout scenario only")
+		}
+		if c.PeerAPIKey == "" || c.PeerSecret == "" {
+			bad("-protocol centrifugo needs -centrifugo-api-key and -centrifugo-secret")
+		}
+	default:
+		bad("-protocol must be chat or centrifugo")
+	}
 	return errors.Join(errs...)
 }
 
@@ -208,7 +240,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if cfg.Render != "" {
-		return renderFile(cfg.Render, stdout)
+		return renderFile(cfg.Render, stdout, renderMarkdown)
+	}
+	if cfg.RenderPeer != "" {
+		if cfg.MD != "" {
+			return renderPeerInto(cfg.RenderPeer, cfg.MD)
+		}
+		return renderFile(cfg.RenderPeer, stdout, renderPeerSection)
+	}
+	if cfg.PeerSection != "" {
+		doc, err := os.ReadFile(cfg.PeerSection)
+		if err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		_, err = stdout.Write(peerSection(doc))
+		return err
 	}
 	level := slog.LevelInfo
 	if cfg.Verbose {
@@ -235,19 +281,33 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-metrics: %w", err)
 	}
 	root := strings.TrimRight(base.String(), "/")
-	wsURL := "ws" + strings.TrimPrefix(root, "http") + "/api/v1/ws"
+	wsRoot := "ws" + strings.TrimPrefix(root, "http")
 	hc := newHTTPClient(max(cfg.Clients, cfg.SetupConc))
 	wsClient := *hc
 	wsClient.Timeout = 0
+	runID := newRunID()
+	var peer *peerTarget
+	if cfg.Protocol == "centrifugo" {
+		peer = &peerTarget{
+			wsURL:      wsRoot + "/connection/websocket",
+			publishURL: root + "/api/publish",
+			apiKey:     cfg.PeerAPIKey,
+			secret:     []byte(cfg.PeerSecret),
+			channel:    "fanout_" + runID,
+			hc:         &wsClient,
+			apiHC:      newHTTPClient(cfg.Senders),
+		}
+	}
 
 	r := &runner{
 		cfg:   cfg,
 		log:   log,
 		api:   &api{base: root + "/api/v1", metrics: metrics.String(), hc: hc},
-		wsURL: wsURL,
+		wsURL: wsRoot + "/api/v1/ws",
 		wsHC:  &wsClient,
 		start: time.Now(),
-		runID: newRunID(),
+		runID: runID,
+		peer:  peer,
 	}
 	rep, err := r.run(ctx)
 	if err != nil {

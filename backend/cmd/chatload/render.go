@@ -194,12 +194,11 @@ func verdict(g goal, v float64) string {
 	return "**missed**"
 }
 
-// renderMarkdown writes BENCHMARKS.md from the JSON lines of one bench run:
-// a "meta" line (machine, versions, sizes) written by scripts/bench.sh,
-// "startup" lines, and the scenario lines chatload printed.
-func renderMarkdown(w io.Writer, in io.Reader) error {
-	var meta map[string]any
-	var runs []map[string]any
+// readResults reads the JSON lines of one bench run: a "meta" line
+// (machine, versions, sizes) written by the script, and the others (the
+// script's "startup" lines, the scenario lines chatload printed) in order.
+// Lines that are not JSON objects are skipped.
+func readResults(in io.Reader) (meta map[string]any, runs []map[string]any, err error) {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -209,7 +208,7 @@ func renderMarkdown(w io.Writer, in io.Reader) error {
 		}
 		var r map[string]any
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			return fmt.Errorf("render: %w", err)
+			return nil, nil, fmt.Errorf("render: %w", err)
 		}
 		if r["scenario"] == "meta" {
 			meta = r
@@ -218,10 +217,20 @@ func renderMarkdown(w io.Writer, in io.Reader) error {
 		runs = append(runs, r)
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("render: %w", err)
+		return nil, nil, fmt.Errorf("render: %w", err)
 	}
 	if meta == nil {
 		meta = map[string]any{}
+	}
+	return meta, runs, nil
+}
+
+// renderMarkdown writes BENCHMARKS.md from the results of `make bench`
+// (readResults).
+func renderMarkdown(w io.Writer, in io.Reader) error {
+	meta, runs, err := readResults(in)
+	if err != nil {
+		return err
 	}
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("# Benchmarks\n\n")
@@ -303,11 +312,12 @@ func renderMarkdown(w io.Writer, in io.Reader) error {
 	return nil
 }
 
-func renderFile(path string, w io.Writer) error {
+// renderFile renders the results file at path with render.
+func renderFile(path string, w io.Writer, render func(io.Writer, io.Reader) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
 	defer f.Close()
-	return renderMarkdown(w, f)
+	return render(w, f)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -22,6 +23,7 @@ type runner struct {
 	wsHC  *http.Client
 	start time.Time
 	runID string
+	peer  *peerTarget // set when the run is against the peer (-protocol centrifugo)
 }
 
 func (r *runner) run(ctx context.Context) (*report, error) {
@@ -34,7 +36,11 @@ func (r *runner) run(ctx context.Context) (*report, error) {
 	case "idle":
 		err = r.idle(ctx, rep)
 	case "fanout":
-		err = r.fanout(ctx, rep)
+		if r.peer != nil {
+			err = r.peerFanout(ctx, rep)
+		} else {
+			err = r.fanout(ctx, rep)
+		}
 	case "write":
 		err = r.write(ctx, rep)
 	case "history":
@@ -175,17 +181,26 @@ func (r *runner) group(ctx context.Context, owner account, members []account, na
 
 // connect opens the scenario's WebSocket connections and reports how fast.
 func (r *runner) connect(ctx context.Context, rep *report, p *pool, accts []account, n int, setup func(*session)) error {
+	return r.timedOpen(ctx, rep, &p.connStats, n, func(ctx context.Context, opened func()) error {
+		return p.open(ctx, context.WithoutCancel(ctx), accts, n, r.cfg.DialConc, func(s *session) {
+			opened()
+			if setup != nil {
+				setup(s)
+			}
+		})
+	})
+}
+
+// timedOpen runs open, which opens n connections of any protocol and calls
+// opened for each, within the setup timeout, logging progress, and reports
+// how fast they opened.
+func (r *runner) timedOpen(ctx context.Context, rep *report, st *connStats, n int, open func(ctx context.Context, opened func()) error) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Setup)
 	defer cancel()
 	t0 := time.Now()
-	var opened atomic.Int64
-	progress := r.progress(ctx, "connecting", n, &opened)
-	err := p.open(ctx, context.WithoutCancel(ctx), accts, n, r.cfg.DialConc, func(s *session) {
-		opened.Add(1)
-		if setup != nil {
-			setup(s)
-		}
-	})
+	var done atomic.Int64
+	progress := r.progress(ctx, "connecting", n, &done)
+	err := open(ctx, func() { done.Add(1) })
 	progress()
 	if err != nil {
 		return err
@@ -193,12 +208,12 @@ func (r *runner) connect(ctx context.Context, rep *report, p *pool, accts []acco
 	took := time.Since(t0)
 	rep.add("connections", n)
 	rep.add("connects_per_s", perSecond(int64(n), took))
-	rep.addLatency("connect", &p.connectH)
+	rep.addLatency("connect", &st.connectH)
 	r.log.Info("connected", "n", n, "took", took.Round(time.Millisecond))
 	return nil
 }
 
-func (r *runner) addConnErrors(rep *report, p *pool) {
+func (r *runner) addConnErrors(rep *report, p *connStats) {
 	rep.add("disconnects", p.disconnects.Load())
 	rep.add("reconnects", p.reconnects.Load())
 	rep.add("error_frames", p.errFrames.Load())
@@ -260,14 +275,24 @@ func (r *runner) idle(ctx context.Context, rep *report) error {
 	if before.Goroutines >= 0 && after.Goroutines >= 0 {
 		rep.add("goroutines_per_conn", round(float64(after.Goroutines-before.Goroutines)/float64(n), 2))
 	}
-	r.addConnErrors(rep, p)
+	r.addConnErrors(rep, &p.connStats)
 	return nil
 }
 
-// sendLoop keeps one connection sending until ctx ends: paced at interval
-// when it is positive, else as fast as its in-flight permits come back.
-// Writes use runCtx: cancelling a write's context closes the connection.
-func (r *runner) sendLoop(ctx, runCtx context.Context, s *session, interval time.Duration) {
+// sender is one source of messages in a run: one of our WebSocket sessions,
+// acknowledged by its reader, or a publisher of the peer's HTTP API,
+// acknowledged by the response.
+type sender interface {
+	slots() chan struct{} // in-flight sends, bounded by its capacity
+	send(ctx context.Context, bodySize int) error
+	releasePermit()
+	ackCount() int64
+}
+
+// sendLoop keeps one sender sending until ctx ends: paced at interval when
+// it is positive, else as fast as its in-flight permits come back. Writes
+// use runCtx: cancelling a write's context closes the connection.
+func (r *runner) sendLoop(ctx, runCtx context.Context, s sender, interval time.Duration) {
 	next := time.Now()
 	for ctx.Err() == nil {
 		if interval > 0 {
@@ -280,13 +305,13 @@ func (r *runner) sendLoop(ctx, runCtx context.Context, s *session, interval time
 			}
 		}
 		select {
-		case s.permits <- struct{}{}:
+		case s.slots() <- struct{}{}:
 		case <-ctx.Done():
 			return
 		}
 		if err := s.send(runCtx, r.cfg.BodySize); err != nil {
 			s.releasePermit()
-			r.log.Debug("send", "conn", s.idx, "err", err)
+			r.log.Debug("send", "err", err)
 			if sleepCtx(ctx, 50*time.Millisecond) != nil { // the reader is probably reconnecting
 				return
 			}
@@ -296,7 +321,7 @@ func (r *runner) sendLoop(ctx, runCtx context.Context, s *session, interval time
 
 // sendPhase runs sendLoop on every sender for the run's duration and returns
 // the window and how many acks arrived inside it.
-func (r *runner) sendPhase(ctx context.Context, senders []*session, interval time.Duration) (time.Duration, int64) {
+func (r *runner) sendPhase(ctx context.Context, senders []sender, interval time.Duration) (time.Duration, int64) {
 	mctx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
 	defer cancel()
 	t0 := time.Now()
@@ -308,7 +333,7 @@ func (r *runner) sendPhase(ctx context.Context, senders []*session, interval tim
 	window := time.Since(t0)
 	var acked int64
 	for _, s := range senders {
-		acked += s.acked.Load()
+		acked += s.ackCount()
 	}
 	wg.Wait()
 	return window, acked
@@ -324,10 +349,10 @@ func (r *runner) waitUntil(ctx context.Context, deadline time.Time, cond func() 
 	return true
 }
 
-func inflightDrained(ss []*session) func() bool {
+func inflightDrained(ss []sender) func() bool {
 	return func() bool {
 		for _, s := range ss {
-			if len(s.permits) > 0 {
+			if len(s.slots()) > 0 {
 				return false
 			}
 		}
@@ -370,23 +395,77 @@ func (d *deliveryStats) onFrame(s *session, f *frame) {
 	}
 }
 
-// checkDelivery adds lost/duplicated/out-of-order counts over all sessions;
-// call it after closeAll (the trackers belong to the reader goroutines).
-func checkDelivery(rep *report, ss []*session, final map[int64]int64) {
+// checkDelivery adds lost/duplicated/out-of-order counts over trackers,
+// each with the last seq it should have reached; call it after closeAll
+// (the trackers belong to the reader goroutines).
+func checkDelivery(rep *report, trackers iter.Seq2[*seqTracker, int64]) {
 	var lost, dups, ooo, distinct int64
-	for _, s := range ss {
-		if s == nil {
-			continue
-		}
-		lost += s.tracker.lost(final[s.group])
-		dups += s.tracker.dups
-		ooo += s.tracker.outOfOrder
-		distinct += s.tracker.distinct
+	for t, final := range trackers {
+		lost += t.lost(final)
+		dups += t.dups
+		ooo += t.outOfOrder
+		distinct += t.distinct
 	}
 	rep.add("deliveries", distinct)
 	rep.add("lost", lost)
 	rep.add("duplicated", dups)
 	rep.add("out_of_order", ooo)
+}
+
+// groupTrackers yields each session's tracker with its group's final seq.
+func groupTrackers(ss []*session, final map[int64]int64) iter.Seq2[*seqTracker, int64] {
+	return func(yield func(*seqTracker, int64) bool) {
+		for _, s := range ss {
+			if s != nil && !yield(s.tracker, final[s.group]) {
+				return
+			}
+		}
+	}
+}
+
+// fanoutRun is what a fan-out run counted while sending.
+type fanoutRun struct {
+	window                     time.Duration
+	sendStart                  time.Duration // since the run's start
+	sent, acked, ackedInWindow int64
+}
+
+// addFanout adds the figures that the fan-out runs against both servers
+// report, under the same names, so that their lines compare field by field.
+func (r *runner) addFanout(rep *report, d *deliveryStats, fr fanoutRun) {
+	cfg := r.cfg
+	rep.add("members", cfg.Conns)
+	rep.add("senders", cfg.Senders)
+	rep.add("inflight_per_conn", cfg.Inflight)
+	rep.add("target_msgs_per_s", cfg.Rate)
+	rep.add("target_deliveries_per_s", cfg.Rate*float64(cfg.Conns))
+	rep.add("duration_s", round(fr.window.Seconds(), 2))
+	rep.add("sent", fr.sent)
+	rep.add("acked", fr.acked)
+	rep.add("msgs_per_s", perSecond(fr.ackedInWindow, fr.window))
+	// Deliveries are counted up to the last one, so the tail of the latency
+	// lengthens the window instead of inflating the rate.
+	deliverWindow := time.Duration(d.lastRecv.Load()) - fr.sendStart
+	rep.add("deliveries_per_s", perSecond(d.total.Load(), deliverWindow))
+	rep.addLatency("latency", &d.lat)
+	rep.addLatency("ack", &d.ackLat)
+}
+
+// sendInterval is how often each sender sends to offer -rate in all; zero
+// (as fast as acks allow) without a rate.
+func (r *runner) sendInterval() time.Duration {
+	if r.cfg.Rate <= 0 {
+		return 0
+	}
+	return time.Duration(float64(r.cfg.Senders) / r.cfg.Rate * float64(time.Second))
+}
+
+func sessionSenders(ss []*session) []sender {
+	out := make([]sender, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // fanout: one group, N member connections, senders at a target rate.
@@ -416,16 +495,14 @@ func (r *runner) fanout(ctx context.Context, rep *report) error {
 	// Connecting N members sends presence events to the others (N × N
 	// frames: a million for 1,000 members); let that wave pass before
 	// measuring, however long it takes, and report how long it took.
-	if err := r.settle(ctx, rep, p); err != nil {
+	if err := r.settle(ctx, rep, &p.connStats); err != nil {
 		return err
 	}
-	senders := p.sessions[:cfg.Senders]
-	var interval time.Duration
-	if cfg.Rate > 0 {
-		interval = time.Duration(float64(cfg.Senders) / cfg.Rate * float64(time.Second))
-	}
+	senders := sessionSenders(p.sessions[:cfg.Senders])
+	cpu := r.startCPU()
 	sendStart := time.Since(r.start)
-	window, ackedInWindow := r.sendPhase(ctx, senders, interval)
+	window, ackedInWindow := r.sendPhase(ctx, senders, r.sendInterval())
+	cpu.stop(rep, window)
 	deadline := time.Now().Add(cfg.Drain)
 	r.waitUntil(ctx, deadline, inflightDrained(senders))
 	final, err := r.api.group(ctx, accts[0].Token, g.ID)
@@ -444,26 +521,17 @@ func (r *runner) fanout(ctx context.Context, rep *report) error {
 	p.closeAll(256)
 
 	var sent, acked int64
-	for _, s := range senders {
+	for _, s := range p.sessions[:cfg.Senders] {
 		sent += s.sent.Load()
 		acked += s.acked.Load()
 	}
-	rep.add("members", cfg.Conns)
-	rep.add("senders", cfg.Senders)
-	rep.add("inflight_per_conn", cfg.Inflight)
-	rep.add("target_msgs_per_s", cfg.Rate)
-	rep.add("target_deliveries_per_s", cfg.Rate*float64(cfg.Conns))
-	rep.add("duration_s", round(window.Seconds(), 2))
-	rep.add("sent", sent)
-	rep.add("acked", acked)
+	r.addFanout(rep, &d, fanoutRun{
+		window: window, sendStart: sendStart,
+		sent: sent, acked: acked, ackedInWindow: ackedInWindow,
+	})
 	rep.add("stored", want)
-	rep.add("msgs_per_s", perSecond(ackedInWindow, window))
-	deliverWindow := time.Duration(d.lastRecv.Load()) - sendStart
-	rep.add("deliveries_per_s", perSecond(d.total.Load(), deliverWindow))
-	rep.addLatency("latency", &d.lat)
-	rep.addLatency("ack", &d.ackLat)
-	checkDelivery(rep, p.sessions, map[int64]int64{g.ID: final.LastSeq})
-	r.addConnErrors(rep, p)
+	checkDelivery(rep, groupTrackers(p.sessions, map[int64]int64{g.ID: final.LastSeq}))
+	r.addConnErrors(rep, &p.connStats)
 	return nil
 }
 
@@ -511,12 +579,13 @@ func (r *runner) write(ctx context.Context, rep *report) error {
 	if err != nil {
 		return err
 	}
-	if err := r.settle(ctx, rep, p); err != nil {
+	if err := r.settle(ctx, rep, &p.connStats); err != nil {
 		return err
 	}
-	window, ackedInWindow := r.sendPhase(ctx, p.sessions, 0)
+	all := sessionSenders(p.sessions)
+	window, ackedInWindow := r.sendPhase(ctx, all, 0)
 	deadline := time.Now().Add(cfg.Drain)
-	r.waitUntil(ctx, deadline, inflightDrained(p.sessions))
+	r.waitUntil(ctx, deadline, inflightDrained(all))
 	final := make(map[int64]int64, len(groups))
 	var mu sync.Mutex
 	err = forEach(ctx, len(groups), cfg.SetupConc, func(ctx context.Context, gi int) error {
@@ -560,8 +629,8 @@ func (r *runner) write(ctx context.Context, rep *report) error {
 	rep.add("acked_msgs_per_s", perSecond(ackedInWindow, window))
 	rep.addLatency("ack", &d.ackLat)
 	rep.addLatency("delivery", &d.lat)
-	checkDelivery(rep, p.sessions, final)
-	r.addConnErrors(rep, p)
+	checkDelivery(rep, groupTrackers(p.sessions, final))
+	r.addConnErrors(rep, &p.connStats)
 	return nil
 }
 
@@ -675,7 +744,7 @@ func validPage(b []byte, want int) bool {
 // settle waits at least -settle after connecting, and then until no frame
 // has arrived for quietFor (presence waves), at most maxSettle in all. The
 // wait and the frames seen during it are reported.
-func (r *runner) settle(ctx context.Context, rep *report, p *pool) error {
+func (r *runner) settle(ctx context.Context, rep *report, p *connStats) error {
 	const quietFor, maxSettle = 500 * time.Millisecond, 60 * time.Second
 	start := time.Now()
 	before := p.frames.Load()

@@ -27,17 +27,23 @@ type pool struct {
 	runID     string
 	reconnect bool // redial and resume after an unexpected close
 	onFrame   func(s *session, f *frame)
-	connectH  histogram // dial → ready
 
-	sessions    []*session
+	sessions []*session
+	connStats
+	wg sync.WaitGroup
+}
+
+// connStats are the counters every pool of connections keeps, ours or the
+// peer's, so that both report them under the same names.
+type connStats struct {
+	connectH    histogram    // dial → ready (ours) or → subscribed (the peer)
 	disconnects atomic.Int64 // unexpected closes
 	reconnects  atomic.Int64 // successful resumes after one
 	badFrames   atomic.Int64 // frames that were not JSON
-	errFrames   atomic.Int64 // "error" frames
+	errFrames   atomic.Int64 // error frames or error replies
 	rateLimited atomic.Int64 // of which rate_limited
 	writeErrs   atomic.Int64
 	frames      atomic.Int64 // every frame read, of any type
-	wg          sync.WaitGroup
 }
 
 // session is one WebSocket connection of one account. Its reader goroutine
@@ -54,8 +60,7 @@ type session struct {
 	tracker  *seqTracker
 	received atomic.Int64 // distinct messages of group received
 
-	permits chan struct{} // in-flight sends, bounded by its capacity
-	acked   atomic.Int64
+	inflight
 	sent    atomic.Int64
 	wbuf    []byte
 	counter uint64
@@ -212,10 +217,20 @@ func (s *session) redial(ctx context.Context) bool {
 	return false
 }
 
+// inflight bounds a sender's unacknowledged sends and counts its acks.
+type inflight struct {
+	permits chan struct{} // in-flight sends, bounded by its capacity
+	acked   atomic.Int64
+}
+
+func (f *inflight) slots() chan struct{} { return f.permits }
+
+func (f *inflight) ackCount() int64 { return f.acked.Load() }
+
 // releasePermit returns one in-flight slot (on an ack or an error answer).
-func (s *session) releasePermit() {
+func (f *inflight) releasePermit() {
 	select {
-	case <-s.permits:
+	case <-f.permits:
 	default:
 	}
 }
@@ -257,19 +272,37 @@ func (p *pool) latency(sentAt int64) time.Duration {
 // closeAll ends every session with a normal close, many at a time, and
 // waits for the reader goroutines.
 func (p *pool) closeAll(conc int) {
-	var live []*session
-	for _, s := range p.sessions {
-		if s != nil {
-			s.closing.Store(true)
-			live = append(live, s)
+	closeConns(p.log, p.sessions, conc)
+	p.wg.Wait()
+}
+
+func (s *session) markClosing() *websocket.Conn {
+	s.closing.Store(true)
+	return s.c.Load()
+}
+
+// closable is a connection of either protocol.
+type closable interface {
+	comparable
+	// markClosing tells the reader that the close to come is ours, not a
+	// loss, and returns the connection.
+	markClosing() *websocket.Conn
+}
+
+// closeConns closes every connection of ss (nil ones are those that never
+// opened) normally, conc at a time.
+func closeConns[S closable](log *slog.Logger, ss []S, conc int) {
+	var none S
+	var live []*websocket.Conn
+	for _, s := range ss {
+		if s != none {
+			live = append(live, s.markClosing())
 		}
 	}
 	_ = forEach(context.Background(), len(live), conc, func(_ context.Context, i int) error {
-		s := live[i]
-		if err := s.c.Load().Close(websocket.StatusNormalClosure, "load run over"); err != nil && !errors.Is(err, context.Canceled) {
-			s.p.log.Debug("close", "conn", s.idx, "err", err)
+		if err := live[i].Close(websocket.StatusNormalClosure, "load run over"); err != nil && !errors.Is(err, context.Canceled) {
+			log.Debug("close", "err", err)
 		}
 		return nil
 	})
-	p.wg.Wait()
 }
