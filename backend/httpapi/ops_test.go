@@ -184,18 +184,41 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
+// fakeEndpoint is a WebSocket endpoint that upgrades, or refuses with err.
+type fakeEndpoint struct {
+	called bool
+	err    error
+}
+
+func (e *fakeEndpoint) Open(w http.ResponseWriter, _ *http.Request) error {
+	e.called = true
+	if e.err != nil {
+		return e.err
+	}
+	w.WriteHeader(http.StatusSwitchingProtocols)
+	return nil
+}
+
 func TestWebSocketMount(t *testing.T) {
-	var called bool
-	ws := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		called = true
-		w.WriteHeader(http.StatusSwitchingProtocols)
-	})
+	ws := &fakeEndpoint{}
 	h := newHarness(t, storetest.SQLite(t), func(o *httpapi.Options) { o.WS = ws })
 	r := h.do("GET", "/api/v1/ws", "", nil)
-	if !called || r.code != http.StatusSwitchingProtocols {
-		t.Fatalf("ws handler called=%v status=%d", called, r.code)
+	if !ws.called || r.code != http.StatusSwitchingProtocols {
+		t.Fatalf("ws handler called=%v status=%d", ws.called, r.code)
 	}
 	expect(t, h.do("POST", "/api/v1/ws", "", nil), http.StatusMethodNotAllowed, "method_not_allowed")
+
+	// A refusal before the upgrade is answered like any other error.
+	ws.err = chat.Fail(chat.ErrForbidden, "This origin may not open a WebSocket here.")
+	expect(t, h.do("GET", "/api/v1/ws", "", nil), http.StatusForbidden, "forbidden")
+	limited := chat.Fail(chat.ErrRateLimited, "")
+	limited.RetryAfter = 3
+	ws.err = limited
+	r = h.do("GET", "/api/v1/ws", "", nil)
+	expect(t, r, http.StatusTooManyRequests, "rate_limited")
+	if r.header.Get("Retry-After") != "3" {
+		t.Fatalf("Retry-After = %q", r.header.Get("Retry-After"))
+	}
 }
 
 func TestHealthReadyMetricsOpenAPI(t *testing.T) {

@@ -53,7 +53,7 @@ type Options struct {
 	// (tests use it with their own clock).
 	AuthLimiter Limiter
 	// WS is the WebSocket endpoint mounted at GET /api/v1/ws; nil: not mounted.
-	WS http.Handler
+	WS WebSocket
 	// Ready are the named readiness checks of GET /readyz ("database", "broker").
 	Ready map[string]Check
 	// TrustedProxies are the proxy addresses (CIDRs) whose X-Forwarded-For
@@ -128,7 +128,7 @@ func New(o Options) http.Handler {
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.json", serveOpenAPI)
 	if o.WS != nil {
-		v1.GET("/ws", wsHandler(o.WS))
+		v1.GET("/ws", a.webSocket(o.WS))
 	}
 
 	authRoutes := v1.Group("/auth", limitBody(maxAuthBodyBytes))
@@ -180,10 +180,17 @@ func New(o Options) http.Handler {
 	return r
 }
 
-// wsHandler mounts the WebSocket endpoint. The server's read and write
+// WebSocket is the WebSocket endpoint (package realtime). Open upgrades the
+// request and runs the connection; a request it refuses before the upgrade
+// comes back as an error, answered here like every other.
+type WebSocket interface {
+	Open(w http.ResponseWriter, r *http.Request) error
+}
+
+// webSocket mounts the WebSocket endpoint. The server's read and write
 // deadlines stay on a connection after it is hijacked, so they are lifted
 // here: a WebSocket lives far longer than any REST request.
-func wsHandler(h http.Handler) gin.HandlerFunc {
+func (a *api) webSocket(ws WebSocket) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		rc := http.NewResponseController(c.Writer)
 		// Errors mean the writer cannot set deadlines (e.g. in tests); then
@@ -192,6 +199,8 @@ func wsHandler(h http.Handler) gin.HandlerFunc {
 		_ = rc.SetWriteDeadline(time.Time{})
 		// The client's address as found here (trusting only the
 		// configured proxies) is what the endpoint limits by.
-		h.ServeHTTP(c.Writer, c.Request.WithContext(app.WithClient(c.Request.Context(), c.ClientIP())))
+		if err := ws.Open(c.Writer, c.Request.WithContext(app.WithClient(c.Request.Context(), c.ClientIP()))); err != nil {
+			a.fail(c, err)
+		}
 	}
 }

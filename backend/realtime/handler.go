@@ -43,30 +43,34 @@ const (
 	CloseRateLimited  websocket.StatusCode = 4429 // kept flooding, or too many connections
 )
 
-// Handler returns the GET /api/v1/ws endpoint. The service is passed here
+// Endpoint returns the GET /api/v1/ws endpoint. The service is passed here
 // rather than to NewHub because the service itself needs the hub (as its
 // Notifier and Presence).
-func (h *Hub) Handler(svc Service) http.Handler {
-	return &handler{hub: h, svc: svc}
+func (h *Hub) Endpoint(svc Service) *Endpoint {
+	return &Endpoint{hub: h, svc: svc, origins: auth.NewOrigins(h.opt.AllowedOrigins)}
 }
 
-type handler struct {
-	hub *Hub
-	svc Service
+// Endpoint upgrades requests to WebSocket connections and runs them.
+type Endpoint struct {
+	hub     *Hub
+	svc     Service
+	origins auth.Origins
 }
 
-func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Open upgrades the request and hands the connection to its own goroutine.
+// A request refused before the upgrade (a foreign origin, a stopping
+// server, too many sockets authenticating from one address) returns the
+// error unanswered: the HTTP layer answers it, like every other error.
+func (hd *Endpoint) Open(w http.ResponseWriter, r *http.Request) error {
 	h := hd.hub
-	if !auth.NewOrigins(h.opt.AllowedOrigins).Allowed(r.Header.Get("Origin"), r.Host) {
-		writeHTTPError(w, http.StatusForbidden, "forbidden", "This origin may not open a WebSocket here.")
-		return
+	if !hd.origins.Allowed(r.Header.Get("Origin"), r.Host) {
+		return chat.Fail(chat.ErrForbidden, "This origin may not open a WebSocket here.")
 	}
 	h.mu.Lock()
 	runCtx := h.runCtx
 	if runCtx == nil || h.stopped {
 		h.mu.Unlock()
-		writeHTTPError(w, http.StatusServiceUnavailable, "unavailable", "The service is temporarily unavailable.")
-		return
+		return chat.Fail(chat.ErrUnavailable, "")
 	}
 	h.handlers.Add(1)
 	h.mu.Unlock()
@@ -80,9 +84,9 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// unauthenticated sockets cost a goroutine each and prove nothing.
 	addr := auth.ClientKey(clientAddr(r))
 	if !h.beginPending(addr) {
-		w.Header().Set("Retry-After", "1")
-		writeHTTPError(w, http.StatusTooManyRequests, "rate_limited", "Too many connections from your address are authenticating.")
-		return
+		e := chat.Fail(chat.ErrRateLimited, "Too many connections from your address are authenticating.")
+		e.RetryAfter = 1
+		return e
 	}
 	defer h.endPending(addr)
 
@@ -97,7 +101,7 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		h.log.Debug("realtime: upgrade failed", "err", err)
-		return
+		return nil
 	}
 	ws.SetReadLimit(readLimit)
 
@@ -112,25 +116,25 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !hasHeader {
 		f, ok := hd.readAuthFrame(ctx, ws)
 		if !ok {
-			return
+			return nil
 		}
 		token, ref = f.Token, f.Ref
 		if cursors, err = parseCursors(f.Cursors); err != nil {
 			_ = ws.Close(websocket.StatusPolicyViolation, "invalid cursors")
-			return
+			return nil
 		}
 	}
 
 	user, claims, err := hd.svc.AuthenticateSocket(ctx, token)
 	if err != nil {
 		hd.closeAuthError(ws, err)
-		return
+		return nil
 	}
 	uid := user.ID
 	groups, err := hd.svc.GroupIDs(ctx, uid)
 	if err != nil {
 		hd.closeAuthError(ws, err)
-		return
+		return nil
 	}
 
 	c := newConn(h, ws, sb.out, uid, claims.Session, ctx, cancel)
@@ -139,11 +143,11 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.register(ctx, c, groups, cursors, encode(simpleFrame{Type: "ready", User: &user})); err != nil {
 		if errors.Is(err, errStopped) {
 			_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
-			return
+			return nil
 		}
 		h.log.Warn("realtime: registering a connection", "err", err)
 		_ = ws.Close(websocket.StatusTryAgainLater, "unavailable")
-		return
+		return nil
 	}
 	c.expireAt(claims.Expires)
 	// The groups are read again now that the connection is registered: a
@@ -170,6 +174,7 @@ func (hd *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.readLoop(c)
 		c.finish()
 	}()
+	return nil
 }
 
 // smallBuffers makes the hijacked connection use small read and write
@@ -233,7 +238,7 @@ func (s *smallBuffers) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // readAuthFrame waits up to AuthTimeout for the first frame, which must be
 // an auth frame; anything else closes the connection.
-func (hd *handler) readAuthFrame(ctx context.Context, ws *websocket.Conn) (inFrame, bool) {
+func (hd *Endpoint) readAuthFrame(ctx context.Context, ws *websocket.Conn) (inFrame, bool) {
 	actx, cancel := context.WithTimeout(ctx, hd.hub.opt.AuthTimeout)
 	defer cancel()
 	// The library would close without a code on a read deadline, so the
@@ -264,13 +269,13 @@ func (hd *handler) readAuthFrame(ctx context.Context, ws *websocket.Conn) (inFra
 	return f, true
 }
 
-func (hd *handler) closeAuthError(ws *websocket.Conn, err error) {
+func (hd *Endpoint) closeAuthError(ws *websocket.Conn, err error) {
 	code, reason := hd.authClose(err)
 	_ = ws.Close(code, reason)
 }
 
 // authClose is the close code and reason of a failed authentication.
-func (hd *handler) authClose(err error) (websocket.StatusCode, string) {
+func (hd *Endpoint) authClose(err error) (websocket.StatusCode, string) {
 	switch {
 	case errors.Is(err, chat.ErrUnauthorized), errors.Is(err, chat.ErrNotFound):
 		code := "unauthorized"
@@ -298,10 +303,4 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-func writeHTTPError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }

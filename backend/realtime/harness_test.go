@@ -22,6 +22,7 @@ import (
 	"github.com/chatapp/chat/auth"
 	"github.com/chatapp/chat/broker"
 	"github.com/chatapp/chat/chat"
+	"github.com/chatapp/chat/httpapi"
 )
 
 func TestMain(m *testing.M) {
@@ -109,9 +110,9 @@ func startInstance(t *testing.T, cfg instanceConfig) *instance {
 	if cfg.wrap != nil {
 		endpoint = cfg.wrap(svc)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/v1/ws", hub.Handler(endpoint))
-	srv := httptest.NewServer(mux)
+	// The endpoint is mounted as in production, behind the HTTP layer that
+	// answers its refusals.
+	srv := httptest.NewServer(httpapi.New(httpapi.Options{Service: svc, WS: hub.Endpoint(endpoint)}))
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {

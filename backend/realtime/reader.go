@@ -54,7 +54,7 @@ type session struct {
 // commit; the next send frame is read once one of them is answered.
 const sendsInFlight = 16
 
-func (hd *handler) readLoop(c *conn) {
+func (hd *Endpoint) readLoop(c *conn) {
 	h := hd.hub
 	s := &session{c: c, lim: limiter{rate: float64(h.opt.FrameRate)}}
 	maxStrikes := max(2*h.opt.FrameRate, 5)
@@ -77,18 +77,20 @@ func (hd *handler) readLoop(c *conn) {
 				c.closeFlushing(CloseRateLimited, "rate limited")
 				return
 			}
-			c.push(errFrame(f.Ref, &chat.Error{Kind: chat.ErrRateLimited, Code: "rate_limited", Message: "Too many frames; slow down.", RetryAfter: 1}))
+			slow := chat.Fail(chat.ErrRateLimited, "Too many frames; slow down.")
+			slow.RetryAfter = 1
+			c.push(errFrame(f.Ref, slow))
 			continue
 		}
 		if typ != websocket.MessageText || decodeErr != nil {
-			c.push(errFrame(f.Ref, &chat.Error{Kind: chat.ErrInvalid, Code: "invalid_json", Message: "The frame is not a JSON object."}))
+			c.push(errFrame(f.Ref, chat.InvalidJSON("The frame is not a JSON object.")))
 			continue
 		}
 		hd.handle(s, f)
 	}
 }
 
-func (hd *handler) handle(s *session, f inFrame) {
+func (hd *Endpoint) handle(s *session, f inFrame) {
 	c := s.c
 	switch f.Type {
 	case "ping":
@@ -163,7 +165,7 @@ func (hd *handler) handle(s *session, f inFrame) {
 // user moves the connection's expiry (and adopts its session, which may be
 // a new login's); any other token closes it. The client refreshes its
 // token before it expires and says so here, without reconnecting.
-func (hd *handler) reauth(c *conn, f inFrame) {
+func (hd *Endpoint) reauth(c *conn, f inFrame) {
 	user, claims, err := hd.svc.AuthenticateSocket(c.ctx, f.Token)
 	if err != nil {
 		code, reason := hd.authClose(err)
@@ -190,7 +192,7 @@ func (hd *handler) reauth(c *conn, f inFrame) {
 	c.push(encode(reauthedFrame{Type: "reauthed", Ref: f.Ref, ExpiresIn: max(0, int64(time.Until(claims.Expires)/time.Second))}))
 }
 
-func (hd *handler) logFrameError(frame string, err error) {
+func (hd *Endpoint) logFrameError(frame string, err error) {
 	// The client's mistakes are answered with their code; only our own
 	// failures are worth a log line (with the cause the client never sees).
 	switch errorBody(err).Code {

@@ -153,7 +153,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 		StaticDir:      cfg.StaticDir,
 		CORSOrigins:    cfg.CORSOrigins,
 		AuthRate:       cfg.AuthRate,
-		WS:             hub.Handler(svc),
+		WS:             hub.Endpoint(svc),
 		Ready:          ready,
 		TrustedProxies: cfg.TrustedProxies,
 	})
