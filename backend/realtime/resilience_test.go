@@ -3,13 +3,16 @@ package realtime
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/broker"
+	"github.com/chatapp/chat/chat"
 	"github.com/chatapp/chat/store/storetest"
+	"github.com/coder/websocket"
 )
 
 // flapBroker is one instance's broker whose subscription loses every payload
@@ -117,4 +120,185 @@ func (h *Hub) localConns(uid int64) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.users[uid])
+}
+
+func TestSlowConsumerIsClosed1013WhileOthersKeepReceiving(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.QueueSize = 64; o.WriteTimeout = 30 * time.Second })
+	slow, _, err := dial(t, f.inst.url, dialOpt{header: http.Header{"Authorization": {"Bearer " + f.alice.token}}, noRead: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := connect(t, f.inst, f.bob)
+	big := strings.Repeat("x", 4000)
+	ctx := context.Background()
+	slowConn := func() *conn { return userConn(f.inst.hub, f.alice.ID) }
+	eventually(t, "slow client registered", func() bool { return slowConn() != nil })
+	sc := slowConn()
+	received := 0
+	for batch := 0; !sc.isClosing(); batch++ {
+		if batch > 500 {
+			t.Fatal("the slow connection was never closed")
+		}
+		for range 32 {
+			f.inst.hub.Notify(ctx, chat.Event{Type: chat.EventMessageUpdated, GroupID: f.gid, Message: &chat.Message{GroupID: f.gid, Body: big}})
+		}
+		for range 32 {
+			fast.until(t, "message_updated")
+			received++
+		}
+	}
+	// The others are not slowed down: the fast client keeps up and still
+	// gets new events.
+	f.inst.hub.Notify(ctx, chat.Event{Type: chat.EventMessageUpdated, GroupID: f.gid, Message: &chat.Message{GroupID: f.gid, Body: "after"}})
+	if m := fast.until(t, "message_updated"); m.Message.Body != "after" {
+		t.Fatalf("fast got %s", m.raw)
+	}
+	// The slow client, reading at last, finds the 1013 close after what
+	// was already in flight.
+	go slow.read()
+	if code := slow.closed(t); code != websocket.StatusTryAgainLater {
+		t.Fatalf("slow close code %d (%v), want 1013", code, slow.err)
+	}
+	eventually(t, "slow connection unregistered", func() bool { return slowConn() == nil })
+}
+
+// TestStuckWriteIsCut: a client that stops reading while its queue has
+// room is not closed for a full queue but for a write that takes
+// WriteTimeout (the hub's watchdog); the others keep receiving.
+func TestStuckWriteIsCut(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	f := newFixture(t, func(o *Options) { o.QueueSize = 1 << 16; o.WriteTimeout = timeout })
+	slow, _, err := dial(t, f.inst.url, dialOpt{header: http.Header{"Authorization": {"Bearer " + f.alice.token}}, noRead: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast := connect(t, f.inst, f.bob)
+	slowConn := func() *conn { return userConn(f.inst.hub, f.alice.ID) }
+	eventually(t, "slow client registered", func() bool { return slowConn() != nil })
+	sc := slowConn()
+	big := strings.Repeat("x", 4000)
+	ctx := context.Background()
+	// Fill the socket buffers until a write blocks.
+	stuck := func() bool {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		return sc.batchActive && time.Since(sc.batchStart) > timeout/10
+	}
+	for batch := 0; !stuck(); batch++ {
+		if batch > 2000 || sc.isClosing() {
+			t.Fatalf("no write got stuck (batch %d, closing %v)", batch, sc.isClosing())
+		}
+		for range 32 {
+			f.inst.hub.Notify(ctx, chat.Event{Type: chat.EventMessageUpdated, GroupID: f.gid, Message: &chat.Message{GroupID: f.gid, Body: big}})
+		}
+		for range 32 {
+			fast.until(t, "message_updated")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	stuckAt := time.Now()
+	eventually(t, "stuck connection cut and unregistered", func() bool { return slowConn() == nil })
+	if took := time.Since(stuckAt); took > 10*timeout {
+		t.Errorf("cut %v after the write got stuck, want about %v", took, timeout)
+	}
+	f.inst.hub.Notify(ctx, chat.Event{Type: chat.EventMessageUpdated, GroupID: f.gid, Message: &chat.Message{GroupID: f.gid, Body: "after"}})
+	if m := fast.until(t, "message_updated"); m.Message.Body != "after" {
+		t.Fatalf("fast got %s", m.raw)
+	}
+	_ = slow.ws.CloseNow()
+}
+
+func TestDatabaseDownAnswersUnavailableAndRecovers(t *testing.T) {
+	st := &flakyStore{Store: storetest.SQLite(t)}
+	f := newFixtureOn(t, instanceConfig{store: st})
+	a := connect(t, f.inst, f.alice)
+	st.setDown(true)
+	a.send(map[string]any{"type": "send", "group_id": f.gid, "body": "hi", "ref": "x"})
+	e := a.until(t, "error")
+	if e.Ref != "x" || e.Error.Code != "unavailable" || strings.Contains(e.raw, "flaky") {
+		t.Fatalf("error = %s", e.raw)
+	}
+	// A replay that cannot be read ends the connection (1013): going on
+	// without it would leave a gap. The client reconnects and resumes.
+	a.send(map[string]any{"type": "resume", "cursors": map[string]int64{itoa(f.gid): 0}, "ref": "r"})
+	if code := a.closed(t); code != websocket.StatusTryAgainLater {
+		t.Fatalf("resume while the database is down closed with %d, want 1013", code)
+	}
+	st.setDown(false)
+	a = connect(t, f.inst, f.alice)
+	a.send(map[string]any{"type": "send", "group_id": f.gid, "body": "hi", "ref": "y"})
+	if ack := a.until(t, "ack"); ack.Ref != "y" || ack.Message.Seq != 1 {
+		t.Fatalf("ack = %s", ack.raw)
+	}
+	a.until(t, "message")
+}
+
+func TestBrokerDownStillDeliversLocally(t *testing.T) {
+	m := broker.NewMemory()
+	t.Cleanup(func() { _ = m.Close() })
+	f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t), broker: downBroker{m}})
+	a := connect(t, f.inst, f.alice)
+	b := connect(t, f.inst, f.bob)
+	a.send(map[string]any{"type": "send", "group_id": f.gid, "body": "still here", "ref": "x"})
+	if ack := a.until(t, "ack", "message"); ack.Message.Body != "still here" {
+		t.Fatalf("ack = %s", ack.raw)
+	}
+	for _, cl := range []*client{a, b} {
+		if m := cl.until(t, "message"); m.Message.Body != "still here" {
+			t.Fatalf("%s: %s", cl.name, m.raw)
+		}
+	}
+}
+
+// The database is the truth: a committed message is acknowledged and
+// delivered on this instance without waiting for the broker, even one that
+// never answers (each publish attempt would take an hour here), and the
+// readiness check says so without hanging.
+func TestSendsDoNotWaitForAHangingBroker(t *testing.T) {
+	m := broker.NewMemory()
+	t.Cleanup(func() { _ = m.Close() })
+	f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t), broker: hangingBroker{m}, mod: func(o *Options) {
+		o.PublishTimeout = time.Hour
+	}})
+	a := connect(t, f.inst, f.alice)
+	b := connect(t, f.inst, f.bob)
+	for i := range 3 {
+		ref := "r" + itoa(int64(i))
+		a.send(map[string]any{"type": "send", "group_id": f.gid, "body": "through a dead broker", "ref": ref})
+		if ack := a.until(t, "ack"); ack.Ref != ref || ack.Message.Seq != int64(i+1) {
+			t.Fatalf("ack = %s", ack.raw)
+		}
+	}
+	for want := int64(1); want <= 3; want++ {
+		if m := b.until(t, "message"); m.Message.Seq != want {
+			t.Fatalf("bob: %s, want seq %d", m.raw, want)
+		}
+	}
+	start := time.Now()
+	if err := f.inst.hub.Ping(t.Context()); err == nil {
+		t.Fatal("Ping of a hanging broker succeeded")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Ping of a hanging broker took %v", d)
+	}
+}
+
+func TestShutdownClosesConnections1001AndRefusesNewOnes(t *testing.T) {
+	f := newFixture(t, nil)
+	a := connect(t, f.inst, f.alice)
+	b := connect(t, f.inst, f.bob)
+	pending, _, err := dial(t, f.inst.url, dialOpt{}) // still authenticating
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.inst.stop()
+	for _, cl := range []*client{a, b, pending} {
+		if code := cl.closed(t); code != websocket.StatusGoingAway {
+			t.Fatalf("%s: close code %d, want 1001", cl.name, code)
+		}
+	}
+	_, resp, err := dial(t, f.inst.url, dialOpt{header: http.Header{"Authorization": {"Bearer " + f.alice.token}}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("dial after shutdown = %v, %v; want 503", err, resp)
+	}
 }

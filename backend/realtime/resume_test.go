@@ -184,3 +184,170 @@ func TestSendsOfOneConnectionAreInFlightTogether(t *testing.T) {
 		t.Fatalf("ack of ref 1 has seq %d, want 1 (the order the frames were sent in)", ack1.Message.Seq)
 	}
 }
+
+func TestResumeReplaysWhatWasMissedOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	second := createGroup(t, f.inst.svc, f.alice, "second")
+	join(t, f.inst.svc, f.bob, second)
+	private := createGroup(t, f.inst.svc, f.carol, "carols")
+	for i := range 250 { // more than one page
+		if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, f.gid, app.Outgoing{Body: "m" + itoa(int64(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, second, app.Outgoing{Body: "s"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cursors := map[string]int64{itoa(f.gid): 40, itoa(second): 0, itoa(private): 0}
+	b, _, err := dial(t, f.inst.url, dialOpt{authMsg: map[string]any{"type": "auth", "token": f.bob.token, "cursors": cursors}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := b.next(t); r.Type != "ready" {
+		t.Fatalf("got %s", r.raw)
+	}
+	seen := map[int64][]int64{}
+	var notMember bool
+	for {
+		fr := b.next(t)
+		if fr.Type == "resumed" {
+			break
+		}
+		switch fr.Type {
+		case "message":
+			seen[fr.Message.GroupID] = append(seen[fr.Message.GroupID], fr.Message.Seq)
+		case "error":
+			if fr.Error.Code != "not_member" {
+				t.Fatalf("error %s", fr.raw)
+			}
+			notMember = true
+		default:
+			t.Fatalf("unexpected %s", fr.raw)
+		}
+	}
+	if !notMember {
+		t.Fatal("no not_member error for a group bob is not in")
+	}
+	checkSeqs(t, "general", seen[f.gid], 41, 250)
+	checkSeqs(t, "second", seen[second], 1, 3)
+	if len(seen[private]) != 0 {
+		t.Fatalf("replayed a group bob is not in: %v", seen[private])
+	}
+
+	// Live messages continue after the replay; a later resume frame sends
+	// nothing this connection already had.
+	if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, f.gid, app.Outgoing{Body: "live"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.until(t, "message"); m.Message.Seq != 251 {
+		t.Fatalf("live = %s", m.raw)
+	}
+	b.send(map[string]any{"type": "resume", "cursors": map[string]int64{itoa(f.gid): 200}, "ref": "again"})
+	r := b.next(t)
+	if r.Type != "resumed" || r.Ref != "again" {
+		t.Fatalf("got %s, want resumed with nothing before it", r.raw)
+	}
+}
+
+func checkSeqs(t *testing.T, what string, got []int64, from, to int64) {
+	t.Helper()
+	if int64(len(got)) != to-from+1 {
+		t.Fatalf("%s: got %d messages, want %d..%d", what, len(got), from, to)
+	}
+	for i, s := range got {
+		if s != from+int64(i) {
+			t.Fatalf("%s: message %d has seq %d, want %d", what, i, s, from+int64(i))
+		}
+	}
+}
+
+// A client resumes while others keep sending: it sees every message exactly
+// once across the seam between replay and live delivery. With the cursors
+// in the auth frame the whole group arrives in one increasing order; with a
+// resume frame after live delivery began, the missing older messages are
+// filled in once, and everything after "resumed" is in order.
+func TestResumeSeamUnderConcurrentSending(t *testing.T) {
+	for _, inAuth := range []bool{true, false} {
+		name := "resume frame"
+		if inAuth {
+			name = "auth frame"
+		}
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			ctx := context.Background()
+			const total = 300
+			sent := make(chan error, 1)
+			go func() {
+				for i := range total {
+					if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, f.gid, app.Outgoing{Body: "m" + itoa(int64(i))}); err != nil {
+						sent <- err
+						return
+					}
+				}
+				sent <- nil
+			}()
+			eventually(t, "some messages stored", func() bool {
+				items, _, err := f.st.Messages(ctx, f.gid, chat.HistoryQuery{Limit: 1})
+				return err == nil && len(items) == 1 && items[0].Seq >= 20
+			})
+			cursors := map[string]int64{itoa(f.gid): 5}
+			var b *client
+			if inAuth {
+				var err error
+				b, _, err = dial(t, f.inst.url, dialOpt{authMsg: map[string]any{"type": "auth", "token": f.bob.token, "cursors": cursors}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.name = "bob"
+				if r := b.next(t); r.Type != "ready" {
+					t.Fatalf("got %s", r.raw)
+				}
+			}
+			var seqs, afterResumed []int64
+			if !inAuth {
+				// Live delivery has begun before the resume frame.
+				b = connect(t, f.inst, f.bob)
+				seqs = append(seqs, b.until(t, "message").Message.Seq)
+				b.send(map[string]any{"type": "resume", "cursors": cursors})
+			}
+			if err := <-sent; err != nil {
+				t.Fatal(err)
+			}
+			resumed := false
+			for len(seqs) < total-5 || !resumed {
+				fr := b.next(t)
+				switch fr.Type {
+				case "message":
+					seqs = append(seqs, fr.Message.Seq)
+					if resumed {
+						afterResumed = append(afterResumed, fr.Message.Seq)
+					}
+				case "resumed":
+					resumed = true
+				}
+			}
+			if extra := ofType(b.sync(t), "message"); len(extra) != 0 {
+				t.Fatalf("duplicates after the seam: %v", extra)
+			}
+			if inAuth {
+				checkSeqs(t, "seam", seqs, 6, total)
+				return
+			}
+			seen := map[int64]bool{}
+			for _, s := range seqs {
+				if seen[s] || s < 6 || s > total {
+					t.Fatalf("seq %d repeated or out of range: %v", s, seqs)
+				}
+				seen[s] = true
+			}
+			for i := 1; i < len(afterResumed); i++ {
+				if afterResumed[i] != afterResumed[i-1]+1 {
+					t.Fatalf("live order after resumed broken: %v", afterResumed)
+				}
+			}
+		})
+	}
+}

@@ -327,3 +327,74 @@ func TestRemovalDuringTheHandshakeIsNotMissed(t *testing.T) {
 		t.Fatalf("the removed member's new socket got %v", got)
 	}
 }
+
+// TestPasswordChangeClosesSockets: a password change closes every
+// connection of the user (4401; the event goes through the broker like any
+// other, so every instance does the same); the old access token opens no
+// new one while a new login's does; other users' connections stay.
+func TestPasswordChangeClosesSockets(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t), clock: clock.Now})
+	ctx := context.Background()
+	a1 := connect(t, f.inst, f.alice)
+	a2 := connect(t, f.inst, f.alice)
+	b := connect(t, f.inst, f.bob)
+	_ = a1.sync(t)
+	_ = a2.sync(t)
+	_ = b.sync(t)
+	// In the same second as the token's iat: no window.
+	_, err := f.inst.svc.UpdateMe(ctx, f.alice.ID, app.ProfileChange{
+		Password: ptrTo("another horse battery"), CurrentPassword: ptrTo("correct horse battery"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*client{a1, a2} {
+		if code := c.closed(t); code != CloseUnauthorized {
+			t.Fatalf("alice's connection closed with %d (%v), want 4401", code, c.err)
+		}
+	}
+	// The old token is refused at once.
+	old, _, err := dial(t, f.inst.url, dialOpt{header: http.Header{"Authorization": {"Bearer " + f.alice.token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := old.closed(t); code != CloseUnauthorized {
+		t.Fatalf("old token: closed with %d (%v), want 4401", code, old.err)
+	}
+	// A new login opens one; bob never noticed.
+	res, err := f.inst.svc.Login(ctx, f.alice.Username, "another horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	connect(t, f.inst, account{User: f.alice.User, token: res.AccessToken})
+	if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, f.gid, app.Outgoing{Body: "still here"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := b.until(t, "message"); m.Message == nil || m.Message.Body != "still here" {
+		t.Fatalf("bob got %s", m.raw)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// sessionOf is the session of an account's token.
+func sessionOf(t *testing.T, a account) string {
+	t.Helper()
+	c, err := newTokens(t).Verify(a.token, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Session
+}
+
+// userConn returns one of the user's registered connections on the hub,
+// nil if none.
+func userConn(h *Hub, uid int64) *conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.users[uid] {
+		return c
+	}
+	return nil
+}
