@@ -34,9 +34,19 @@ func (s *Service) MarkRead(ctx context.Context, uid, gid, seq int64, conn string
 	if err != nil {
 		return orNotFound(err, "mark read", "group")
 	}
-	// Only a marker that moved is news to the user's other devices.
-	if marker > a.m.LastReadSeq {
-		s.notify(ctx, chat.Event{Type: chat.EventRead, GroupID: gid, Seq: marker, Actor: uid, Conn: conn})
+	// Only a marker that moved is news to anyone.
+	if marker <= a.m.LastReadSeq {
+		return nil
+	}
+	shares := false
+	if me, err := s.Store.Account(ctx, uid); err != nil {
+		// The marker moved; the receipt is a courtesy that fails closed.
+		s.Log.WarnContext(ctx, "read: load account", "user_id", uid, "err", err)
+	} else {
+		shares = me.ShareReadReceipts != nil && *me.ShareReadReceipts
+	}
+	for _, ev := range chat.ReadEvents(gid, uid, marker, conn, shares) {
+		s.notify(ctx, ev)
 	}
 	return nil
 }
@@ -167,6 +177,19 @@ func (s *Service) EditMessage(ctx context.Context, uid, mid int64, body string) 
 	s.notify(ctx, chat.Event{Type: chat.EventMessageUpdated, GroupID: edited.GroupID, Message: &edited})
 	s.Presenter().Message(&edited, uid)
 	return edited, nil
+}
+
+// MessageEdits lists the earlier bodies of a message to a member of its
+// group, oldest first.
+func (s *Service) MessageEdits(ctx context.Context, uid, mid int64) ([]chat.Edit, error) {
+	if _, _, err := s.visibleMessage(ctx, uid, mid); err != nil {
+		return nil, err
+	}
+	edits, err := s.Store.MessageEdits(ctx, mid)
+	if err != nil {
+		return nil, fmt.Errorf("message edits: %w", err)
+	}
+	return edits, nil
 }
 
 // DeleteMessage blanks a message, keeping its seq (the sender, or the

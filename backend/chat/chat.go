@@ -16,6 +16,24 @@ type User struct {
 	DisplayName string    `json:"display_name"`
 	CreatedAt   time.Time `json:"created_at"`
 	Online      *bool     `json:"online,omitempty"`
+	// ShareReadReceipts is set only where users see themselves
+	// (/users/me, ready): whether the other members see their read markers.
+	ShareReadReceipts *bool `json:"share_read_receipts,omitempty"`
+}
+
+// UserPatch holds the fields of an account to change; nil leaves one as
+// it is.
+type UserPatch struct {
+	DisplayName       *string
+	PasswordHash      *string
+	ShareReadReceipts *bool
+}
+
+// ReadReceipt is where one member who shares read receipts has read a
+// group up to.
+type ReadReceipt struct {
+	UserID      int64 `json:"user_id"`
+	LastReadSeq int64 `json:"last_read_seq"`
 }
 
 // GroupKind tells a named group from a one-to-one conversation.
@@ -75,6 +93,8 @@ type MyGroup struct {
 	LastReadSeq int64    `json:"last_read_seq"`
 	UnreadCount int64    `json:"unread_count"`
 	LastMessage *Message `json:"last_message"`
+	// Muted: the member asked for no notifications but mentions.
+	Muted bool `json:"muted"`
 }
 
 // Member is a user together with their role in one group.
@@ -112,6 +132,13 @@ type Message struct {
 	// all of them as the store reads them; ReactionsFor is what one
 	// viewer is shown.
 	Reactions []Reaction `json:"reactions"`
+}
+
+// Edit is an earlier version of a message's body: the body an edit
+// replaced, and when it was replaced.
+type Edit struct {
+	Body     string    `json:"body"`
+	EditedAt time.Time `json:"edited_at"`
 }
 
 // NewMessage is a message to store. ClientID, when set, makes the send

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -136,4 +137,9 @@ func (a *api) react(add bool) gin.HandlerFunc {
 		}
 		c.Status(http.StatusNoContent)
 	}
+}
+
+func (a *api) messageEdits(ctx context.Context, uid, mid int64) (itemsOnly[chat.Edit], error) {
+	edits, err := a.svc.MessageEdits(ctx, uid, mid)
+	return newItems(edits), err
 }

@@ -158,10 +158,13 @@ func New(o Options) http.Handler {
 	p.PATCH("/groups/:id/members/:user_id", a.setRole)
 	p.DELETE("/groups/:id/members/:user_id", a.removeMember)
 	p.POST("/groups/:id/read", a.markRead)
+	p.GET("/groups/:id/reads", byID(a, http.StatusOK, a.readReceipts))
+	p.PATCH("/me/groups/:id", a.setMuted)
 
 	p.GET("/groups/:id/messages", a.history)
 	p.POST("/groups/:id/messages", a.send)
 	p.PATCH("/messages/:id", a.editMessage)
+	p.GET("/messages/:id/edits", byID(a, http.StatusOK, a.messageEdits))
 	p.DELETE("/messages/:id", byIDNoContent(a, a.svc.DeleteMessage))
 	p.POST("/groups/:id/attachments", a.upload)
 	// Downloads take a bearer token or a signed link (for <img src>).

@@ -1,0 +1,20 @@
+-- Find and follow: edit history, mute, read receipts, mentions.
+
+-- Every edit keeps the body it replaced; edited_at is when it was
+-- replaced. Deleting a message deletes its history (the store does it in
+-- the transaction that blanks the message, whose row stays).
+CREATE TABLE message_edits (
+    id         INTEGER  PRIMARY KEY AUTOINCREMENT,
+    message_id INTEGER  NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    body       TEXT     NOT NULL,
+    edited_at  DATETIME NOT NULL
+);
+CREATE INDEX message_edits_message ON message_edits (message_id, id);
+
+-- A muted group raises no notification but for mentions (the clients
+-- decide; the server keeps the switch per membership).
+ALTER TABLE memberships ADD COLUMN muted BOOLEAN NOT NULL DEFAULT 0;
+
+-- Whether the user's read markers are shown to the other members
+-- (GET /groups/{id}/reads and read events with user_id).
+ALTER TABLE users ADD COLUMN share_read_receipts BOOLEAN NOT NULL DEFAULT 1;
