@@ -59,6 +59,19 @@ func (m *Message) AppendJSON(b []byte) []byte {
 	b = appendRare(b, m.Attachments)
 	b = append(b, `,"reactions":`...)
 	b = appendRare(b, m.Reactions)
+	b = append(b, `,"mentions":`...)
+	if m.Mentions == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, id := range m.Mentions {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, id, 10)
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}')
 }
 
