@@ -7,6 +7,8 @@ import type { Message } from '../../api/types';
 import { messageOf } from '../../state/chat';
 import { checkBody } from '../../state/text';
 import styles from './Chat.module.scss';
+import { MessageBody } from './MessageBody';
+import rich from './Rich.module.scss';
 
 interface Props {
   message: Message;
@@ -15,7 +17,7 @@ interface Props {
   canDelete: boolean;
 }
 
-/** One message. The body is a text node: markup in it shows as typed, never runs. */
+/** One message. The body is built as DOM nodes (MessageBody): markup in it shows as typed, never runs. */
 export function MessageItem({ message: m, mine, showSender, canDelete }: Props) {
   const chat = useChat();
   const [editing, setEditing] = useState(false);
@@ -94,7 +96,7 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
             </div>
           </div>
         ) : (
-          <span class={styles.body}>{m.body}</span>
+          <MessageBody body={m.body} class={`${styles.body} ${rich.body}`} />
         )}
         <span class={styles.meta}>
           {m.edited_at && !m.deleted && <span class={styles.edited}>edited · </span>}
