@@ -137,6 +137,11 @@ func (s *Service) MyGroups(ctx context.Context, uid int64) ([]chat.MyGroup, erro
 	if err != nil {
 		return nil, fmt.Errorf("my groups: %w", err)
 	}
+	for i := range groups {
+		if m := groups[i].LastMessage; m != nil {
+			s.Presenter().Message(m, uid)
+		}
+	}
 	return groups, nil
 }
 

@@ -12,6 +12,11 @@ import (
 type Outgoing struct {
 	Body     string
 	ClientID *string
+	// ReplyTo is the id of the message of the same group this one answers.
+	ReplyTo *int64
+	// Attachments are the ids of the sender's uploads to the group, not
+	// yet in a message; with some, the body may be empty.
+	Attachments []int64
 }
 
 // MarkRead moves the caller's read marker forward. conn names the WebSocket
@@ -63,6 +68,7 @@ func (s *Service) History(ctx context.Context, uid, gid int64, q chat.HistoryQue
 	if err != nil {
 		return nil, false, fmt.Errorf("history: %w", err)
 	}
+	s.Presenter().Messages(items, uid)
 	return items, more, nil
 }
 
@@ -80,12 +86,19 @@ func (s *Service) Send(ctx context.Context, uid, gid int64, in Outgoing) (msg ch
 // notified of it, so the sender's answer (its ack) can go out ahead of the
 // message's own event, or returns the error.
 func (s *Service) StartSend(ctx context.Context, uid, gid int64, in Outgoing) (wait func(stored func(m chat.Message, created bool)) error) {
-	body, bodyErr := chat.NormalizeBody(in.Body)
+	body, bodyErr := chat.NormalizeMessageBody(in.Body, len(in.Attachments))
 	clientID, cidErr := chat.NormalizeClientID(in.ClientID)
-	if err := chat.Merge(bodyErr, cidErr); err != nil {
+	var replyErr *chat.Error
+	if in.ReplyTo != nil && *in.ReplyTo <= 0 {
+		replyErr = chat.Invalid(map[string]string{"reply_to_id": "must be a positive id"})
+	}
+	if err := chat.Merge(bodyErr, cidErr, replyErr, chat.ValidateAttachmentIDs(in.Attachments)); err != nil {
 		return func(func(chat.Message, bool)) error { return err }
 	}
-	m := chat.NewMessage{GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now()}
+	m := chat.NewMessage{
+		GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now(),
+		ReplyTo: in.ReplyTo, Attachments: in.Attachments,
+	}
 	queued := s.Store.QueueMessage(ctx, m)
 	return func(stored func(chat.Message, bool)) error {
 		msg, created, err := queued()
@@ -96,7 +109,9 @@ func (s *Service) StartSend(ctx context.Context, uid, gid int64, in Outgoing) (w
 		if err != nil {
 			return orNotFound(err, "send", "group")
 		}
-		stored(msg, created)
+		answer := msg
+		s.Presenter().Message(&answer, uid)
+		stored(answer, created)
 		// A repeat was announced when it was first stored; announcing it
 		// again would only make every client drop a duplicate.
 		if created {
@@ -150,6 +165,7 @@ func (s *Service) EditMessage(ctx context.Context, uid, mid int64, body string) 
 		return chat.Message{}, orNotFound(err, "edit message", "message")
 	}
 	s.notify(ctx, chat.Event{Type: chat.EventMessageUpdated, GroupID: edited.GroupID, Message: &edited})
+	s.Presenter().Message(&edited, uid)
 	return edited, nil
 }
 

@@ -122,7 +122,11 @@ type MessageStore interface {
 	// (an empty client_id is none: chat.NewMessage.StoredClientID).
 	// A sender who is not a member of the group (or a group or user that
 	// does not exist) fails with chat.ErrNoMembership, checked in the same
-	// transaction.
+	// transaction; then a reply to a message that is not in the group
+	// fails with chat.ErrInvalid (reply_to_id). A repeat answers with its
+	// original whatever its reply_to. Every message the store returns
+	// carries its reply preview, attachments and reactions (each with
+	// every reactor, in the order they reacted).
 	InsertMessage(ctx context.Context, m chat.NewMessage) (msg chat.Message, created bool, err error)
 	// QueueMessage is InsertMessage in two steps: it queues m at once and
 	// returns the wait for the answer. Messages queued one after another
@@ -133,8 +137,16 @@ type MessageStore interface {
 	MessageByID(ctx context.Context, id int64) (chat.Message, error)
 	EditMessage(ctx context.Context, id int64, body string, at time.Time) (chat.Message, error)
 	// DeleteMessage keeps the row and its seq, empties the body and sets
-	// deleted.
+	// deleted, and removes its reactions.
 	DeleteMessage(ctx context.Context, id int64, at time.Time) (chat.Message, error)
+	// AddReaction records a user's emoji on a message; added is false when
+	// it was there. A deleted message is chat.ErrConflict, a new emoji
+	// beyond chat.ReactionsMax distinct ones chat.ErrInvalid, a missing
+	// message chat.ErrNotFound. Concurrent calls keep counts exact.
+	AddReaction(ctx context.Context, messageID, userID int64, emoji string, at time.Time) (added bool, err error)
+	// RemoveReaction deletes a user's emoji on a message; removed is false
+	// when it was not there.
+	RemoveReaction(ctx context.Context, messageID, userID int64, emoji string) (removed bool, err error)
 }
 
 // Notifier carries committed changes to connected clients (package realtime
@@ -172,4 +184,15 @@ type LoginGuard interface {
 	// client (an IP address) may run at now; if not, how long to wait. An
 	// allowed check must end with done(failed).
 	Begin(user, client string, now time.Time) (done func(failed bool), wait time.Duration, ok bool)
+}
+
+// AttachmentLinks signs download paths so that <img src> and plain links
+// work without an Authorization header (package auth: Links).
+type AttachmentLinks interface {
+	// Sign returns path with "?exp=…&sig=…" valid for at least an hour
+	// from now.
+	Sign(path string, now time.Time) string
+	// Valid reports whether exp and sig are a signature of path that has
+	// not expired at now.
+	Valid(path, exp, sig string, now time.Time) bool
 }

@@ -42,8 +42,11 @@ type Deps struct {
 	// step with the database), so that REST checks a token's session
 	// without a database read. nil: every check reads the database.
 	Sessions *Sessions
-	Clock    func() time.Time // nil: time.Now
-	Log      *slog.Logger     // nil: discard
+	// Links signs attachment downloads (nil: unsigned links, which need a
+	// member's bearer token).
+	Links AttachmentLinks
+	Clock func() time.Time // nil: time.Now
+	Log   *slog.Logger     // nil: discard
 	// Rand is the source of refresh tokens and family ids (nil: crypto/rand).
 	Rand io.Reader
 }
@@ -79,6 +82,10 @@ func New(d Deps, cfg Config) *Service {
 
 func (s *Service) now() time.Time { return s.Clock().UTC() }
 
+// Presenter is how the service presents messages: cmd/chatd gives the hub
+// the same one (HubStore).
+func (s *Service) Presenter() Presenter { return Presenter{Links: s.Links, Clock: s.Clock} }
+
 // clientKey is the context key of the caller's network address.
 type clientKey struct{}
 
@@ -101,6 +108,11 @@ func ClientAddr(ctx context.Context) string {
 func (s *Service) notify(ctx context.Context, ev chat.Event) {
 	if s.Notifier == nil {
 		return
+	}
+	if ev.Message != nil {
+		m := *ev.Message
+		s.Presenter().Message(&m, 0)
+		ev.Message = &m
 	}
 	s.Notifier.Notify(context.WithoutCancel(ctx), ev)
 }

@@ -2,7 +2,8 @@
 // messages and the events that tell clients about them, with the rules that
 // validate them and the errors that every layer speaks. It imports nothing
 // outside the standard library but golang.org/x/text's Unicode
-// normalisation, which the text rules need.
+// normalisation, which the text rules need, and rivo/uniseg's grapheme
+// clusters, which tell one emoji (a reaction) from several.
 package chat
 
 import "time"
@@ -103,6 +104,14 @@ type Message struct {
 	CreatedAt time.Time  `json:"created_at"`
 	EditedAt  *time.Time `json:"edited_at"`
 	Deleted   bool       `json:"deleted"`
+	// ReplyTo is the message this one answers, nil for none.
+	ReplyTo *ReplyPreview `json:"reply_to"`
+	// Attachments and Reactions are always arrays in JSON (AppendJSON).
+	Attachments []Attachment `json:"attachments"`
+	// Reactions list each reaction's reactors in the order they reacted,
+	// all of them as the store reads them; ReactionsFor is what one
+	// viewer is shown.
+	Reactions []Reaction `json:"reactions"`
 }
 
 // NewMessage is a message to store. ClientID, when set, makes the send
@@ -113,6 +122,11 @@ type NewMessage struct {
 	Body     string
 	ClientID *string
 	At       time.Time
+	// ReplyTo is the id of a message of the same group this one answers.
+	ReplyTo *int64
+	// Attachments are ids of the sender's uploads to the group not yet in
+	// a message; they become this message's.
+	Attachments []int64
 }
 
 // StoredClientID is the client_id that m is stored (and repeated) under:

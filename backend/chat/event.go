@@ -14,6 +14,7 @@ const (
 	EventMemberLeft     EventType = "member_left"
 	EventGroupUpdated   EventType = "group_updated"
 	EventGroupDeleted   EventType = "group_deleted"
+	EventReaction       EventType = "reaction"
 
 	// EventSessionsEnded is never sent to a client: sessions of UserID
 	// ended (a logout, logout-all, a password change, a reused refresh
@@ -36,6 +37,11 @@ type Event struct {
 	Online  *bool     `json:"online,omitempty"`
 	User    *User     `json:"user,omitempty"`
 	Group   *Group    `json:"group,omitempty"`
+	// A reaction event: UserID added (Added) or removed Emoji on MessageID
+	// (whose seq is Seq).
+	MessageID int64  `json:"message_id,omitempty"`
+	Emoji     string `json:"emoji,omitempty"`
+	Added     *bool  `json:"added,omitempty"`
 
 	// Actor is the user whose action this is when the event does not name
 	// them (the reader of a read event).
@@ -84,7 +90,7 @@ type Audience struct {
 // Audience is the one rule of who receives each event type.
 func (e Event) Audience() Audience {
 	switch e.Type {
-	case EventMessage, EventMessageUpdated, EventMessageDeleted, EventGroupUpdated:
+	case EventMessage, EventMessageUpdated, EventMessageDeleted, EventGroupUpdated, EventReaction:
 		// Every member's every connection, the author's own included.
 		return Audience{Group: true}
 	case EventMemberJoined:

@@ -14,6 +14,7 @@ func TestAudience(t *testing.T) {
 	}{
 		{Event{Type: EventMessage, GroupID: 1}, Audience{Group: true}},
 		{Event{Type: EventMessageUpdated, GroupID: 1}, Audience{Group: true}},
+		{Event{Type: EventReaction, GroupID: 1, MessageID: 5, UserID: 2, Emoji: "👍"}, Audience{Group: true}},
 		{Event{Type: EventMessageDeleted, GroupID: 1}, Audience{Group: true}},
 		{Event{Type: EventGroupUpdated, GroupID: 1}, Audience{Group: true}},
 		{Event{Type: EventMemberJoined, GroupID: 1, User: u}, Audience{Group: true, Join: 7}},

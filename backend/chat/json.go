@@ -39,7 +39,41 @@ func (m *Message) AppendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"deleted":`...)
 	b = strconv.AppendBool(b, m.Deleted)
+	b = append(b, `,"reply_to":`...)
+	if r := m.ReplyTo; r == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"id":`...)
+		b = strconv.AppendInt(b, r.ID, 10)
+		b = append(b, `,"seq":`...)
+		b = strconv.AppendInt(b, r.Seq, 10)
+		b = append(b, `,"sender":`...)
+		b = r.Sender.AppendJSON(b)
+		b = append(b, `,"body":`...)
+		b = appendString(b, r.Body)
+		b = append(b, `,"deleted":`...)
+		b = strconv.AppendBool(b, r.Deleted)
+		b = append(b, '}')
+	}
+	b = append(b, `,"attachments":`...)
+	b = appendRare(b, m.Attachments)
+	b = append(b, `,"reactions":`...)
+	b = appendRare(b, m.Reactions)
 	return append(b, '}')
+}
+
+// appendRare appends a list that most messages leave empty ([] rather
+// than null) with encoding/json.
+func appendRare[T any](b []byte, list []T) []byte {
+	if len(list) == 0 {
+		return append(b, "[]"...)
+	}
+	q, err := json.Marshal(list)
+	if err != nil {
+		// Attachments and reactions hold no values Marshal refuses.
+		return append(b, "[]"...)
+	}
+	return append(b, q...)
 }
 
 // AppendJSON appends u as encoding/json encodes it.
@@ -118,3 +152,8 @@ func appendStringSlow(b []byte, s string) []byte {
 	}
 	return append(b, q...)
 }
+
+// MarshalJSON is AppendJSON, so that a message inside another value (a
+// group's last message, an event) is encoded the one way: attachments and
+// reactions as arrays, never null.
+func (m Message) MarshalJSON() ([]byte, error) { return m.AppendJSON(make([]byte, 0, 512)), nil }

@@ -30,20 +30,27 @@ func TestMessageAppendJSON(t *testing.T) {
 			Body:   s, ClientID: &cid, CreatedAt: at, EditedAt: &round, Deleted: i%2 == 0,
 		})
 	}
+	w, h, thumb := 640, 480, "/api/v1/attachments/3/thumbnail?exp=1&sig=x"
 	cases = append(cases,
+		chat.Message{ID: 9, ReplyTo: &chat.ReplyPreview{ID: 3, Seq: 2, Sender: chat.User{ID: 7, Username: "ann"}, Body: "<b>é</b>", Deleted: true}},
+		chat.Message{ID: 10, Attachments: []chat.Attachment{
+			{ID: 3, Filename: "a \"b\".png", ContentType: "image/png", Size: 12, SHA256: "ab", Width: &w, Height: &h, URL: "/u?a=1&b=2", ThumbnailURL: &thumb, CreatedAt: at, Key: "k", GroupID: 4},
+			{ID: 4, Filename: "x.pdf", ContentType: "application/pdf", CreatedAt: round},
+		}},
+		chat.Message{ID: 11, Reactions: []chat.Reaction{{Emoji: "👍🏽", Count: 2, UserIDs: []int64{1, 2}}, {Emoji: "❤️", Count: 1, UserIDs: []int64{3}}}},
 		chat.Message{},
 		chat.Message{ID: -1, GroupID: 1 << 62, Seq: 1, Sender: chat.User{Online: &yes}, CreatedAt: round},
 		chat.Message{Sender: chat.User{Online: &no, CreatedAt: at.In(time.FixedZone("x", 3600))}},
 	)
 	for i, m := range cases {
-		want, err := json.Marshal(m)
+		want, err := json.Marshal(plainMessage(m))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := m.AppendJSON(nil); !bytes.Equal(got, want) {
 			t.Errorf("case %d: AppendJSON =\n%s\nwant\n%s", i, got, want)
 		}
-		wantEv, err := json.Marshal(chat.Event{Type: chat.EventMessage, GroupID: m.GroupID, Message: &m})
+		wantEv, err := json.Marshal(plainEvent{Type: chat.EventMessage, GroupID: m.GroupID, Message: plainMessage(m)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,6 +58,28 @@ func TestMessageAppendJSON(t *testing.T) {
 			t.Errorf("case %d: AppendMessageEvent =\n%s\nwant\n%s", i, got, wantEv)
 		}
 	}
+}
+
+// plain is chat.Message without its MarshalJSON (which is AppendJSON), so
+// that encoding/json's reflective encoding is what AppendJSON is held to;
+// the lists that AppendJSON writes as [] when empty are made empty, not
+// nil, since encoding/json writes a nil slice as null.
+type plain chat.Message
+
+func plainMessage(m chat.Message) plain {
+	if m.Attachments == nil {
+		m.Attachments = []chat.Attachment{}
+	}
+	if m.Reactions == nil {
+		m.Reactions = []chat.Reaction{}
+	}
+	return plain(m)
+}
+
+type plainEvent struct {
+	Type    chat.EventType `json:"type"`
+	GroupID int64          `json:"group_id,omitempty"`
+	Message plain          `json:"message"`
 }
 
 // FuzzAppendJSONString holds appendString (through a message body) to

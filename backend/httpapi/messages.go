@@ -64,8 +64,9 @@ func appendHistoryPage(b []byte, items []chat.Message, more bool) []byte {
 }
 
 type sendRequest struct {
-	Body     *string `json:"body"`
-	ClientID *string `json:"client_id"`
+	Body          *string `json:"body"`
+	ClientID      *string `json:"client_id"`
+	ReplyToID     *int64  `json:"reply_to_id"`
 }
 
 func (a *api) send(c *gin.Context) {
@@ -81,7 +82,13 @@ func (a *api) send(c *gin.Context) {
 		a.invalid(c, map[string]string{"body": "is required"})
 		return
 	}
-	m, created, err := a.svc.Send(c.Request.Context(), uid(c), gid, app.Outgoing{Body: *in.Body, ClientID: in.ClientID})
+	var body string
+	if in.Body != nil {
+		body = *in.Body
+	}
+	m, created, err := a.svc.Send(c.Request.Context(), uid(c), gid, app.Outgoing{
+		Body: body, ClientID: in.ClientID, ReplyTo: in.ReplyToID,
+	})
 	if err != nil {
 		a.fail(c, err)
 		return
@@ -112,4 +119,20 @@ func (a *api) editMessage(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, m)
+}
+
+// react adds (PUT) or removes (DELETE) the caller's reaction: 204 either
+// way, whether or not it changed anything.
+func (a *api) react(add bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		mid, ok := a.pathID(c, "id")
+		if !ok {
+			return
+		}
+		if err := a.svc.React(c.Request.Context(), uid(c), mid, c.Param("emoji"), add); err != nil {
+			a.fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	}
 }

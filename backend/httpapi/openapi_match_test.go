@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -218,6 +219,22 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "GET", path: fmt.Sprintf("/api/v1/groups/%d/messages", priv), token: dave, want: 404})
 
 	mp := func(id int64) string { return fmt.Sprintf("/api/v1/messages/%d", id) }
+
+	// Replies and reactions.
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: carol, body: map[string]any{"body": "re", "reply_to_id": first}, want: 201})
+	body = s.do(oasExchange{method: "POST", path: fmt.Sprintf("/api/v1/groups/%d/messages", priv), token: alice, body: map[string]any{"body": "private"}, want: 201})
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: carol, body: map[string]any{"body": "re", "reply_to_id": idOf(t, body)}, want: 400})
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: carol, body: map[string]any{"body": "re", "reply_to_id": 0}, want: 400, docRejects: true})
+	rp := func(id int64, emoji string) string { return mp(id) + "/reactions/" + url.PathEscape(emoji) }
+	s.do(oasExchange{method: "PUT", path: rp(first, "👍"), token: carol, want: 204})
+	s.do(oasExchange{method: "PUT", path: rp(first, "👍"), token: carol, want: 204})
+	s.do(oasExchange{method: "PUT", path: rp(first, "👍🏽"), token: alice, want: 204})
+	s.do(oasExchange{method: "GET", path: gp("/messages"), token: carol, want: 200})
+	s.do(oasExchange{method: "DELETE", path: rp(first, "👍"), token: carol, want: 204})
+	s.do(oasExchange{method: "DELETE", path: rp(first, "👍"), token: carol, want: 204})
+	s.do(oasExchange{method: "PUT", path: rp(first, "ab"), token: carol, want: 400})
+	s.do(oasExchange{method: "PUT", path: rp(first, "👍"), token: dave, want: 403})
+	s.do(oasExchange{method: "PUT", path: rp(999999, "👍"), token: carol, want: 404})
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: alice, body: map[string]string{"body": "hello, edited"}, want: 200})
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: bob, body: map[string]string{"body": "not mine"}, want: 403})
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: alice, body: map[string]string{}, want: 400, docRejects: true})
@@ -226,6 +243,7 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "DELETE", path: mp(carolsMsg), token: dave, want: 403})
 	s.do(oasExchange{method: "DELETE", path: mp(carolsMsg), token: bob, want: 204}) // an admin may delete others' messages
 	s.do(oasExchange{method: "DELETE", path: mp(999999), token: alice, want: 404})
+	s.do(oasExchange{method: "PUT", path: rp(carolsMsg, "👍"), token: alice, want: 409})
 	s.do(oasExchange{method: "GET", path: gp("/messages"), token: alice, want: 200}) // shows the deleted one
 
 	// ---- leaving and removing ----

@@ -163,6 +163,8 @@ func New(o Options) http.Handler {
 	p.POST("/groups/:id/messages", a.send)
 	p.PATCH("/messages/:id", a.editMessage)
 	p.DELETE("/messages/:id", byIDNoContent(a, a.svc.DeleteMessage))
+	p.PUT("/messages/:id/reactions/:emoji", a.react(true))
+	p.DELETE("/messages/:id/reactions/:emoji", a.react(false))
 
 	var static *staticSite
 	if o.StaticDir != "" {

@@ -189,6 +189,10 @@ type frame struct {
 	Seq     int64         `json:"seq"`
 	Online  *bool         `json:"online"`
 	User    *chat.User    `json:"user"`
+	// A reaction event's.
+	MessageID int64  `json:"message_id"`
+	Emoji     string `json:"emoji"`
+	Added     *bool  `json:"added"`
 	// ExpiresIn is the lifetime of a reauthed socket.
 	ExpiresIn int64 `json:"expires_in"`
 	Error     *struct {

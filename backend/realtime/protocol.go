@@ -125,6 +125,8 @@ type inFrame struct {
 	Body     string           `json:"body,omitempty"`
 	ClientID *string          `json:"client_id,omitempty"`
 	Seq      int64            `json:"seq,omitempty"`
+	// A send's reply, as in REST.
+	ReplyToID *int64 `json:"reply_to_id,omitempty"`
 }
 
 type errBody struct {

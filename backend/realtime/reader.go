@@ -114,7 +114,9 @@ func (hd *Endpoint) handle(s *session, f inFrame) {
 		}
 		gid := f.GroupID
 		c.startSend(gid)
-		wait := hd.svc.StartSend(c.ctx, c.uid, gid, app.Outgoing{Body: f.Body, ClientID: f.ClientID})
+		wait := hd.svc.StartSend(c.ctx, c.uid, gid, app.Outgoing{
+			Body: f.Body, ClientID: f.ClientID, ReplyTo: f.ReplyToID,
+		})
 		c.wg.Go(func() {
 			defer func() { <-s.sends }()
 			err := wait(func(m chat.Message, _ bool) { c.endSend(gid, m.Seq, ackFrame(f.Ref, &m)) })

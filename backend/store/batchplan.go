@@ -65,6 +65,7 @@ const (
 	storedBefore                // a repeat of a message stored before the batch
 	repeat                      // a repeat of an earlier request of the batch
 	notMember                   // the sender is not a member of the group
+	badReply                    // it answers a message that is not in its group
 )
 
 // groupNeed is how many seqs a group's new messages take, and the time of
@@ -91,8 +92,10 @@ type batchPlan struct {
 // stored, the messages already stored under the requests' client_ids, and
 // senders, the memberships that exist (with the senders' public columns).
 // Membership comes first, for repeats too: a sender removed from the group
-// must not get a stored message back by repeating its client_id.
-func planBatch(ms []chat.NewMessage, stored map[clientKey]chat.Message, senders map[member]userRow) batchPlan {
+// must not get a stored message back by repeating its client_id. targets
+// are the groups of the messages the requests answer (replyTargets); a
+// repeat answers with its original whatever it answers.
+func planBatch(ms []chat.NewMessage, stored map[clientKey]chat.Message, senders map[member]userRow, targets map[int64]int64) batchPlan {
 	p := batchPlan{outcomes: make([]outcome, len(ms)), original: map[int]chat.Message{}, first: map[int]int{}}
 	firstOf := map[clientKey]int{}
 	need := map[int64]int{} // index into p.groups
@@ -111,6 +114,15 @@ func planBatch(ms []chat.NewMessage, stored map[clientKey]chat.Message, senders 
 				continue
 			}
 			firstOf[k] = i
+		}
+		if m.ReplyTo != nil {
+			if g, ok := targets[*m.ReplyTo]; !ok || g != m.GroupID {
+				p.outcomes[i] = badReply
+				if k, ok := keyOf(m); ok && firstOf[k] == i {
+					delete(firstOf, k)
+				}
+				continue
+			}
 		}
 		p.outcomes[i] = fresh
 		g, ok := need[m.GroupID]
@@ -151,7 +163,7 @@ func (p *batchPlan) number(ms []chat.NewMessage, last map[int64]int64) (rows []m
 		}
 		next[m.GroupID] = seq + 1
 		rowOf[i] = len(rows)
-		rows = append(rows, messageRow{GroupID: m.GroupID, Seq: seq, SenderID: m.SenderID, Body: m.Body, ClientID: m.StoredClientID(), CreatedAt: m.At})
+		rows = append(rows, messageRow{GroupID: m.GroupID, Seq: seq, SenderID: m.SenderID, Body: m.Body, ClientID: m.StoredClientID(), CreatedAt: m.At, ReplyToID: m.ReplyTo})
 	}
 	return rows, rowOf
 }
@@ -176,10 +188,17 @@ func (p *batchPlan) answers(ms []chat.NewMessage, rows []messageRow, rowOf []int
 			res[i] = batchResult[inserted]{val: inserted{msg: first.val.msg}, err: first.err}
 		case notMember:
 			res[i].err = fmt.Errorf("group %d, user %d: %w", m.GroupID, m.SenderID, chat.ErrNoMembership)
+		case badReply:
+			res[i].err = ErrReplyElsewhere
 		}
 	}
 	return res
 }
+
+// ErrReplyElsewhere answers a send whose reply_to_id names no message of
+// its group (a missing one, or another group's: the sender learns nothing
+// of other groups).
+var ErrReplyElsewhere = chat.Invalid(map[string]string{"reply_to_id": "must be a message of this group"})
 
 // readMarkers is each sender's highest new seq in each group, in order of
 // first appearance: where the batch moves their read markers.

@@ -42,6 +42,10 @@ func optionalTexts(v []*string) column {
 	return column{"text", v, func(i int) any { return v[i] }}
 }
 
+func optionalInt64s(v []*int64) column {
+	return column{"bigint", v, func(i int) any { return v[i] }}
+}
+
 func times(v []time.Time) column {
 	return column{"timestamptz", v, func(i int) any { return v[i] }}
 }

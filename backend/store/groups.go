@@ -245,6 +245,7 @@ type myGroupRow struct {
 	MsgCreatedAt      *time.Time
 	MsgEditedAt       *time.Time
 	MsgDeletedAt      *time.Time
+	MsgReplyToID      *int64
 	SenderUsername    *string
 	SenderDisplayName *string
 	SenderCreatedAt   *time.Time
@@ -258,6 +259,7 @@ func (r myGroupRow) lastMessage() *chat.Message {
 		Msg: messageRow{
 			ID: *r.MsgID, GroupID: r.Group.ID, Seq: r.Group.LastSeq, SenderID: *r.MsgSenderID, Body: *r.MsgBody,
 			ClientID: r.MsgClientID, CreatedAt: *r.MsgCreatedAt, EditedAt: r.MsgEditedAt, DeletedAt: r.MsgDeletedAt,
+			ReplyToID: r.MsgReplyToID,
 		},
 		SenderUsername: *r.SenderUsername, SenderDisplayName: *r.SenderDisplayName, SenderCreatedAt: *r.SenderCreatedAt,
 	}
@@ -275,6 +277,7 @@ func (s *Store) MyGroups(ctx context.Context, userID int64) ([]chat.MyGroup, err
 	err := db.Raw(`SELECT `+groupCols+`, m.role, m.last_read_seq, m.joined_at,
 	msg.id AS msg_id, msg.sender_id AS msg_sender_id, msg.body AS msg_body, msg.client_id AS msg_client_id,
 	msg.created_at AS msg_created_at, msg.edited_at AS msg_edited_at, msg.deleted_at AS msg_deleted_at,
+	msg.reply_to_id AS msg_reply_to_id,
 	u.username AS sender_username, u.display_name AS sender_display_name, u.created_at AS sender_created_at
 FROM memberships m
 JOIN groups g ON g.id = m.group_id
@@ -313,6 +316,9 @@ WHERE m.user_id = ?`, userID).Find(&rows).Error
 			activity = g.LastMessage.CreatedAt
 		}
 		items[i] = item{g: g, activity: activity}
+	}
+	if err := hydrateLast(ctx, s, items, func(it *item) *chat.Message { return it.g.LastMessage }); err != nil {
+		return nil, s.wrap("my groups", err)
 	}
 	slices.SortFunc(items, func(a, b item) int {
 		if c := b.activity.Compare(a.activity); c != 0 {

@@ -32,7 +32,7 @@ import (
 // the hot path and their arguments are whole columns (see dialect.rows).
 
 const (
-	// maxBatch bounds one group commit: 256 rows of 6 parameters stay far
+	// maxBatch bounds one group commit: 256 rows of 7 parameters stay far
 	// below SQLite's limit on bound parameters, and a batch this large
 	// already amortizes the commit.
 	maxBatch = 256
@@ -119,7 +119,11 @@ func (s *Store) insertBatch(ctx context.Context, ms []chat.NewMessage) ([]batchR
 	if err != nil {
 		return nil, fmt.Errorf("read memberships: %w", err)
 	}
-	p := planBatch(ms, stored, senders)
+	targets, err := s.replyTargets(ctx, tx, ms)
+	if err != nil {
+		return nil, fmt.Errorf("read reply targets: %w", err)
+	}
+	p := planBatch(ms, stored, senders, targets)
 	last, err := s.allocateSeqs(ctx, tx, p.groups)
 	if err != nil {
 		return nil, fmt.Errorf("allocate seqs: %w", err)
@@ -131,10 +135,43 @@ func (s *Store) insertBatch(ctx context.Context, ms []chat.NewMessage) ([]batchR
 	if err := s.moveReadMarkers(ctx, tx, readMarkers(rows)); err != nil {
 		return nil, fmt.Errorf("move read markers: %w", err)
 	}
+	res := p.answers(ms, rows, rowOf, senders)
+	if err := s.hydrateAnswers(ctx, tx, ms, res, &p); err != nil {
+		return nil, fmt.Errorf("hydrate: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	return p.answers(ms, rows, rowOf, senders), nil
+	return res, nil
+}
+
+// hydrateAnswers reads, in the batch's transaction, what the answers carry
+// beside their rows: originals everything (they may have reactions by
+// now), new messages their reply previews and attachments. A plain new
+// message (most of them) needs no read.
+func (s *Store) hydrateAnswers(ctx context.Context, tx *sql.Tx, ms []chat.NewMessage, res []batchResult[inserted], p *batchPlan) error {
+	outcomes := p.outcomes
+	var need []chat.Message
+	var at []int
+	for i, o := range outcomes {
+		if (o == fresh && (ms[i].ReplyTo != nil || len(ms[i].Attachments) > 0)) || o == storedBefore {
+			need = append(need, res[i].val.msg)
+			at = append(at, i)
+		}
+	}
+	if err := s.hydrate(ctx, tx, need); err != nil {
+		return err
+	}
+	for j, i := range at {
+		res[i].val.msg = need[j]
+	}
+	// Repeats within the batch answer with their first's message.
+	for i, o := range outcomes {
+		if o == repeat {
+			res[i].val.msg = res[p.first[i]].val.msg
+		}
+	}
+	return nil
 }
 
 // originals returns the stored messages of the given idempotency keys.
@@ -237,14 +274,16 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, rows []messageRow) e
 	}
 	n := len(rows)
 	gs, seqs, ss, bodies, cids, ats := make([]int64, n), make([]int64, n), make([]int64, n), make([]string, n), make([]*string, n), make([]time.Time, n)
+	replies := make([]*int64, n)
 	for i, r := range rows {
 		gs[i], seqs[i], ss[i], bodies[i], cids[i], ats[i] = r.GroupID, r.Seq, r.SenderID, r.Body, r.ClientID, r.CreatedAt
+		replies[i] = r.ReplyToID
 	}
-	src, args := s.d.rows(n, int64s(gs), int64s(seqs), int64s(ss), texts(bodies), optionalTexts(cids), times(ats))
+	src, args := s.d.rows(n, int64s(gs), int64s(seqs), int64s(ss), texts(bodies), optionalTexts(cids), times(ats), optionalInt64s(replies))
 	// "WHERE true" tells SQLite that ON CONFLICT is the upsert clause, not
 	// a join's.
-	rs, err := tx.QueryContext(ctx, `WITH v(group_id, seq, sender_id, body, client_id, created_at) AS (`+src+`)
-INSERT INTO messages (group_id, seq, sender_id, body, client_id, created_at) SELECT * FROM v WHERE true
+	rs, err := tx.QueryContext(ctx, `WITH v(group_id, seq, sender_id, body, client_id, created_at, reply_to_id) AS (`+src+`)
+INSERT INTO messages (group_id, seq, sender_id, body, client_id, created_at, reply_to_id) SELECT * FROM v WHERE true
 ON CONFLICT (group_id, sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
 RETURNING id, group_id, seq`, args...)
 	if err != nil {

@@ -101,6 +101,9 @@ func (s *Store) Messages(ctx context.Context, groupID int64, q chat.HistoryQuery
 	for i, v := range rows {
 		out[i] = v.message()
 	}
+	if err := s.hydrate(ctx, s.rsql, out); err != nil {
+		return nil, false, s.wrap("messages", err)
+	}
 	return out, hasMore, nil
 }
 
@@ -165,19 +168,33 @@ func (s *Store) scanMessagesPgx(ctx context.Context, query string, args []any) (
 // fields are the scan targets of a messageSelect row, in its order.
 func (v *messageView) fields() []any {
 	m := &v.Msg
-	return []any{&m.ID, &m.GroupID, &m.Seq, &m.SenderID, &m.Body, &m.ClientID, &m.CreatedAt, &m.EditedAt, &m.DeletedAt,
+	return []any{&m.ID, &m.GroupID, &m.Seq, &m.SenderID, &m.Body, &m.ClientID, &m.CreatedAt, &m.EditedAt, &m.DeletedAt, &m.ReplyToID,
 		&v.SenderUsername, &v.SenderDisplayName, &v.SenderCreatedAt}
 }
 
 func (s *Store) MessageByID(ctx context.Context, id int64) (chat.Message, error) {
-	m, err := messageByID(s.reader(ctx), id)
+	m, err := s.messageByID(ctx, id)
 	if err != nil {
 		return chat.Message{}, s.wrap("message by id", err)
 	}
 	return m, nil
 }
 
-func messageByID(db *gorm.DB, id int64) (chat.Message, error) {
+// messageByID reads a message with its reply preview, attachments and
+// reactions.
+func (s *Store) messageByID(ctx context.Context, id int64) (chat.Message, error) {
+	m, err := readMessage(s.reader(ctx), id)
+	if err != nil {
+		return chat.Message{}, err
+	}
+	ms := []chat.Message{m}
+	if err := s.hydrate(ctx, s.rsql, ms); err != nil {
+		return chat.Message{}, err
+	}
+	return ms[0], nil
+}
+
+func readMessage(db *gorm.DB, id int64) (chat.Message, error) {
 	var v messageView
 	if err := db.Raw(messageSelect+` WHERE msg.id = ?`, id).Take(&v).Error; err != nil {
 		return chat.Message{}, err
@@ -193,7 +210,7 @@ func (s *Store) EditMessage(ctx context.Context, id int64, body string, at time.
 	if res.Error != nil {
 		return chat.Message{}, s.wrap("edit message", res.Error)
 	}
-	m, err := messageByID(s.reader(ctx), id)
+	m, err := s.messageByID(ctx, id)
 	if err != nil {
 		return chat.Message{}, s.wrap("edit message", err)
 	}
@@ -204,14 +221,22 @@ func (s *Store) EditMessage(ctx context.Context, id int64, body string, at time.
 }
 
 // DeleteMessage empties the body and marks the message deleted; the row and
-// its seq stay so that history keeps no gaps. Deleting twice changes nothing.
+// its seq stay so that history keeps no gaps. Its reactions go with the
+// body; its attachments are left to the sweeper (SweepAttachments), which
+// deletes their files. Deleting twice changes nothing.
 func (s *Store) DeleteMessage(ctx context.Context, id int64, at time.Time) (chat.Message, error) {
-	err := s.writer(ctx).Model(&messageRow{}).Where("id = ? AND deleted_at IS NULL", id).
-		Updates(map[string]any{"body": "", "deleted_at": s.stamp(at)}).Error
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		err := tx.Model(&messageRow{}).Where("id = ? AND deleted_at IS NULL", id).
+			Updates(map[string]any{"body": "", "deleted_at": s.stamp(at)}).Error
+		if err != nil {
+			return err
+		}
+		return tx.Exec(`DELETE FROM reactions WHERE message_id = ?`, id).Error
+	})
 	if err != nil {
 		return chat.Message{}, s.wrap("delete message", err)
 	}
-	m, err := messageByID(s.reader(ctx), id)
+	m, err := s.messageByID(ctx, id)
 	if err != nil {
 		return chat.Message{}, s.wrap("delete message", err)
 	}

@@ -99,6 +99,7 @@ type messageRow struct {
 	CreatedAt time.Time
 	EditedAt  *time.Time
 	DeletedAt *time.Time
+	ReplyToID *int64
 }
 
 func (messageRow) TableName() string { return "messages" }
@@ -119,12 +120,21 @@ func (v messageView) message() chat.Message {
 		Sender:   chat.User{ID: m.SenderID, Username: v.SenderUsername, DisplayName: v.SenderDisplayName, CreatedAt: v.SenderCreatedAt.UTC()},
 		Body:     m.Body,
 		ClientID: m.ClientID, CreatedAt: m.CreatedAt.UTC(), EditedAt: utcp(m.EditedAt), Deleted: m.DeletedAt != nil,
+		ReplyTo: replyStub(m.ReplyToID),
 	}
+}
+
+// replyStub is the preview of a reply before hydrate reads it: its id only.
+func replyStub(id *int64) *chat.ReplyPreview {
+	if id == nil {
+		return nil
+	}
+	return &chat.ReplyPreview{ID: *id}
 }
 
 // messageSelect reads messages (alias msg) with their senders.
 const messageSelect = `SELECT msg.id, msg.group_id, msg.seq, msg.sender_id, msg.body, msg.client_id,
-	msg.created_at, msg.edited_at, msg.deleted_at,
+	msg.created_at, msg.edited_at, msg.deleted_at, msg.reply_to_id,
 	u.username AS sender_username, u.display_name AS sender_display_name, u.created_at AS sender_created_at
 FROM messages msg JOIN users u ON u.id = msg.sender_id`
 

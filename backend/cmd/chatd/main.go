@@ -118,7 +118,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	sessions := app.NewSessions(cfg.AccessTTL + time.Minute)
 	hub, err := realtime.NewHub(realtime.Options{
 		Broker:            br,
-		Store:             st,
+		Store:             app.HubStore{Store: st, Present: app.Presenter{}},
 		Presence:          pres,
 		Sessions:          sessions,
 		Log:               log,
