@@ -11,7 +11,9 @@ import styles from './Rich.module.scss';
 
 /** "You, Alice and 3 others": who reacted, as far as the API listed them and the client knows their names. */
 export function reactorsText(r: Reaction, meId: number, users: Pick<UsersStore, 'get'>): string {
-  const names = r.user_ids.map((id) => {
+  // Events list reactors in the order they reacted; the caller goes first, as REST answers list it.
+  const ids = r.user_ids.includes(meId) ? [meId, ...r.user_ids.filter((id) => id !== meId)] : r.user_ids;
+  const names = ids.map((id) => {
     if (id === meId) return 'You';
     const u = users.get(id);
     return u ? userLabel(u) : 'Someone';

@@ -26,7 +26,7 @@ export function ReplyQuote({ preview, interactive = true }: { preview: ReplyPrev
     <button
       type="button"
       class={styles.replyQuote}
-      aria-label={`Replying to ${who}: ${quoteText(preview)}. Go to the original message`}
+      aria-label={`In reply to ${who}: ${quoteText(preview)}. Go to the original message`}
       onClick={() => ui.jumpTo({ id: preview.id, seq: preview.seq })}
     >
       {content}
