@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/chatapp/chat/auth"
+	"github.com/chatapp/chat/blob"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -18,6 +20,7 @@ type Store interface {
 	TokenStore
 	GroupStore
 	MessageStore
+	AttachmentStore
 	// Ping reports whether the database answers (readiness).
 	Ping(ctx context.Context) error
 }
@@ -147,6 +150,35 @@ type MessageStore interface {
 	// RemoveReaction deletes a user's emoji on a message; removed is false
 	// when it was not there.
 	RemoveReaction(ctx context.Context, messageID, userID int64, emoji string) (removed bool, err error)
+}
+
+// AttachmentStore keeps the records of uploaded files (their bytes are in
+// Blobs). A send claims its attachments in the group commit (MessageStore):
+// each must be the sender's upload to the group, not in a message yet
+// (else chat.ErrInvalid naming attachment_ids), and messages carry them.
+type AttachmentStore interface {
+	// CreateAttachment records an upload not sent yet, filling ID and
+	// CreatedAt.
+	CreateAttachment(ctx context.Context, a *chat.Attachment) error
+	// AttachmentByID returns an attachment and whether its message was
+	// deleted; chat.ErrNotFound when there is none.
+	AttachmentByID(ctx context.Context, id int64) (a chat.Attachment, messageDeleted bool, err error)
+	// ClaimSweepable leases until now+lease up to limit attachments whose
+	// bytes are to go (unsent by unsentBefore, of a deleted message or
+	// group); no two callers hold one at once, and a lease that ends
+	// unreleased is claimed again.
+	ClaimSweepable(ctx context.Context, now, unsentBefore time.Time, lease time.Duration, limit int) ([]chat.Attachment, error)
+	// DeleteAttachments deletes the records (after their blobs).
+	DeleteAttachments(ctx context.Context, ids []int64) error
+}
+
+// Blobs keeps the bytes of attachments (package blob: a folder or an
+// S3-compatible store). Keys are the store's choice (chat.Attachment.Key).
+type Blobs interface {
+	Put(ctx context.Context, key string, r io.Reader) (size int64, err error)
+	Open(ctx context.Context, key string) (blob.Object, error)
+	// Delete is idempotent.
+	Delete(ctx context.Context, key string) error
 }
 
 // Notifier carries committed changes to connected clients (package realtime

@@ -26,6 +26,9 @@ type Config struct {
 	// SessionPoll is how often WatchSessions reads the sessions ended on
 	// any instance (default DefaultSessionPoll).
 	SessionPoll time.Duration
+	// MaxUpload is the largest attachment in bytes (CHAT_MAX_UPLOAD,
+	// default DefaultMaxUpload).
+	MaxUpload int64
 }
 
 // Deps are the outside systems the use cases need.
@@ -42,6 +45,8 @@ type Deps struct {
 	// step with the database), so that REST checks a token's session
 	// without a database read. nil: every check reads the database.
 	Sessions *Sessions
+	// Blobs keeps the bytes of attachments (nil: uploads fail).
+	Blobs Blobs
 	// Links signs attachment downloads (nil: unsigned links, which need a
 	// member's bearer token).
 	Links AttachmentLinks
@@ -70,6 +75,9 @@ func New(d Deps, cfg Config) *Service {
 	}
 	if cfg.SessionPoll <= 0 {
 		cfg.SessionPoll = DefaultSessionPoll
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = DefaultMaxUpload
 	}
 	if d.Clock == nil {
 		d.Clock = time.Now

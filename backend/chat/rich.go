@@ -82,6 +82,30 @@ func ReactionsFor(rs []Reaction, viewer int64) []Reaction {
 	return out
 }
 
+// FilenameMax bounds an attachment's file name, in characters.
+const FilenameMax = 255
+
+var filenameField = textField{name: "filename", max: FilenameMax}
+
+// NormalizeFilename keeps the last element of an uploaded file's name (a
+// browser may send a whole path) under the text rules; no name is "file".
+func NormalizeFilename(s string) (string, *Error) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' || s[i] == '\\' {
+			s = s[i+1:]
+			break
+		}
+	}
+	name, err := filenameField.normalize(s)
+	if err != nil {
+		return "", err
+	}
+	if name == "" || name == "." || name == ".." {
+		name = "file"
+	}
+	return name, nil
+}
+
 // Attachment is an uploaded file. The fields marked "-" are the store's:
 // where the bytes are and whom they belong to. URL and ThumbnailURL are
 // signed per answer (app), never stored.
@@ -102,20 +126,6 @@ type Attachment struct {
 	MessageID  *int64 `json:"-"`
 	Key        string `json:"-"` // the blob of the bytes
 	ThumbKey   string `json:"-"` // the blob of the thumbnail, "" for none
-}
-
-// Raster reports whether the attachment is an image a browser shows
-// inline (the ones that get a thumbnail).
-func (a Attachment) Raster() bool { return IsRaster(a.ContentType) }
-
-// IsRaster reports whether contentType is one of the raster images that get
-// a size and a thumbnail, and that downloads show inline.
-func IsRaster(contentType string) bool {
-	switch contentType {
-	case "image/png", "image/jpeg", "image/gif", "image/webp":
-		return true
-	}
-	return false
 }
 
 // NormalizeEmoji checks that s is one emoji: a single grapheme cluster

@@ -70,3 +70,19 @@ func TestValidateAttachmentIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalizeFilename(t *testing.T) {
+	for in, want := range map[string]string{
+		"photo.png": "photo.png", `C:\Users\me\report.pdf`: "report.pdf", "../../etc/passwd": "passwd",
+		"": "file", "dir/": "file", " spaced name.txt ": "spaced name.txt", "Cafe\u0301.txt": "Café.txt", "..": "file",
+	} {
+		if got, err := chat.NormalizeFilename(in); err != nil || got != want {
+			t.Errorf("NormalizeFilename(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"invoice\u202egnp.exe", "a\x00b", strings.Repeat("x", 256)} {
+		if _, err := chat.NormalizeFilename(bad); err == nil || err.Details["filename"] == "" {
+			t.Errorf("NormalizeFilename(%q) = %v, want an error naming filename", bad, err)
+		}
+	}
+}

@@ -67,6 +67,7 @@ type sendRequest struct {
 	Body          *string `json:"body"`
 	ClientID      *string `json:"client_id"`
 	ReplyToID     *int64  `json:"reply_to_id"`
+	AttachmentIDs []int64 `json:"attachment_ids"`
 }
 
 func (a *api) send(c *gin.Context) {
@@ -78,7 +79,7 @@ func (a *api) send(c *gin.Context) {
 	if !a.decodeJSON(c, &in) {
 		return
 	}
-	if in.Body == nil {
+	if in.Body == nil && len(in.AttachmentIDs) == 0 {
 		a.invalid(c, map[string]string{"body": "is required"})
 		return
 	}
@@ -87,7 +88,7 @@ func (a *api) send(c *gin.Context) {
 		body = *in.Body
 	}
 	m, created, err := a.svc.Send(c.Request.Context(), uid(c), gid, app.Outgoing{
-		Body: body, ClientID: in.ClientID, ReplyTo: in.ReplyToID,
+		Body: body, ClientID: in.ClientID, ReplyTo: in.ReplyToID, Attachments: in.AttachmentIDs,
 	})
 	if err != nil {
 		a.fail(c, err)

@@ -235,6 +235,38 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "PUT", path: rp(first, "ab"), token: carol, want: 400})
 	s.do(oasExchange{method: "PUT", path: rp(first, "👍"), token: dave, want: 403})
 	s.do(oasExchange{method: "PUT", path: rp(999999, "👍"), token: carol, want: 404})
+
+	// Attachments.
+	pic := pngImage(t, 16, 8, true)
+	mp1, ct := multipartBody(t, "file", "pic.png", pic)
+	multi := map[string]string{"Content-Type": ct}
+	body = s.do(oasExchange{method: "POST", path: gp("/attachments"), token: carol, body: mp1, header: multi, want: 201})
+	var att struct {
+		ID           int64  `json:"id"`
+		URL          string `json:"url"`
+		ThumbnailURL string `json:"thumbnail_url"`
+	}
+	if err := json.Unmarshal(body, &att); err != nil {
+		t.Fatal(err)
+	}
+	s.do(oasExchange{method: "POST", path: gp("/attachments"), token: dave, body: mp1, header: multi, want: 403})
+	mp2, ct2 := multipartBody(t, "file", "bomb.png", pngBomb(t))
+	s.do(oasExchange{method: "POST", path: gp("/attachments"), token: carol, body: mp2, header: map[string]string{"Content-Type": ct2}, want: 400})
+	s.do(oasExchange{method: "POST", path: gp("/attachments"), token: carol, body: map[string]string{"file": "x"}, want: 415, docRejects: true})
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: carol, body: map[string]any{"attachment_ids": []int64{att.ID}}, want: 201})
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: carol, body: map[string]any{"body": "again", "attachment_ids": []int64{att.ID}}, want: 400})
+	s.do(oasExchange{method: "POST", path: gp("/messages"), token: carol, body: map[string]any{"attachment_ids": []int64{}}, want: 400, docRejects: true})
+	ap := func(kind string) string { return fmt.Sprintf("/api/v1/attachments/%d/%s", att.ID, kind) }
+	s.do(oasExchange{method: "GET", path: ap("content"), token: bob, want: 200})
+	s.do(oasExchange{method: "GET", path: ap("content"), token: bob, header: map[string]string{"Range": "bytes=0-3"}, want: 206})
+	s.do(oasExchange{method: "GET", path: ap("content"), token: bob, header: map[string]string{"Range": "bytes=99999-"}, want: 416})
+	s.do(oasExchange{method: "GET", path: att.URL, want: 200})
+	s.do(oasExchange{method: "GET", path: att.ThumbnailURL, want: 200})
+	s.do(oasExchange{method: "GET", path: att.ThumbnailURL, header: map[string]string{"Range": "bytes=0-1"}, want: 206})
+	s.do(oasExchange{method: "GET", path: ap("thumbnail"), token: dave, want: 403})
+	s.do(oasExchange{method: "GET", path: ap("content"), want: 401})
+	s.do(oasExchange{method: "GET", path: ap("content") + "?exp=1&sig=forged", want: 401})
+	s.do(oasExchange{method: "GET", path: "/api/v1/attachments/999999/content", token: bob, want: 404})
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: alice, body: map[string]string{"body": "hello, edited"}, want: 200})
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: bob, body: map[string]string{"body": "not mine"}, want: 403})
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: alice, body: map[string]string{}, want: 400, docRejects: true})

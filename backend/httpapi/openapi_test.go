@@ -24,6 +24,7 @@ import (
 
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/auth"
+	"github.com/chatapp/chat/blob"
 	"github.com/chatapp/chat/chat"
 	"github.com/chatapp/chat/store/storetest"
 )
@@ -113,7 +114,13 @@ func oasService(t *testing.T) (*app.Service, app.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return app.New(app.Deps{Store: st, Tokens: tokens, Hasher: hasher}, app.Config{}), st
+	blobs, err := blob.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = blobs.Close() })
+	links := auth.NewLinks([]byte("openapi-test-secret-0123456789abcdef"), nil)
+	return app.New(app.Deps{Store: st, Tokens: tokens, Hasher: hasher, Blobs: blobs, Links: links}, app.Config{}), st
 }
 
 func (x oasExchange) request() *http.Request {

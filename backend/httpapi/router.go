@@ -163,6 +163,10 @@ func New(o Options) http.Handler {
 	p.POST("/groups/:id/messages", a.send)
 	p.PATCH("/messages/:id", a.editMessage)
 	p.DELETE("/messages/:id", byIDNoContent(a, a.svc.DeleteMessage))
+	p.POST("/groups/:id/attachments", a.upload)
+	// Downloads take a bearer token or a signed link (for <img src>).
+	v1.GET("/attachments/:id/content", a.download(app.LinkContent))
+	v1.GET("/attachments/:id/thumbnail", a.download(app.LinkThumbnail))
 	p.PUT("/messages/:id/reactions/:emoji", a.react(true))
 	p.DELETE("/messages/:id/reactions/:emoji", a.react(false))
 

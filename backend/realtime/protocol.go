@@ -125,8 +125,9 @@ type inFrame struct {
 	Body     string           `json:"body,omitempty"`
 	ClientID *string          `json:"client_id,omitempty"`
 	Seq      int64            `json:"seq,omitempty"`
-	// A send's reply, as in REST.
-	ReplyToID *int64 `json:"reply_to_id,omitempty"`
+	// A send's reply and attachments, as in REST.
+	ReplyToID     *int64  `json:"reply_to_id,omitempty"`
+	AttachmentIDs []int64 `json:"attachment_ids,omitempty"`
 }
 
 type errBody struct {

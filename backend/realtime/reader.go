@@ -115,7 +115,7 @@ func (hd *Endpoint) handle(s *session, f inFrame) {
 		gid := f.GroupID
 		c.startSend(gid)
 		wait := hd.svc.StartSend(c.ctx, c.uid, gid, app.Outgoing{
-			Body: f.Body, ClientID: f.ClientID, ReplyTo: f.ReplyToID,
+			Body: f.Body, ClientID: f.ClientID, ReplyTo: f.ReplyToID, Attachments: f.AttachmentIDs,
 		})
 		c.wg.Go(func() {
 			defer func() { <-s.sends }()

@@ -66,6 +66,7 @@ const (
 	repeat                      // a repeat of an earlier request of the batch
 	notMember                   // the sender is not a member of the group
 	badReply                    // it answers a message that is not in its group
+	badFiles                    // it names attachments it may not send
 )
 
 // groupNeed is how many seqs a group's new messages take, and the time of
@@ -95,8 +96,13 @@ type batchPlan struct {
 // must not get a stored message back by repeating its client_id. targets
 // are the groups of the messages the requests answer (replyTargets); a
 // repeat answers with its original whatever it answers.
-func planBatch(ms []chat.NewMessage, stored map[clientKey]chat.Message, senders map[member]userRow, targets map[int64]int64) batchPlan {
+//
+// uploads are the attachments the requests name (uploads): each must be
+// the sender's, to the request's group, not sent yet, and not taken by an
+// earlier request of the batch.
+func planBatch(ms []chat.NewMessage, stored map[clientKey]chat.Message, senders map[member]userRow, targets map[int64]int64, uploads map[int64]upload) batchPlan {
 	p := batchPlan{outcomes: make([]outcome, len(ms)), original: map[int]chat.Message{}, first: map[int]int{}}
+	taken := map[int64]bool{}
 	firstOf := map[clientKey]int{}
 	need := map[int64]int{} // index into p.groups
 	for i, m := range ms {
@@ -115,14 +121,26 @@ func planBatch(ms []chat.NewMessage, stored map[clientKey]chat.Message, senders 
 			}
 			firstOf[k] = i
 		}
+		bad := outcome(fresh)
 		if m.ReplyTo != nil {
 			if g, ok := targets[*m.ReplyTo]; !ok || g != m.GroupID {
-				p.outcomes[i] = badReply
-				if k, ok := keyOf(m); ok && firstOf[k] == i {
-					delete(firstOf, k)
-				}
-				continue
+				bad = badReply
 			}
+		}
+		for _, a := range m.Attachments {
+			if u, ok := uploads[a]; !ok || u.sent || taken[a] || u.group != m.GroupID || u.uploader != m.SenderID {
+				bad = badFiles
+			}
+		}
+		if bad != fresh {
+			p.outcomes[i] = bad
+			if k, ok := keyOf(m); ok && firstOf[k] == i {
+				delete(firstOf, k)
+			}
+			continue
+		}
+		for _, a := range m.Attachments {
+			taken[a] = true
 		}
 		p.outcomes[i] = fresh
 		g, ok := need[m.GroupID]
@@ -190,6 +208,8 @@ func (p *batchPlan) answers(ms []chat.NewMessage, rows []messageRow, rowOf []int
 			res[i].err = fmt.Errorf("group %d, user %d: %w", m.GroupID, m.SenderID, chat.ErrNoMembership)
 		case badReply:
 			res[i].err = ErrReplyElsewhere
+		case badFiles:
+			res[i].err = ErrNotYourUpload
 		}
 	}
 	return res
@@ -199,6 +219,10 @@ func (p *batchPlan) answers(ms []chat.NewMessage, rows []messageRow, rowOf []int
 // its group (a missing one, or another group's: the sender learns nothing
 // of other groups).
 var ErrReplyElsewhere = chat.Invalid(map[string]string{"reply_to_id": "must be a message of this group"})
+
+// ErrNotYourUpload answers a send naming an attachment that is missing,
+// another user's or group's, or in a message already.
+var ErrNotYourUpload = chat.Invalid(map[string]string{"attachment_ids": "must be your own uploads to this group, not yet in a message"})
 
 // readMarkers is each sender's highest new seq in each group, in order of
 // first appearance: where the batch moves their read markers.

@@ -100,7 +100,7 @@ func TestPlanBatch(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := planBatch(tc.ms, tc.stored, tc.senders, nil)
+			p := planBatch(tc.ms, tc.stored, tc.senders, nil, nil)
 			if !slices.Equal(p.groups, tc.need) {
 				t.Errorf("groups = %+v, want %+v", p.groups, tc.need)
 			}

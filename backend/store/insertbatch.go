@@ -123,7 +123,11 @@ func (s *Store) insertBatch(ctx context.Context, ms []chat.NewMessage) ([]batchR
 	if err != nil {
 		return nil, fmt.Errorf("read reply targets: %w", err)
 	}
-	p := planBatch(ms, stored, senders, targets)
+	files, err := s.uploads(ctx, tx, ms, ts(s.now()))
+	if err != nil {
+		return nil, fmt.Errorf("read attachments: %w", err)
+	}
+	p := planBatch(ms, stored, senders, targets, files)
 	last, err := s.allocateSeqs(ctx, tx, p.groups)
 	if err != nil {
 		return nil, fmt.Errorf("allocate seqs: %w", err)
@@ -134,6 +138,9 @@ func (s *Store) insertBatch(ctx context.Context, ms []chat.NewMessage) ([]batchR
 	}
 	if err := s.moveReadMarkers(ctx, tx, readMarkers(rows)); err != nil {
 		return nil, fmt.Errorf("move read markers: %w", err)
+	}
+	if err := s.attach(ctx, tx, ms, rows, rowOf); err != nil {
+		return nil, fmt.Errorf("attach: %w", err)
 	}
 	res := p.answers(ms, rows, rowOf, senders)
 	if err := s.hydrateAnswers(ctx, tx, ms, res, &p); err != nil {

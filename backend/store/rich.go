@@ -71,6 +71,9 @@ func (s *Store) hydrate(ctx context.Context, q querier, ms []chat.Message) error
 	if err := s.hydrateReactions(ctx, q, ms, ids, at); err != nil {
 		return fmt.Errorf("reactions: %w", err)
 	}
+	if err := s.hydrateAttachments(ctx, q, ms, ids, at); err != nil {
+		return fmt.Errorf("attachments: %w", err)
+	}
 	return nil
 }
 

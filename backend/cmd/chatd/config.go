@@ -55,6 +55,11 @@ type Config struct {
 	// apart from the API; empty ("off"): no metrics listener.
 	MetricsAddr   string
 	ShutdownGrace time.Duration
+	// MaxUpload is CHAT_MAX_UPLOAD: the largest attachment, in bytes.
+	MaxUpload int64
+	// BlobURL is CHAT_BLOB_URL: where attachments' bytes are kept; empty:
+	// the folder DataDir/blobs. blob.Open checks it at start.
+	BlobURL string
 }
 
 // defaultStaticDir is where `make frontend` puts the built SPA.
@@ -150,6 +155,9 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("LOG_FORMAT", "%q is not json or text", c.LogFormat)
 	}
+
+	c.MaxUpload = size(get, bad, "CHAT_MAX_UPLOAD", 25<<20)
+	c.BlobURL = get("CHAT_BLOB_URL", "")
 
 	c.AuthRate = nonNegative(get, bad, "CHAT_AUTH_RATE", 10)
 	c.WSRate = nonNegative(get, bad, "CHAT_WS_RATE", 20)
@@ -276,4 +284,22 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// size reads a size in bytes: a whole number with an optional unit, B, KB,
+// MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024), e.g. 25MiB.
+func size(get func(string, string) string, bad func(string, string, ...any), name string, def int64) int64 {
+	v := get(name, "")
+	if v == "" {
+		return def
+	}
+	num := strings.TrimRightFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.ToLower(strings.TrimSpace(v[len(num):]))
+	mult := map[string]int64{"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || mult == 0 || n <= 0 || n > (1<<40)/mult {
+		bad(name, "%q is not a size like 25MiB, 10MB or 1048576 (bytes), at least 1 byte and at most 1 TiB", v)
+		return def
+	}
+	return n * mult
 }

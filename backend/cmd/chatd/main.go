@@ -29,6 +29,7 @@ import (
 
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/auth"
+	"github.com/chatapp/chat/blob"
 	"github.com/chatapp/chat/broker"
 	"github.com/chatapp/chat/httpapi"
 	"github.com/chatapp/chat/realtime"
@@ -97,6 +98,20 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	if err != nil {
 		return err
 	}
+	// Attachments' bytes: a folder in the data directory, or an
+	// S3-compatible store; a URL that cannot work stops the server here.
+	blobs, err := blob.Open(ctx, cfg.BlobURL, cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("CHAT_BLOB_URL: %w", err)
+	}
+	defer func() {
+		if err := blobs.Close(); err != nil {
+			log.Warn("close blob store", "err", err)
+		}
+	}()
+	links := auth.NewLinks(secret, cfg.JWTSecretPrevious)
+	present := app.Presenter{Links: links}
+
 	hasher, err := auth.NewHasher(auth.DefaultArgon2Params(), nil)
 	if err != nil {
 		return err
@@ -118,7 +133,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	sessions := app.NewSessions(cfg.AccessTTL + time.Minute)
 	hub, err := realtime.NewHub(realtime.Options{
 		Broker:            br,
-		Store:             app.HubStore{Store: st, Present: app.Presenter{}},
+		Store:             app.HubStore{Store: st, Present: present},
 		Presence:          pres,
 		Sessions:          sessions,
 		Log:               log,
@@ -143,8 +158,10 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 		Presence: hub,
 		Logins:   auth.NewLoginGuard(auth.GuardConfig{}),
 		Sessions: sessions,
+		Blobs:    blobs,
+		Links:    links,
 		Log:      log,
-	}, app.Config{RefreshTTL: cfg.RefreshTTL})
+	}, app.Config{RefreshTTL: cfg.RefreshTTL, MaxUpload: cfg.MaxUpload})
 
 	handler := httpapi.New(httpapi.Options{
 		Service:        svc,
@@ -180,6 +197,13 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	go func() { hubDone <- hub.Run(hubCtx) }()
 	watchDone := make(chan error, 1)
 	go func() { watchDone <- svc.WatchSessions(hubCtx) }()
+	// The sweeper deletes unsent uploads after a day and the files of
+	// deleted messages; every instance runs one (they claim apart).
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		svc.RunSweeper(hubCtx, sweepInterval)
+	}()
 	defer func() {
 		// The hub closes every WebSocket with 1001 (going away) so clients
 		// reconnect to another instance and resume; then the store closes.
@@ -190,6 +214,7 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 		if err := <-watchDone; err != nil {
 			log.Warn("watching ended sessions stopped", "err", err)
 		}
+		<-sweepDone
 	}()
 
 	if cfg.PprofAddr != "" {
@@ -234,6 +259,9 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	log.Info("stopped")
 	return nil
 }
+
+// sweepInterval is how often the attachment sweeper runs.
+const sweepInterval = 10 * time.Minute
 
 // noLimit turns a configured 0 ("no limit", as for CHAT_AUTH_RATE) into
 // the hub's negative.

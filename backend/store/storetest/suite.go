@@ -60,6 +60,8 @@ func Run(t *testing.T, open func(testing.TB) Store) {
 		{"Replies", testReplies},
 		{"Reactions", testReactions},
 		{"ReactionRace", testReactionRace},
+		{"Attachments", testAttachments},
+		{"SweepAttachments", testSweepAttachments},
 		{"MyGroups", testMyGroups},
 		{"QueuedKeepOrder", testQueuedKeepOrder},
 		{"ConcurrentSenders", testConcurrentSenders},
