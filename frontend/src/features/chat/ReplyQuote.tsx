@@ -15,20 +15,21 @@ export function quoteText(p: ReplyPreview): string {
 export function ReplyQuote({ preview, interactive = true }: { preview: ReplyPreview; interactive?: boolean }) {
   const ui = useConversationUi();
   const who = userLabel(preview.sender);
+  // The name read out contains the visible text (and says what a click does).
   const content = (
     <>
-      <span class={styles.replySender}>{who}</span>
+      <span class={styles.replySender}>
+        <span class="visually-hidden">In reply to </span>
+        {who}
+        <span class="visually-hidden">: </span>
+      </span>
       <span class={`${styles.replyText} ${preview.deleted ? styles.replyDeleted : ''}`}>{quoteText(preview)}</span>
+      {interactive && <span class="visually-hidden">. Go to the original message</span>}
     </>
   );
   if (!interactive) return <div class={styles.replyQuote}>{content}</div>;
   return (
-    <button
-      type="button"
-      class={styles.replyQuote}
-      aria-label={`In reply to ${who}: ${quoteText(preview)}. Go to the original message`}
-      onClick={() => ui.jumpTo({ id: preview.id, seq: preview.seq })}
-    >
+    <button type="button" class={styles.replyQuote} onClick={() => ui.jumpTo({ id: preview.id, seq: preview.seq })}>
       {content}
     </button>
   );

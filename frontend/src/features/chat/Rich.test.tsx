@@ -58,14 +58,14 @@ describe('replies', () => {
     const ui = newConversationUi(vi.fn());
     const reply = { ...msg(9, { sender: alice, body: 'indeed' }), reply_to: { id: 1002, seq: 2, sender: bob, body: 'the <b>plan</b>', deleted: false } } as Message;
     const { container } = renderWith(chat, ui, <MessageItem message={reply} mine showSender={false} canDelete />);
-    const quote = screen.getByRole('button', { name: /^In reply to bob: the <b>plan<\/b>\. Go to the original message$/ });
+    const quote = screen.getByRole('button', { name: /^In reply to bob\s*: the <b>plan<\/b>\s*\. Go to the original message$/ });
     expect(container.querySelector('b')).toBeNull();
     fireEvent.click(quote);
     expect(ui.jumpTo).toHaveBeenCalledWith({ id: 1002, seq: 2 });
 
     const gone = { ...reply, id: 2000, reply_to: { id: 1003, seq: 3, sender: bob, body: '', deleted: true } } as Message;
     renderWith(chat, ui, <MessageItem message={gone} mine showSender={false} canDelete />);
-    expect(screen.getByRole('button', { name: /In reply to bob: This message was deleted/ })).toBeTruthy();
+    expect(screen.getByRole('button', { name: /In reply to bob\s*: This message was deleted/ })).toBeTruthy();
     chat.stop();
   });
 
