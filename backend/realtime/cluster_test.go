@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chatapp/chat/app"
+	"github.com/chatapp/chat/blob"
 	"github.com/chatapp/chat/broker"
 	"github.com/chatapp/chat/store"
 	"github.com/chatapp/chat/store/storetest"
@@ -73,8 +74,13 @@ func startCluster(t *testing.T, n int, cfg clusterConfig) *cluster {
 		t.Cleanup(func() { _ = mem.Close() })
 		memPresence = broker.NewMemoryPresence()
 	}
+	blobs, err := blob.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = blobs.Close() })
 	for i := range n {
-		ic := instanceConfig{store: stores[i], tokens: tokens, mod: mod}
+		ic := instanceConfig{store: stores[i], tokens: tokens, mod: mod, blobs: blobs}
 		var inner broker.Inner
 		if cfg.redis {
 			client := redisClient(t)

@@ -69,6 +69,8 @@ type instanceConfig struct {
 	clock    func() time.Time // the use cases' clock; nil: time.Now
 	// wrap, when set, is what the endpoint calls instead of the service.
 	wrap func(Service) Service
+	// blobs keeps attachments (shared by a cluster's instances); nil: none.
+	blobs app.Blobs
 }
 
 func startInstance(t *testing.T, cfg instanceConfig) *instance {
@@ -94,7 +96,7 @@ func startInstance(t *testing.T, cfg instanceConfig) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := app.New(app.Deps{Store: cfg.store, Tokens: cfg.tokens, Hasher: hasher, Notifier: hub, Presence: hub, Sessions: sessions, Clock: cfg.clock}, app.Config{})
+	svc := app.New(app.Deps{Store: cfg.store, Tokens: cfg.tokens, Hasher: hasher, Notifier: hub, Presence: hub, Sessions: sessions, Clock: cfg.clock, Blobs: cfg.blobs}, app.Config{})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -90,6 +91,60 @@ func TestRepliesAndReactionsAcrossInstances(t *testing.T) {
 			}
 			if len(got) != 2 || got[1].Message.ReplyTo == nil || got[1].Message.ReplyTo.ID != q.Message.ID {
 				t.Fatalf("replay = %+v", got)
+			}
+		})
+	}
+}
+
+// A message with files, sent on one instance's socket, reaches the other
+// instance's members with its attachments, live and in a replay.
+func TestAttachmentsAcrossInstances(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  clusterConfig
+	}{
+		{"memory", clusterConfig{}},
+		{"postgres-redis", clusterConfig{redis: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := startCluster(t, 2, tc.cfg)
+			a, b := cl.insts[0], cl.insts[1]
+			ann := register(t, a.svc, "ann")
+			bob := register(t, b.svc, "bob")
+			gid := createGroup(t, a.svc, ann, "files")
+			join(t, b.svc, bob, gid)
+			bobWS := connect(t, b, bob)
+			annWS := connect(t, a, ann)
+
+			up1, err := a.svc.Upload(t.Context(), ann.ID, gid, "notes.txt", strings.NewReader("plain notes"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			up2, err := a.svc.Upload(t.Context(), ann.ID, gid, "more.txt", strings.NewReader("more notes"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			annWS.send(map[string]any{"type": "send", "group_id": gid, "body": "", "attachment_ids": []int64{up1.ID, up2.ID}, "ref": "f"})
+			ack := annWS.until(t, "ack")
+			if ack.Message == nil || len(ack.Message.Attachments) != 2 {
+				t.Fatalf("ack %s", ack.raw)
+			}
+			ev := bobWS.until(t, "message")
+			as := ev.Message.Attachments
+			if len(as) != 2 || as[0].ID != up1.ID || as[0].Filename != "notes.txt" || !strings.HasPrefix(as[0].ContentType, "text/plain") ||
+				as[1].ID != up2.ID || as[0].URL == "" || as[0].SHA256 != up1.SHA256 {
+				t.Fatalf("bob's event on the other instance: %s", ev.raw)
+			}
+			// The same upload twice is refused on the socket.
+			annWS.send(map[string]any{"type": "send", "group_id": gid, "body": "again", "attachment_ids": []int64{up1.ID}, "ref": "again"})
+			if e := annWS.until(t, "error"); e.Ref != "again" || e.Error == nil || e.Error.Details["attachment_ids"] == "" {
+				t.Fatalf("reuse answered %s", e.raw)
+			}
+			late := connect(t, b, bob)
+			late.send(map[string]any{"type": "resume", "cursors": map[string]int64{itoa(gid): 0}})
+			f := late.until(t, "message")
+			if len(f.Message.Attachments) != 2 {
+				t.Fatalf("replayed %s", f.raw)
 			}
 		})
 	}

@@ -33,6 +33,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 		LogLevel: slog.LevelInfo, LogFormat: "json", AuthRate: 10, WSRate: 20, WSMaxPerUser: 20, WSMaxPendingPerAddr: 50,
 		ShutdownGrace: 15 * time.Second,
 		MetricsAddr:   "127.0.0.1:9464",
+		MaxUpload:     25 << 20,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -82,6 +83,8 @@ func TestLoadConfigValues(t *testing.T) {
 		"JWT_ISSUER":                   "me",
 		"CHAT_TRUSTED_PROXIES":         "10.0.0.0/8, 192.0.2.1",
 		"CHAT_PPROF_ADDR":              "127.0.0.1:6060",
+		"CHAT_MAX_UPLOAD":              "10MB",
+		"CHAT_BLOB_URL":                "s3://files?endpoint=http://minio:9000&region=us-east-1",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +93,7 @@ func TestLoadConfigValues(t *testing.T) {
 		string(c.JWTSecret) != goodSecret || string(c.JWTSecretPrevious) != previousSecret || c.MetricsAddr != ":9464" || c.StaticDir != static || c.LogLevel != slog.LevelDebug ||
 		c.LogFormat != "text" || c.AuthRate != 0 || c.WSRate != 5 || c.WSMaxPerUser != 3 || c.WSMaxPendingPerAddr != 0 || c.AccessTTL != 5*time.Minute ||
 		c.RefreshTTL != 48*time.Hour || c.JWTIssuer != "me" || c.PprofAddr != "127.0.0.1:6060" ||
+		c.MaxUpload != 10_000_000 || c.BlobURL != "s3://files?endpoint=http://minio:9000&region=us-east-1" ||
 		!reflect.DeepEqual(c.CORSOrigins, []string{"http://localhost:5173", "https://chat.example.com"}) ||
 		!reflect.DeepEqual(c.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.1"}) {
 		t.Fatalf("config %+v", c)
@@ -132,6 +136,10 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"pprof on a public address", "CHAT_PPROF_ADDR", "192.0.2.1:6060", false},
 		{"pprof without port", "CHAT_PPROF_ADDR", "127.0.0.1", false},
 		{"pprof by host name", "CHAT_PPROF_ADDR", "example.com:6060", false},
+		{"upload size in words", "CHAT_MAX_UPLOAD", "big", false},
+		{"unknown size unit", "CHAT_MAX_UPLOAD", "25 parsecs", false},
+		{"zero upload size", "CHAT_MAX_UPLOAD", "0", false},
+		{"huge upload size", "CHAT_MAX_UPLOAD", "2048GiB", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := loadConfig(env(map[string]string{tc.key: tc.value}))
@@ -310,5 +318,22 @@ func TestRunRefusesBadConfig(t *testing.T) {
 	err := run(context.Background(), env(map[string]string{"JWT_SECRET": "short"}), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
 		t.Fatalf("run with a short secret: %v", err)
+	}
+	// A blob store URL that cannot work stops the server with a sentence.
+	err = run(context.Background(), env(map[string]string{
+		"CHAT_DATA_DIR": t.TempDir(), "CHAT_ADDR": "127.0.0.1:0", "CHAT_METRICS_ADDR": "off",
+		"CHAT_BLOB_URL": "ftp://files.example.com/chat",
+	}), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "CHAT_BLOB_URL") || !strings.Contains(err.Error(), "scheme") {
+		t.Fatalf("run with a bad CHAT_BLOB_URL: %v", err)
+	}
+}
+
+func TestSizes(t *testing.T) {
+	for in, want := range map[string]int64{"25MiB": 25 << 20, "10MB": 10_000_000, "1048576": 1 << 20, "512 KiB": 512 << 10, "1GiB": 1 << 30, "7b": 7} {
+		c, err := loadConfig(env(map[string]string{"CHAT_MAX_UPLOAD": in}))
+		if err != nil || c.MaxUpload != want {
+			t.Errorf("CHAT_MAX_UPLOAD=%s: %d, %v; want %d", in, c.MaxUpload, err, want)
+		}
 	}
 }

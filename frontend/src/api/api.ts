@@ -134,6 +134,11 @@ export class ChatApi {
   deleteMessage(id: number): Promise<void> {
     return this.http.request<void>('DELETE', `/messages/${id}`);
   }
+
+  /** Adds (PUT) or removes (DELETE) the caller's reaction; both idempotent. */
+  react(messageId: number, emoji: string, add: boolean): Promise<void> {
+    return this.http.request<void>(add ? 'PUT' : 'DELETE', `/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`);
+  }
 }
 
 function query(params: Record<string, string | number | undefined>): string {

@@ -1,6 +1,7 @@
 // WebSocket frames of docs/API.md ("WebSocket"). OpenAPI does not describe
 // them, so they are written here, and only here, from the generated REST types.
-import type { ErrorBody, Group, Message, SendRequest, User } from './types';
+import type { SendExtras, SendFields } from './rich';
+import type { ErrorBody, Group, Message, User } from './types';
 
 /** Per-group last seen seq, keyed by the group id as a string (JSON object keys). */
 export type Cursors = Record<string, number>;
@@ -10,7 +11,7 @@ export type FrameError = Pick<ErrorBody['error'], 'code' | 'message'>;
 
 export type ClientFrame =
   | { type: 'auth'; token: string; cursors?: Cursors }
-  | ({ type: 'send'; group_id: number; client_id: string; ref?: string } & Pick<SendRequest, 'body'>)
+  | ({ type: 'send'; group_id: number; client_id: string; ref?: string } & Required<Pick<SendFields, 'body'>> & SendExtras)
   | { type: 'typing'; group_id: number }
   | { type: 'read'; group_id: number; seq: number }
   | { type: 'resume'; cursors: Cursors }
@@ -32,6 +33,7 @@ export type ServerEvent =
   | { type: 'member_left'; group_id: number; user_id: number }
   | { type: 'group_updated'; group: Group }
   | { type: 'group_deleted'; group_id: number }
+  | { type: 'reaction'; group_id: number; message_id: number; seq: number; emoji: string; user_id: number; added: boolean }
   | { type: 'error'; ref?: string; error: FrameError };
 
 export type ServerEventType = ServerEvent['type'];

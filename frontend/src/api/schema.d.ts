@@ -197,23 +197,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/me/groups/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /** Mute or unmute one of the caller's groups (members only) */
-        patch: operations["updateMyGroup"];
-        trace?: never;
-    };
     "/api/v1/direct": {
         parameters: {
             query?: never;
@@ -349,26 +332,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/groups/{id}/reads": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Read markers of the members who share read receipts (members only)
-         * @description Members whose share_read_receipts is off are left out.
-         */
-        get: operations["listReadReceipts"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/groups/{id}/messages": {
         parameters: {
             query?: never;
@@ -393,6 +356,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/groups/{id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a file to a group (members)
+         * @description multipart/form-data with one part named file, streamed to storage. Larger than CHAT_MAX_UPLOAD (default 25 MiB) is 413, found while streaming; exactly the limit is fine. The content type comes from the bytes; png, jpeg, gif and webp images get width, height and a thumbnail, and one whose header claims too many pixels (a decompression bomb) or that is broken is 400. Send it with attachment_ids within 24 h, or it is deleted.
+         */
+        post: operations["uploadAttachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/messages/{id}": {
         parameters: {
             query?: never;
@@ -411,7 +394,31 @@ export interface paths {
         patch: operations["editMessage"];
         trace?: never;
     };
-    "/api/v1/messages/{id}/edits": {
+    "/api/v1/messages/{id}/reactions/{emoji}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * React to a message (members)
+         * @description Idempotent. At most 20 distinct emoji per message: a 21st is 400 validation_failed naming emoji. A deleted message is 409. Every member's connections get a reaction event when it changes something.
+         */
+        put: operations["addReaction"];
+        post?: never;
+        /**
+         * Take back the caller's reaction (members)
+         * @description Idempotent: removing a reaction that is not there is 204 too. A deleted message is 409.
+         */
+        delete: operations["removeReaction"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}/content": {
         parameters: {
             query?: never;
             header?: never;
@@ -419,10 +426,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Earlier versions of a message (members)
-         * @description Every edit keeps the body it replaced. Oldest first; empty for a message never edited. Deleting a message deletes its history.
+         * Download an attachment
+         * @description Allowed with a member's bearer token (an upload not sent yet: its uploader's only) or with the signed link of Attachment.url (no token; an invalid or expired link is 401). A deleted message's files are 404. Honours Range.
          */
-        get: operations["listMessageEdits"];
+        get: operations["downloadAttachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An image attachment's thumbnail
+         * @description A JPEG or PNG of at most 320×320 px; 404 for files that are not raster images. Allowed with a member's bearer token (an upload not sent yet: its uploader's only) or with the signed link of Attachment.url (no token; an invalid or expired link is 401). A deleted message's files are 404.
+         */
+        get: operations["downloadThumbnail"];
         put?: never;
         post?: never;
         delete?: never;
@@ -497,6 +524,63 @@ export interface paths {
          * @description 200 when the database and the broker answer; otherwise 503 whose details name each failed check.
          */
         get: operations["readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Mute or unmute one of the caller's groups (members only) */
+        patch: operations["updateMyGroup"];
+        trace?: never;
+    };
+    "/api/v1/groups/{id}/reads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read markers of the members who share read receipts (members only)
+         * @description Members whose share_read_receipts is off are left out.
+         */
+        get: operations["listReadReceipts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messages/{id}/edits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Earlier versions of a message (members)
+         * @description Every edit keeps the body it replaced. Oldest first; empty for a message never edited. Deleting a message deletes its history.
+         */
+        get: operations["listMessageEdits"];
         put?: never;
         post?: never;
         delete?: never;
@@ -656,6 +740,12 @@ export interface components {
             /** Format: date-time */
             edited_at: string | null;
             deleted: boolean;
+            /** @description The message this one answers, or null. */
+            reply_to: components["schemas"]["ReplyPreview"] | null;
+            /** @description In order of first use; at most 20 distinct emoji. */
+            reactions: components["schemas"]["Reaction"][];
+            /** @description Possibly empty. */
+            attachments: components["schemas"]["Attachment"][];
             /** @description Ids of the group's members the body names as @username (case-insensitive; see API.md for the word boundaries), each once in order of first mention, resolved by the server when the body was stored or edited. Empty for a deleted message. */
             mentions: number[];
         };
@@ -787,12 +877,34 @@ export interface components {
          *       "body": "hello",
          *       "client_id": "8b0d7c1e-1"
          *     }
+         * @example {
+         *       "body": "agreed",
+         *       "reply_to_id": 42
+         *     }
+         * @example {
+         *       "body": "",
+         *       "attachment_ids": [
+         *         7,
+         *         8
+         *       ]
+         *     }
          */
         SendRequest: {
-            /** @description 1–4000 characters after the text rules (trimmed, NFC); only whitespace and invisible characters is empty. Plain text: render it as text, never HTML. */
-            body: string & components["schemas"]["NonBlankText"];
+            /** @description 0–4000 characters after the text rules (trimmed, NFC). Required and non-blank (1–4000) unless attachment_ids has some. Plain text: render it as text, never HTML. */
+            body?: string & components["schemas"]["Text"];
             /** @description Makes the send idempotent per sender and group. Text rules apply (normalised to NFC, not trimmed); an empty one, or one of only invisible characters, is none. */
             client_id?: string & components["schemas"]["Text"];
+            /**
+             * Format: int64
+             * @description A message of the same group that this one answers; another group's or a missing one is 400 validation_failed naming reply_to_id.
+             */
+            reply_to_id?: number;
+            /** @description Uploads (POST /groups/{id}/attachments) of the sender's to this group, not yet in a message; anything else is 400 validation_failed naming attachment_ids. With some, body may be empty or absent. */
+            attachment_ids?: number[];
+        } | {
+            body: components["schemas"]["NonBlankText"];
+        } | {
+            attachment_ids: unknown;
         };
         EditRequest: {
             /** @description 1–4000 characters after the text rules (trimmed, NFC); only whitespace and invisible characters is empty. Plain text: render it as text, never HTML. */
@@ -808,6 +920,52 @@ export interface components {
             checks: {
                 [key: string]: "ok";
             };
+        };
+        /** @description The message a reply answers (same group), as the reply shows it. */
+        ReplyPreview: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            seq: number;
+            sender: components["schemas"]["User"];
+            /** @description The first 200 characters of its body; empty when deleted. */
+            body: string;
+            deleted: boolean;
+        };
+        Reaction: {
+            /** @description One emoji (a single grapheme with the Unicode emoji property). */
+            emoji: string;
+            /** Format: int64 */
+            count: number;
+            /** @description Up to 20 reactors. In REST answers the caller comes first when it reacted; in WebSocket events (sent to many) they are in the order they reacted, and clients put themselves first. */
+            user_ids: number[];
+        };
+        /** @description An uploaded file. The content type is found from the bytes; png, jpeg, gif and webp images have width, height and a thumbnail. */
+        Attachment: {
+            /** Format: int64 */
+            id: number;
+            /** @description The uploaded file's name (its last path element, text rules applied). */
+            filename: string;
+            /** @description Found from the bytes, never taken from the client. */
+            content_type: string;
+            /** Format: int64 */
+            size: number;
+            sha256: string;
+            width: number | null;
+            height: number | null;
+            /** @description The bytes, signed (?exp=…&sig=…, valid at least an hour from this answer): works in <img src> and links without an Authorization header. */
+            url: string;
+            /** @description A JPEG or PNG of at most 320×320 px, signed like url; null for non-images. */
+            thumbnail_url: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        UploadRequest: {
+            /**
+             * Format: binary
+             * @description The file; its name is kept (last path element, text rules), its type found from its bytes.
+             */
+            file: string;
         };
         /** @description An earlier version of a message's body. */
         Edit: {
@@ -930,6 +1088,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The Range is outside the file. */
+        RangeNotSatisfiable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         /** @description Group id. */
@@ -954,6 +1121,14 @@ export interface components {
         HistoryLimit: number;
         /** @description The refresh token of a cookie session; used when the body has no refresh_token, and then only with an Origin that is the server's own or a CORS_ORIGINS one (else 403). */
         RefreshCookie: string;
+        /** @description One emoji (a single grapheme with the Unicode emoji property), path-escaped, e.g. %F0%9F%91%8D for 👍. */
+        Emoji: string;
+        /** @description Attachment id. */
+        AttachmentID: number;
+        /** @description A signed link's expiry (Unix seconds), as in Attachment.url. */
+        LinkExp: string;
+        /** @description A signed link's signature, as in Attachment.url. */
+        LinkSig: string;
     };
     requestBodies: never;
     headers: never;
@@ -1334,41 +1509,6 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
-    updateMyGroup: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Group id. */
-                id: components["parameters"]["GroupID"];
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MuteRequest"];
-            };
-        };
-        responses: {
-            /** @description The group as the caller's list shows it. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MyGroup"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            413: components["responses"]["PayloadTooLarge"];
-            415: components["responses"]["UnsupportedMediaType"];
-            500: components["responses"]["Internal"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
     direct: {
         parameters: {
             query?: never;
@@ -1724,35 +1864,6 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
-    listReadReceipts: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description Group id. */
-                id: components["parameters"]["GroupID"];
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The shared read markers, by user id. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ReadReceiptList"];
-                };
-            };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            404: components["responses"]["NotFound"];
-            500: components["responses"]["Internal"];
-            503: components["responses"]["Unavailable"];
-        };
-    };
     history: {
         parameters: {
             query?: {
@@ -1833,6 +1944,41 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    uploadAttachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Group id. */
+                id: components["parameters"]["GroupID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["UploadRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored, not in a message yet. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attachment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     deleteMessage: {
         parameters: {
             query?: never;
@@ -1896,31 +2042,164 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
-    listMessageEdits: {
+    addReaction: {
         parameters: {
             query?: never;
             header?: never;
             path: {
                 /** @description Message id. */
                 id: components["parameters"]["MessageID"];
+                /** @description One emoji (a single grapheme with the Unicode emoji property), path-escaped, e.g. %F0%9F%91%8D for 👍. */
+                emoji: components["parameters"]["Emoji"];
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The earlier versions, oldest first. */
-            200: {
+            /** @description The caller's reaction is there. */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["EditList"];
-                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeReaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Message id. */
+                id: components["parameters"]["MessageID"];
+                /** @description One emoji (a single grapheme with the Unicode emoji property), path-escaped, e.g. %F0%9F%91%8D for 👍. */
+                emoji: components["parameters"]["Emoji"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's reaction is not there. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    downloadAttachment: {
+        parameters: {
+            query?: {
+                /** @description A signed link's expiry (Unix seconds), as in Attachment.url. */
+                exp?: components["parameters"]["LinkExp"];
+                /** @description A signed link's signature, as in Attachment.url. */
+                sig?: components["parameters"]["LinkSig"];
+            };
+            header?: never;
+            path: {
+                /** @description Attachment id. */
+                id: components["parameters"]["AttachmentID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes, with X-Content-Type-Options: nosniff, Content-Security-Policy: sandbox, Cache-Control: private, ETag (the sha256) and Content-Disposition (inline for raster images, else attachment with the file name, RFC 6266). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description The Range asked for. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description If-None-Match matched the ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            416: components["responses"]["RangeNotSatisfiable"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    downloadThumbnail: {
+        parameters: {
+            query?: {
+                /** @description A signed link's expiry (Unix seconds), as in Attachment.url. */
+                exp?: components["parameters"]["LinkExp"];
+                /** @description A signed link's signature, as in Attachment.url. */
+                sig?: components["parameters"]["LinkSig"];
+            };
+            header?: never;
+            path: {
+                /** @description Attachment id. */
+                id: components["parameters"]["AttachmentID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes, with X-Content-Type-Options: nosniff, Content-Security-Policy: sandbox, Cache-Control: private, ETag (the sha256) and Content-Disposition (inline for raster images, else attachment with the file name, RFC 6266). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description The Range asked for. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description If-None-Match matched the ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            416: components["responses"]["RangeNotSatisfiable"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
@@ -2004,6 +2283,99 @@ export interface operations {
                     "application/json": components["schemas"]["Ready"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateMyGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Group id. */
+                id: components["parameters"]["GroupID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MuteRequest"];
+            };
+        };
+        responses: {
+            /** @description The group as the caller's list shows it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyGroup"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listReadReceipts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Group id. */
+                id: components["parameters"]["GroupID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shared read markers, by user id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadReceiptList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listMessageEdits: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Message id. */
+                id: components["parameters"]["MessageID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The earlier versions, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EditList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };
     };

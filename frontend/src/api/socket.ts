@@ -1,4 +1,5 @@
 import type { ClientFrame, Cursors, ServerEvent } from './frames';
+import type { ReplyPreview, SendExtras } from './rich';
 
 /** The part of the browser WebSocket the client uses, so tests can hand in a fake. */
 export interface WebSocketLike {
@@ -20,6 +21,20 @@ export interface OutboxItem {
   created_at: string;
   /** Set when the server refused the message for good; such items wait for the user. */
   error?: string;
+  reply_to_id?: number;
+  /** The message answered, as the pending item shows it. */
+  reply_to?: ReplyPreview;
+  attachment_ids?: number[];
+  /** Local ids of uploads (state/uploads.ts) still running: the item is not sent before they are done. */
+  uploads?: string[];
+}
+
+/** The send frame of an outbox item: body, client_id, and the reply and attachments when it has them. */
+export function sendFrame(item: OutboxItem): ClientFrame {
+  const extras: SendExtras = {};
+  if (item.reply_to_id !== undefined) extras.reply_to_id = item.reply_to_id;
+  if (item.attachment_ids !== undefined && item.attachment_ids.length > 0) extras.attachment_ids = item.attachment_ids;
+  return { type: 'send', group_id: item.group_id, body: item.body, client_id: item.client_id, ref: item.client_id, ...extras };
 }
 
 export interface Timers {
@@ -133,11 +148,11 @@ export class SocketClient {
     this.connect();
   }
 
-  /** Sends an outbox item if connected; returns false when it stays queued for the next connection. */
+  /** Sends an outbox item if connected and its uploads are done; returns false when it stays queued. */
   send(item: OutboxItem): boolean {
-    if (!this.ready || this.sentOnConnection.has(item.client_id)) return false;
+    if (!this.ready || this.sentOnConnection.has(item.client_id) || (item.uploads?.length ?? 0) > 0) return false;
     this.sentOnConnection.add(item.client_id);
-    return this.frame({ type: 'send', group_id: item.group_id, body: item.body, client_id: item.client_id, ref: item.client_id });
+    return this.frame(sendFrame(item));
   }
 
   typing(groupId: number): boolean {

@@ -27,3 +27,6 @@ export type CreateGroupRequest = Schemas['CreateGroupRequest'];
 export type UpdateGroupRequest = Schemas['UpdateGroupRequest'];
 export type SetRoleRequest = Schemas['SetRoleRequest'];
 export type SendRequest = Schemas['SendRequest'];
+export type ReplyPreview = Schemas['ReplyPreview'];
+export type Reaction = Schemas['Reaction'];
+export type Attachment = Schemas['Attachment'];

@@ -3,14 +3,18 @@ import type { ChatApi } from '../api/api';
 import type { Cursors, EventOf, ServerEvent, ServerEventType } from '../api/frames';
 import { ApiError } from '../api/http';
 import { SocketClient, type ConnectionStatus, type OutboxItem, type SocketOptions } from '../api/socket';
+import type { ReplyPreview } from '../api/rich';
 import type { Message, MyGroup, User, Visibility } from '../api/types';
+import { xhrUploader, type Uploader } from '../api/upload';
 import { asMyGroup, ConversationsStore } from './conversations';
 import { HistoryStore } from './history';
 import { MembersStore } from './members';
 import { outboxKey } from './keys';
 import { newClientId, OutboxStore } from './outbox';
 import { PresenceStore } from './presence';
+import { applyReaction } from './reactions';
 import { checkBody } from './text';
+import { UploadStore } from './uploads';
 import { UsersStore } from './users';
 
 /** Typing frames go out at most this often per conversation (docs/API.md, WebSocket). */
@@ -26,6 +30,8 @@ export interface ChatDeps {
   now?: () => number;
   /** The current user lost access to a group (left, removed, deleted). */
   onGroupGone?: (groupId: number) => void;
+  /** Attachment uploads (default: XMLHttpRequest to the API). */
+  uploader?: Uploader;
 }
 
 type Handlers = { [T in ServerEventType]: (ev: EventOf<T>) => void };
@@ -46,6 +52,7 @@ export class ChatStore {
   readonly presence: PresenceStore;
   readonly members: MembersStore;
   readonly users = new UsersStore();
+  readonly uploads: UploadStore;
   readonly socket: SocketClient;
 
   private readonly api: ChatApi;
@@ -82,6 +89,15 @@ export class ChatStore {
       },
     });
     this.users.remember([deps.me]);
+    this.uploads = new UploadStore(
+      deps.uploader ?? xhrUploader({ token: () => this.api.http.accessToken() }),
+      {
+        done: (id, a) => this.sendReady(this.outbox.uploadDone(id, a.id)),
+        cancelled: (id) => this.sendReady(this.outbox.uploadCancelled(id)),
+        failed: (id, message) => this.outbox.uploadFailed(id, message),
+      },
+      messageOf,
+    );
     this.socket = new SocketClient({
       ...deps.socket,
       token: () => this.api.http.accessToken(),
@@ -107,6 +123,7 @@ export class ChatStore {
     this.stopped = true;
     this.stopTokens();
     this.socket.stop();
+    this.uploads.stop();
     this.history.stop();
     this.presence.stop();
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
@@ -158,15 +175,46 @@ export class ChatStore {
 
   // ---- sending ----
 
-  /** Queues a message in the outbox (persisted) and sends it now if connected. */
-  send(groupId: number, text: string): OutboxItem | null {
+  /**
+   * Queues a message in the outbox (persisted) and sends it now if connected:
+   * the text, the message it answers, and the files of the composer (with
+   * withFiles), waiting for those still uploading. Its client_id stays the
+   * same however often it goes out.
+   */
+  send(groupId: number, text: string, opts: { replyTo?: ReplyPreview | null; withFiles?: boolean } = {}): OutboxItem | null {
     const { body, empty, tooLong } = checkBody(text);
-    if (empty || tooLong) return null;
-    const item: OutboxItem = { client_id: newClientId(), group_id: groupId, body, created_at: new Date(this.now()).toISOString() };
+    const hasFiles = opts.withFiles === true && this.uploads.draft(groupId).peek().some((u) => u.status !== 'failed');
+    if (tooLong || (empty && !hasFiles)) return null;
+    const item: OutboxItem = { client_id: newClientId(), group_id: groupId, body: empty ? '' : body, created_at: new Date(this.now()).toISOString() };
+    if (opts.replyTo) {
+      item.reply_to_id = opts.replyTo.id;
+      item.reply_to = opts.replyTo;
+    }
+    if (hasFiles) {
+      const { attachmentIds, waiting } = this.uploads.take(groupId);
+      if (attachmentIds.length > 0) item.attachment_ids = attachmentIds;
+      if (waiting.length > 0) item.uploads = waiting;
+    }
     this.outbox.add(item);
     this.lastTypingSent.delete(groupId);
     this.socket.send(item);
     return item;
+  }
+
+  private sendReady(items: readonly OutboxItem[]): void {
+    for (const item of items) this.socket.send(item);
+  }
+
+  /** Adds or removes the user's reaction: shown at once, undone if the server refuses. */
+  async react(m: Message, emoji: string, add: boolean): Promise<void> {
+    const ev = { group_id: m.group_id, message_id: m.id, emoji, user_id: this.me.id, added: add };
+    this.history.patch(m.group_id, m.id, (x) => applyReaction(x, ev, this.me.id));
+    try {
+      await this.api.react(m.id, emoji, add);
+    } catch (err) {
+      this.history.patch(m.group_id, m.id, (x) => applyReaction(x, { ...ev, added: !add }, this.me.id));
+      throw err;
+    }
   }
 
   retry(clientId: string): void {
@@ -341,6 +389,7 @@ export class ChatStore {
         this.members.left(ev.group_id, ev.user_id);
       });
     },
+    reaction: (ev) => this.history.patch(ev.group_id, ev.message_id, (m) => applyReaction(m, ev, this.me.id)),
     group_updated: (ev) => this.conversations.groupUpdated(ev.group),
     group_deleted: (ev) => {
       if (this.conversations.has(ev.group_id)) this.forgetGroup(ev.group_id);

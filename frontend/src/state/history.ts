@@ -118,6 +118,23 @@ export class HistoryStore {
     return undefined;
   }
 
+  /**
+   * Changes one held message in place (a reaction): not through
+   * mergeMessages, whose rule keeps the held copy of an unedited message.
+   */
+  patch(groupId: number, messageId: number, fn: (m: Message) => Message): void {
+    this.convs.update(groupId, (c) => {
+      const i = c.items.findIndex((m) => m.id === messageId);
+      const old = c.items[i];
+      if (old === undefined) return c;
+      const next = fn(old);
+      if (next === old) return c;
+      const items = c.items.slice();
+      items[i] = next;
+      return { ...c, items };
+    });
+  }
+
   forget(groupId: number): void {
     this.convs.delete(groupId);
   }

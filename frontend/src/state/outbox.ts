@@ -47,13 +47,53 @@ export class OutboxStore {
     this.set([...this.state.peek(), item]);
   }
 
-  /** Clears a refusal so the item goes out again; returns the item to send. */
+  /** Clears a refusal so the item goes out again (without uploads that were lost); returns the item to send. */
   retry(clientId: string): OutboxItem | undefined {
     const item = this.find(clientId);
     if (!item) return undefined;
-    const fresh: OutboxItem = { client_id: item.client_id, group_id: item.group_id, body: item.body, created_at: item.created_at };
+    const fresh: OutboxItem = { ...item };
+    delete fresh.error;
+    delete fresh.uploads;
     this.set(this.state.peek().map((o) => (o === item ? fresh : o)));
     return fresh;
+  }
+
+  /**
+   * An upload of a waiting item finished: its attachment joins the item.
+   * Returns the items that have no upload left to wait for (to send now).
+   */
+  uploadDone(uploadId: string, attachmentId: number): OutboxItem[] {
+    return this.changeUploads(uploadId, (o) => ({ ...o, attachment_ids: [...(o.attachment_ids ?? []), attachmentId] }));
+  }
+
+  /** An upload of a waiting item was cancelled: the item goes without it (or goes away when nothing is left). */
+  uploadCancelled(uploadId: string): OutboxItem[] {
+    return this.changeUploads(uploadId, (o) => o);
+  }
+
+  /** An upload of a waiting item failed: the item waits for the user (Retry sends it without that file). */
+  uploadFailed(uploadId: string, message: string): void {
+    if (!this.state.peek().some((o) => o.uploads?.includes(uploadId))) return;
+    this.set(this.state.peek().map((o) => (o.uploads?.includes(uploadId) ? { ...o, error: message } : o)));
+  }
+
+  private changeUploads(uploadId: string, fn: (o: OutboxItem) => OutboxItem): OutboxItem[] {
+    const ready: OutboxItem[] = [];
+    let changed = false;
+    const next: OutboxItem[] = [];
+    for (const o of this.state.peek()) {
+      if (!o.uploads?.includes(uploadId)) {
+        next.push(o);
+        continue;
+      }
+      changed = true;
+      const item = fn({ ...o, uploads: o.uploads.filter((u) => u !== uploadId) });
+      if (item.body === '' && (item.attachment_ids?.length ?? 0) === 0 && (item.uploads?.length ?? 0) === 0) continue;
+      next.push(item);
+      if (item.uploads?.length === 0 && item.error === undefined) ready.push(item);
+    }
+    if (changed) this.set(next);
+    return ready;
   }
 
   discard(clientId: string): void {
@@ -86,7 +126,10 @@ export class OutboxStore {
     if (raw === null) return [];
     try {
       const items = JSON.parse(raw) as unknown;
-      return Array.isArray(items) ? items.filter(isOutboxItem) : [];
+      // Uploads do not outlive the page: an item still waiting for one waits for the user.
+      return Array.isArray(items)
+        ? items.filter(isOutboxItem).map((o) => ((o.uploads?.length ?? 0) > 0 && o.error === undefined ? { ...o, error: 'Its files were not uploaded.' } : o))
+        : [];
     } catch {
       return [];
     }

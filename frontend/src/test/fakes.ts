@@ -97,6 +97,9 @@ export function msg(seq: number, over: Partial<Message> = {}): Message {
     edited_at: null,
     deleted: false,
     mentions: [],
+    reply_to: null,
+    reactions: [],
+    attachments: [],
     ...over,
   };
 }

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { BackIcon } from '../../app/Icons';
 import { GroupAvatar } from '../../app/Avatar';
 import { useChat, useServices } from '../../app/context';
@@ -6,10 +6,14 @@ import { GroupTitle } from '../../app/names';
 import type { Group } from '../../api/types';
 import { messageOf } from '../../state/chat';
 import { GroupDetails } from '../groups/GroupDetails';
+import { filesOf } from './AttachButton';
 import { Composer } from './Composer';
+import { ConversationUiContext, newConversationUi } from './conversationUi';
+import { jumpTo } from './jump';
 import { MessageList } from './MessageList';
 import { TypingIndicator } from './TypingIndicator';
 import styles from './ChatView.module.scss';
+import rich from './Rich.module.scss';
 
 /** One conversation: header, history, typing line and composer. */
 export function ChatView({ groupId }: { groupId: number }) {
@@ -17,7 +21,11 @@ export function ChatView({ groupId }: { groupId: number }) {
   const { router } = useServices();
   const group = chat.conversations.get(groupId);
   const [details, setDetails] = useState(false);
+  const [dragging, setDragging] = useState(false);
   const loaded = chat.conversations.loaded.value;
+  // One per open conversation: a reply started here does not follow to another one.
+  const ui = useMemo(() => newConversationUi(), [groupId]);
+  ui.jumpTo = (target) => void jumpTo(chat.history, groupId, target, ui);
 
   const present = group !== undefined;
 
@@ -44,32 +52,52 @@ export function ChatView({ groupId }: { groupId: number }) {
       : `${group.member_count} ${group.member_count === 1 ? 'member' : 'members'}`;
 
   return (
-    <section class={styles.view} aria-labelledby="chat-title">
-      <header class={styles.header}>
-        <button
-          type="button"
-          class={`icon-btn ${styles.back}`}
-          aria-label="Back to conversations"
-          onClick={() => router.navigate('/')}
-        >
-          <BackIcon />
-        </button>
-        <GroupAvatar group={group} online={online} />
-        <div class={styles.titles}>
-          <h1 id="chat-title" class={styles.title}>
-            <GroupTitle group={group} />
-          </h1>
-          <p class={styles.subtitle}>{subtitle}</p>
-        </div>
-        <button type="button" class="btn btn-secondary btn-small" onClick={() => setDetails(true)} aria-haspopup="dialog">
-          Details
-        </button>
-      </header>
-      <MessageList group={group} />
-      <TypingIndicator groupId={groupId} />
-      <Composer groupId={groupId} />
-      {details && <GroupDetails group={group} onClose={() => setDetails(false)} />}
-    </section>
+    <ConversationUiContext.Provider value={ui}>
+      <section
+        class={`${styles.view} ${dragging ? rich.dropping : ''}`}
+        aria-labelledby="chat-title"
+        onDragOver={(e) => {
+          if (!e.dataTransfer?.types.includes('Files')) return;
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={(e) => {
+          if (e.currentTarget === e.target) setDragging(false);
+        }}
+        onDrop={(e) => {
+          const files = filesOf(e.dataTransfer);
+          setDragging(false);
+          if (files.length === 0) return;
+          e.preventDefault();
+          chat.uploads.add(groupId, files);
+        }}
+      >
+        <header class={styles.header}>
+          <button
+            type="button"
+            class={`icon-btn ${styles.back}`}
+            aria-label="Back to conversations"
+            onClick={() => router.navigate('/')}
+          >
+            <BackIcon />
+          </button>
+          <GroupAvatar group={group} online={online} />
+          <div class={styles.titles}>
+            <h1 id="chat-title" class={styles.title}>
+              <GroupTitle group={group} />
+            </h1>
+            <p class={styles.subtitle}>{subtitle}</p>
+          </div>
+          <button type="button" class="btn btn-secondary btn-small" onClick={() => setDetails(true)} aria-haspopup="dialog">
+            Details
+          </button>
+        </header>
+        <MessageList group={group} />
+        <TypingIndicator groupId={groupId} />
+        <Composer groupId={groupId} />
+        {details && <GroupDetails group={group} onClose={() => setDetails(false)} />}
+      </section>
+    </ConversationUiContext.Provider>
   );
 }
 

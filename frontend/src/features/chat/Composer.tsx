@@ -4,6 +4,10 @@ import { useChat } from '../../app/context';
 import { draftKey } from '../../state/keys';
 import { checkBody, MAX_BODY } from '../../state/text';
 import styles from './Chat.module.scss';
+import { AttachButton, filesOf } from './AttachButton';
+import { useConversationUi } from './conversationUi';
+import { ReplyBar } from './ReplyQuote';
+import { UploadList } from './Uploads';
 
 /** Enter sends, Shift+Enter adds a line; drafts survive switching conversations. */
 export function Composer({ groupId }: { groupId: number }) {
@@ -12,6 +16,9 @@ export function Composer({ groupId }: { groupId: number }) {
   const [text, setText] = useState(() => sessionStorage.getItem(key) ?? '');
   const area = useRef<HTMLTextAreaElement>(null);
   const { empty, length, tooLong } = checkBody(text);
+  const ui = useConversationUi();
+  const replyTo = ui.replyTo.value;
+  const files = chat.uploads.draft(groupId).value.filter((u) => u.status !== 'failed').length;
 
   useEffect(() => {
     if (window.matchMedia?.('(pointer: fine)').matches) area.current?.focus();
@@ -28,49 +35,66 @@ export function Composer({ groupId }: { groupId: number }) {
   }, [text, key]);
 
   const send = () => {
-    if (empty || tooLong) return;
-    if (chat.send(groupId, text)) setText('');
+    if ((empty && files === 0) || tooLong) return;
+    if (chat.send(groupId, text, { replyTo, withFiles: true })) {
+      setText('');
+      ui.replyTo.value = null;
+    }
   };
 
   return (
-    <form
-      class={styles.composer}
-      onSubmit={(e) => {
-        e.preventDefault();
-        send();
-      }}
-    >
-      <label for="composer-input" class="visually-hidden">
-        Message
-      </label>
-      <textarea
-        ref={area}
-        id="composer-input"
-        class={styles.input}
-        rows={1}
-        placeholder="Write a message…"
-        value={text}
-        aria-describedby={tooLong ? 'composer-error' : undefined}
-        aria-invalid={tooLong ? 'true' : 'false'}
-        onInput={(e) => {
-          setText(e.currentTarget.value);
-          if (e.currentTarget.value.trim() !== '') chat.notifyTyping(groupId);
+    <>
+      {replyTo && <ReplyBar preview={replyTo} onCancel={() => (ui.replyTo.value = null)} />}
+      <UploadList groupId={groupId} />
+      <form
+        class={styles.composer}
+        onSubmit={(e) => {
+          e.preventDefault();
+          send();
         }}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      >
+        <AttachButton groupId={groupId} />
+        <label for="composer-input" class="visually-hidden">
+          Message
+        </label>
+        <textarea
+          ref={area}
+          id="composer-input"
+          class={styles.input}
+          rows={1}
+          placeholder="Write a message…"
+          value={text}
+          aria-describedby={tooLong ? 'composer-error' : undefined}
+          aria-invalid={tooLong ? 'true' : 'false'}
+          onInput={(e) => {
+            setText(e.currentTarget.value);
+            if (e.currentTarget.value.trim() !== '') chat.notifyTyping(groupId);
+          }}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+              e.preventDefault();
+              send();
+            } else if (e.key === 'Escape' && ui.replyTo.value !== null) {
+              e.preventDefault();
+              ui.replyTo.value = null;
+            }
+          }}
+          onPaste={(e) => {
+            const pasted = filesOf(e.clipboardData);
+            if (pasted.length === 0) return;
             e.preventDefault();
-            send();
-          }
-        }}
-      />
-      {length > MAX_BODY - 400 && (
-        <span id="composer-error" class={tooLong ? styles.countOver : styles.count} aria-live="polite">
-          {length}/{MAX_BODY}
-        </span>
-      )}
-      <button class={`btn ${styles.send}`} type="submit" disabled={empty || tooLong} aria-label="Send">
-        <SendIcon />
-      </button>
-    </form>
+            chat.uploads.add(groupId, pasted);
+          }}
+        />
+        {length > MAX_BODY - 400 && (
+          <span id="composer-error" class={tooLong ? styles.countOver : styles.count} aria-live="polite">
+            {length}/{MAX_BODY}
+          </span>
+        )}
+        <button class={`btn ${styles.send}`} type="submit" disabled={(empty && files === 0) || tooLong} aria-label="Send">
+          <SendIcon />
+        </button>
+      </form>
+    </>
   );
 }

@@ -7,6 +7,14 @@ import type { Message } from '../../api/types';
 import { messageOf } from '../../state/chat';
 import { checkBody } from '../../state/text';
 import styles from './Chat.module.scss';
+import { attachmentsOf, previewOf, replyOf } from '../../api/rich';
+import { Attachments } from './Attachments';
+import { useConversationUi } from './conversationUi';
+import { MessageBody } from './MessageBody';
+import { Reactions } from './Reactions';
+import { ReplyQuote } from './ReplyQuote';
+import { PendingFiles } from './Uploads';
+import rich from './Rich.module.scss';
 
 interface Props {
   message: Message;
@@ -15,13 +23,16 @@ interface Props {
   canDelete: boolean;
 }
 
-/** One message. The body is a text node: markup in it shows as typed, never runs. */
+/** One message. The body is built as DOM nodes (MessageBody): markup in it shows as typed, never runs. */
 export function MessageItem({ message: m, mine, showSender, canDelete }: Props) {
   const chat = useChat();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(m.body);
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [picking, setPicking] = useState(false);
+  const ui = useConversationUi();
+  const reply = replyOf(m);
 
   const save = async () => {
     const { body, empty, tooLong } = checkBody(draft);
@@ -50,7 +61,7 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
 
   return (
     <div
-      class={`${styles.row} ${mine ? styles.mine : styles.theirs} ${showSender ? styles.runStart : ''}`}
+      class={`${styles.row} ${mine ? styles.mine : styles.theirs} ${showSender ? styles.runStart : ''} ${ui.highlighted.value === m.id ? rich.highlight : ''}`}
       data-seq={m.seq}
       data-message-id={m.id}
     >
@@ -61,6 +72,7 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
       )}
       <div class={`${styles.bubble} ${m.deleted ? styles.deleted : ''}`}>
         <span class="visually-hidden">{mine ? 'You' : userLabel(m.sender)}: </span>
+        {reply && !m.deleted && <ReplyQuote preview={reply} />}
         {m.deleted ? (
           <span class={styles.body}>This message was deleted</span>
         ) : editing ? (
@@ -94,7 +106,10 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
             </div>
           </div>
         ) : (
-          <span class={styles.body}>{m.body}</span>
+          <>
+            {m.body !== '' && <MessageBody body={m.body} class={`${styles.body} ${rich.body}`} />}
+            <Attachments items={attachmentsOf(m)} />
+          </>
         )}
         <span class={styles.meta}>
           {m.edited_at && !m.deleted && <span class={styles.edited}>edited · </span>}
@@ -108,7 +123,8 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
           {error}
         </div>
       )}
-      {!m.deleted && !editing && (mine || canDelete) && (
+      {!m.deleted && <Reactions message={m} picking={picking} onPicked={() => setPicking(false)} />}
+      {!m.deleted && !editing && (
         <div class={styles.actions}>
           {confirming ? (
             <>
@@ -122,6 +138,19 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
             </>
           ) : (
             <>
+              <button
+                type="button"
+                class={styles.action}
+                onClick={() => {
+                  ui.replyTo.value = previewOf(m);
+                  document.getElementById('composer-input')?.focus();
+                }}
+              >
+                Reply<span class="visually-hidden"> to this message</span>
+              </button>
+              <button type="button" class={styles.action} aria-haspopup="dialog" aria-expanded={picking} onClick={() => setPicking(!picking)}>
+                React<span class="visually-hidden"> to this message</span>
+              </button>
               {mine && (
                 <button
                   type="button"
@@ -155,7 +184,9 @@ export function PendingItem({ item, online }: { item: OutboxItem; online: boolea
     <div class={`${styles.row} ${styles.mine} ${styles.pending}`} data-pending={item.client_id}>
       <div class={styles.bubble}>
         <span class="visually-hidden">You: </span>
-        <span class={styles.body}>{item.body}</span>
+        {item.reply_to && <ReplyQuote preview={item.reply_to} interactive={false} />}
+        {item.body !== '' && <span class={styles.body}>{item.body}</span>}
+        <PendingFiles item={item} />
         <span class={styles.meta}>
           {failed ? 'Not sent' : online ? 'Sending…' : 'Waiting for connection…'}
         </span>
