@@ -1,3 +1,4 @@
+import type { MessageEditList, MessageSearchPage, ReadReceiptList } from './find';
 import { HttpClient, tokensFrom } from './http';
 import type {
   AuthResult,
@@ -8,6 +9,7 @@ import type {
   MemberList,
   Message,
   MessagePage,
+  MyGroup,
   MyGroupList,
   RegisterRequest,
   SetRoleRequest,
@@ -133,6 +135,34 @@ export class ChatApi {
 
   deleteMessage(id: number): Promise<void> {
     return this.http.request<void>('DELETE', `/messages/${id}`);
+  }
+
+  /** Earlier versions of an edited message, oldest first. */
+  messageEdits(id: number): Promise<MessageEditList> {
+    return this.http.request<MessageEditList>('GET', `/messages/${id}/edits`);
+  }
+
+  /** Mutes or unmutes one of the caller's conversations; answers the MyGroup. */
+  setMuted(id: number, muted: boolean): Promise<MyGroup> {
+    return this.http.request<MyGroup>('PATCH', `/me/groups/${id}`, { body: { muted } });
+  }
+
+  /** How far the members who share read receipts have read. */
+  reads(id: number): Promise<ReadReceiptList> {
+    return this.http.request<ReadReceiptList>('GET', `/groups/${id}/reads`);
+  }
+
+  /** Full-text search over the caller's messages (or one group's). */
+  searchMessages(
+    q: string,
+    opts: { groupId?: number; cursor?: string; limit?: number } = {},
+    signal?: AbortSignal,
+  ): Promise<MessageSearchPage> {
+    return this.http.request<MessageSearchPage>(
+      'GET',
+      `/search/messages?${query({ q, group_id: opts.groupId, cursor: opts.cursor, limit: opts.limit })}`,
+      { signal },
+    );
   }
 }
 

@@ -48,7 +48,7 @@ export class ChatStore {
   readonly users = new UsersStore();
   readonly socket: SocketClient;
 
-  private readonly api: ChatApi;
+  readonly api: ChatApi;
   private readonly now: () => number;
   private readonly onGroupGone: ((id: number) => void) | undefined;
   private readonly lastTypingSent = new Map<number, number>();

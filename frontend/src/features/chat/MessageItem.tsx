@@ -7,6 +7,7 @@ import type { Message } from '../../api/types';
 import { messageOf } from '../../state/chat';
 import { checkBody } from '../../state/text';
 import styles from './Chat.module.scss';
+import { EditedMarker } from './EditHistory';
 
 interface Props {
   message: Message;
@@ -97,7 +98,7 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
           <span class={styles.body}>{m.body}</span>
         )}
         <span class={styles.meta}>
-          {m.edited_at && !m.deleted && <span class={styles.edited}>edited · </span>}
+          {m.edited_at && !m.deleted && <EditedMarker message={m} />}
           <time dateTime={m.created_at} title={formatFull(m.created_at)}>
             {formatTime(m.created_at)}
           </time>

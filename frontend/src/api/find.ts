@@ -1,0 +1,56 @@
+// Wire types of the "find and follow" parts of docs/API.md (search, receipts,
+// mentions, mute, edit history), written from the contract while
+// backend/httpapi/openapi.json does not describe them yet. Once it does, each
+// becomes an alias of the generated type in types.ts and this file goes.
+import type { Message, MyGroup, User } from './types';
+
+/** A Message as the contract now describes it: `mentions` lists the members named as @username. */
+export type MessageWithMentions = Message & { mentions?: number[] };
+
+/** MyGroup with the caller's mention count and mute setting. */
+export type FollowedGroup = MyGroup & { mention_count?: number; muted?: boolean };
+
+/** The caller's own User, with whether it shares read receipts. */
+export type MeUser = User & { share_read_receipts?: boolean };
+
+/** One earlier version of an edited message (GET /messages/{id}/edits). */
+export interface MessageEdit {
+  body: string;
+  edited_at: string;
+}
+
+export interface MessageEditList {
+  items: MessageEdit[];
+}
+
+/** How far one member who shares receipts has read (GET /groups/{id}/reads). */
+export interface ReadReceipt {
+  user_id: number;
+  last_read_seq: number;
+}
+
+export interface ReadReceiptList {
+  items: ReadReceipt[];
+}
+
+/** GET /search/messages. */
+export interface MessageSearchPage {
+  items: Message[];
+  next_cursor: string | null;
+}
+
+export function mentionsOf(m: Message): readonly number[] {
+  return (m as MessageWithMentions).mentions ?? [];
+}
+
+export function mentionCount(g: MyGroup): number {
+  return (g as FollowedGroup).mention_count ?? 0;
+}
+
+export function isMuted(g: MyGroup): boolean {
+  return (g as FollowedGroup).muted ?? false;
+}
+
+export function sharesReceipts(u: User): boolean {
+  return (u as MeUser).share_read_receipts ?? true;
+}
