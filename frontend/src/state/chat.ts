@@ -210,6 +210,11 @@ export class ChatStore {
 
   // ---- groups ----
 
+  /** Mutes or unmutes a conversation (PATCH /me/groups/{id}): no notification but for mentions, a quieter badge. */
+  async setMuted(groupId: number, muted: boolean): Promise<void> {
+    this.conversations.mine(await this.api.setMuted(groupId, muted));
+  }
+
   async createGroup(name: string, description: string, visibility: Visibility): Promise<MyGroup> {
     const g = this.conversations.add(asMyGroup(await this.api.createGroup(name.trim(), description.trim(), visibility), 'owner'));
     this.resumeFrom(g);

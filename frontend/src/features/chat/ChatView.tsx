@@ -5,6 +5,7 @@ import { useChat, useServices } from '../../app/context';
 import { GroupTitle } from '../../app/names';
 import type { Group } from '../../api/types';
 import { messageOf } from '../../state/chat';
+import { MuteButton } from '../conversations/Follow';
 import { GroupDetails } from '../groups/GroupDetails';
 import { Composer } from './Composer';
 import { MessageList } from './MessageList';
@@ -61,6 +62,7 @@ export function ChatView({ groupId }: { groupId: number }) {
           </h1>
           <p class={styles.subtitle}>{subtitle}</p>
         </div>
+        <MuteButton group={group} />
         <button type="button" class="btn btn-secondary btn-small" onClick={() => setDetails(true)} aria-haspopup="dialog">
           Details
         </button>
