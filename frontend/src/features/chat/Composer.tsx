@@ -4,6 +4,7 @@ import { useChat } from '../../app/context';
 import { draftKey } from '../../state/keys';
 import { checkBody, MAX_BODY } from '../../state/text';
 import styles from './Chat.module.scss';
+import { useMentionPicker } from './MentionPicker';
 
 /** Enter sends, Shift+Enter adds a line; drafts survive switching conversations. */
 export function Composer({ groupId }: { groupId: number }) {
@@ -12,6 +13,7 @@ export function Composer({ groupId }: { groupId: number }) {
   const [text, setText] = useState(() => sessionStorage.getItem(key) ?? '');
   const area = useRef<HTMLTextAreaElement>(null);
   const { empty, length, tooLong } = checkBody(text);
+  const mention = useMentionPicker({ groupId, text, setText, area });
 
   useEffect(() => {
     if (window.matchMedia?.('(pointer: fine)').matches) area.current?.focus();
@@ -52,17 +54,23 @@ export function Composer({ groupId }: { groupId: number }) {
         value={text}
         aria-describedby={tooLong ? 'composer-error' : undefined}
         aria-invalid={tooLong ? 'true' : 'false'}
+        {...mention.inputProps}
         onInput={(e) => {
           setText(e.currentTarget.value);
+          mention.track(e.currentTarget);
           if (e.currentTarget.value.trim() !== '') chat.notifyTyping(groupId);
         }}
+        onKeyUp={(e) => mention.track(e.currentTarget)}
+        onClick={(e) => mention.track(e.currentTarget)}
         onKeyDown={(e) => {
+          if (mention.onKeyDown(e)) return;
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
             e.preventDefault();
             send();
           }
         }}
       />
+      {mention.listbox}
       {length > MAX_BODY - 400 && (
         <span id="composer-error" class={tooLong ? styles.countOver : styles.count} aria-live="polite">
           {length}/{MAX_BODY}

@@ -8,6 +8,7 @@ import { messageOf } from '../../state/chat';
 import { checkBody } from '../../state/text';
 import styles from './Chat.module.scss';
 import { EditedMarker } from './EditHistory';
+import { MentionText } from './MentionPicker';
 
 interface Props {
   message: Message;
@@ -95,7 +96,9 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
             </div>
           </div>
         ) : (
-          <span class={styles.body}>{m.body}</span>
+          <span class={styles.body}>
+            <MentionText message={m} />
+          </span>
         )}
         <span class={styles.meta}>
           {m.edited_at && !m.deleted && <EditedMarker message={m} />}
