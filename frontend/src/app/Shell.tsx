@@ -3,6 +3,7 @@ import { ChatIcon, LogoIcon, PlusIcon } from './Icons';
 import { ChatView } from '../features/chat/ChatView';
 import { ConversationList } from '../features/conversations/ConversationList';
 import { CreateGroupDialog } from '../features/groups/CreateGroupDialog';
+import { FollowSettings } from '../features/profile/FollowSettings';
 import { ProfileDialog } from '../features/profile/ProfileDialog';
 import { SearchPanel } from '../features/search/SearchPanel';
 import { useChat, useServices } from './context';
@@ -88,7 +89,11 @@ export function Shell() {
           )}
         </main>
       </div>
-      {profile && <ProfileDialog onClose={() => setProfile(false)} onSaved={(u) => chat.applyMe(u)} />}
+      {profile && (
+        <ProfileDialog onClose={() => setProfile(false)} onSaved={(u) => chat.applyMe(u)}>
+          <FollowSettings />
+        </ProfileDialog>
+      )}
       {creating && (
         <CreateGroupDialog
           onClose={() => setCreating(false)}

@@ -8,6 +8,7 @@ import { asMyGroup, ConversationsStore } from './conversations';
 import { HistoryStore } from './history';
 import { MembersStore } from './members';
 import { outboxKey } from './keys';
+import { Notifier, type NotifierDeps } from './notifications';
 import { newClientId, OutboxStore } from './outbox';
 import { PresenceStore } from './presence';
 import { checkBody } from './text';
@@ -26,7 +27,14 @@ export interface ChatDeps {
   now?: () => number;
   /** The current user lost access to a group (left, removed, deleted). */
   onGroupGone?: (groupId: number) => void;
+  /** Browser notifications: the Notification API and the view; none when absent. */
+  notifications?: Pick<NotifierDeps, 'api' | 'view'>;
 }
+
+const noNotifications: Pick<NotifierDeps, 'api' | 'view'> = {
+  api: undefined,
+  view: { activeId: () => null, hidden: () => false, open: () => undefined, text: (m) => ({ title: '', body: m.body }) },
+};
 
 type Handlers = { [T in ServerEventType]: (ev: EventOf<T>) => void };
 
@@ -46,6 +54,7 @@ export class ChatStore {
   readonly presence: PresenceStore;
   readonly members: MembersStore;
   readonly users = new UsersStore();
+  readonly notifier: Notifier;
   readonly socket: SocketClient;
 
   readonly api: ChatApi;
@@ -65,6 +74,7 @@ export class ChatStore {
     this.conversations = new ConversationsStore(deps.me.id);
     this.outbox = new OutboxStore(deps.storage, outboxKey(deps.me.id), deps.me.id);
     this.presence = new PresenceStore(() => this.now());
+    this.notifier = new Notifier({ userId: deps.me.id, storage: deps.storage, ...(deps.notifications ?? noNotifications) });
     this.history = new HistoryStore({
       api: this.api,
       lastSeq: (id) => this.conversations.peek(id)?.last_seq ?? 0,
@@ -282,7 +292,9 @@ export class ChatStore {
 
   // ---- events: each type goes to the stores that own it ----
 
-  private messageArrived(m: Message): void {
+  private messageArrived(m: Message, live = false): void {
+    const before = this.conversations.peek(m.group_id);
+    if (live && before && m.seq > before.last_seq) this.notifier.message(m, before);
     batch(() => {
       if (!this.conversations.has(m.group_id)) this.scheduleGroupsReload();
       this.history.received(m);
@@ -310,7 +322,7 @@ export class ChatStore {
     },
     pong: () => undefined,
     ack: (ev) => this.messageArrived(ev.message),
-    message: (ev) => this.messageArrived(ev.message),
+    message: (ev) => this.messageArrived(ev.message, true),
     message_updated: (ev) => this.messageUpdated(ev.message),
     message_deleted: (ev) => this.messageUpdated(ev.message),
     typing: (ev) => {
