@@ -66,3 +66,18 @@ describe('ChatStore notifications', () => {
     store.stop();
   });
 });
+
+describe('ChatStore receipts', () => {
+  it('moves other members’ markers on read events with user_id, one’s own without', async () => {
+    const reads = vi.fn(async () => ({ items: [{ user_id: bob.id, last_read_seq: 1 }] }));
+    const { store, ws } = await started([myGroup({ id: 7, last_seq: 3, last_read_seq: 1 })], { reads } as Partial<ChatApi>);
+    await store.receipts.load(7);
+    ws.receive({ type: 'read', group_id: 7, seq: 3, user_id: bob.id });
+    expect(store.receipts.of(7)?.get(bob.id)).toBe(3);
+    expect(store.conversations.peek(7)?.last_read_seq).toBe(1);
+    ws.receive({ type: 'read', group_id: 7, seq: 2 });
+    expect(store.conversations.peek(7)?.last_read_seq).toBe(2);
+    expect(store.receipts.of(7)?.get(bob.id)).toBe(3);
+    store.stop();
+  });
+});

@@ -11,6 +11,7 @@ import { outboxKey } from './keys';
 import { Notifier, type NotifierDeps } from './notifications';
 import { newClientId, OutboxStore } from './outbox';
 import { PresenceStore } from './presence';
+import { ReceiptsStore } from './receipts';
 import { checkBody } from './text';
 import { UsersStore } from './users';
 
@@ -55,6 +56,7 @@ export class ChatStore {
   readonly members: MembersStore;
   readonly users = new UsersStore();
   readonly notifier: Notifier;
+  readonly receipts: ReceiptsStore;
   readonly socket: SocketClient;
 
   readonly api: ChatApi;
@@ -74,6 +76,7 @@ export class ChatStore {
     this.conversations = new ConversationsStore(deps.me.id);
     this.outbox = new OutboxStore(deps.storage, outboxKey(deps.me.id), deps.me.id);
     this.presence = new PresenceStore(() => this.now());
+    this.receipts = new ReceiptsStore(this.api);
     this.notifier = new Notifier({ userId: deps.me.id, storage: deps.storage, ...(deps.notifications ?? noNotifications) });
     this.history = new HistoryStore({
       api: this.api,
@@ -270,6 +273,7 @@ export class ChatStore {
       this.conversations.remove(groupId);
       this.history.forget(groupId);
       this.members.forget(groupId);
+      this.receipts.forget(groupId);
     });
     this.onGroupGone?.(groupId);
   }
@@ -299,6 +303,7 @@ export class ChatStore {
       if (!this.conversations.has(m.group_id)) this.scheduleGroupsReload();
       this.history.received(m);
       this.conversations.message(m);
+      this.receipts.sent(m);
       this.presence.stoppedTyping(m.group_id, m.sender.id);
     });
   }
@@ -319,6 +324,8 @@ export class ChatStore {
     reauthed: () => undefined,
     resumed: () => {
       for (const id of this.history.held()) void this.history.backfill(id);
+      // Read events missed while disconnected: ask again.
+      for (const id of this.receipts.held()) this.receipts.load(id).catch(() => undefined);
     },
     pong: () => undefined,
     ack: (ev) => this.messageArrived(ev.message),
@@ -335,7 +342,11 @@ export class ChatStore {
         );
       }
     },
-    read: (ev) => this.conversations.read(ev.group_id, ev.seq),
+    read: (ev) => {
+      // Another member's marker (they share receipts), or one's own from another connection.
+      if (ev.user_id !== undefined && ev.user_id !== this.me.id) this.receipts.read(ev.group_id, ev.user_id, ev.seq);
+      else this.conversations.read(ev.group_id, ev.seq);
+    },
     presence: (ev) => this.presence.set(ev.user_id, ev.online),
     member_joined: (ev) => {
       this.users.remember([ev.user]);
@@ -356,6 +367,7 @@ export class ChatStore {
       batch(() => {
         this.conversations.memberCount(ev.group_id, -1);
         this.members.left(ev.group_id, ev.user_id);
+        this.receipts.left(ev.group_id, ev.user_id);
       });
     },
     group_updated: (ev) => this.conversations.groupUpdated(ev.group),

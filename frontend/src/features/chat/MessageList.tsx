@@ -4,7 +4,9 @@ import { useChat } from '../../app/context';
 import { dayKey, formatDay } from '../../app/format';
 import type { Message, MyGroup } from '../../api/types';
 import { firstUnreadSeq, lastSeqOf } from '../../state/messages';
+import { receiptMarks } from '../../state/receipts';
 import { MessageItem, PendingItem } from './MessageItem';
+import { ReadMarks } from './Receipts';
 import styles from './Chat.module.scss';
 
 const NEAR_BOTTOM_PX = 80;
@@ -38,6 +40,12 @@ export function MessageList({ group }: { group: MyGroup }) {
   const prev = useRef({ first: 0, last: 0, height: 0, pending: 0, initial: true });
   const lastSeq = lastSeqOf(items);
   const canDeleteOthers = group.kind === 'group' && (group.role === 'owner' || group.role === 'admin');
+  const reads = chat.receipts.of(group.id);
+  const marks = useMemo(() => (reads ? receiptMarks(items, reads, group.kind, chat.me.id) : null), [items, reads, group.kind, chat.me.id]);
+
+  useEffect(() => {
+    chat.receipts.load(group.id).catch(() => undefined);
+  }, [chat, group.id]);
 
   const markSeen = useCallback(() => {
     if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return;
@@ -161,6 +169,7 @@ export function MessageList({ group }: { group: MyGroup }) {
                 showSender={group.kind === 'group' && startsRun(before, m)}
                 canDelete={m.sender.id === chat.me.id || canDeleteOthers}
               />
+              <ReadMarks group={group} readers={marks?.get(m.seq)} />
             </Fragment>
           );
         })}
