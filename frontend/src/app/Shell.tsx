@@ -5,6 +5,7 @@ import { ConversationList } from '../features/conversations/ConversationList';
 import { CreateGroupDialog } from '../features/groups/CreateGroupDialog';
 import { FollowSettings } from '../features/profile/FollowSettings';
 import { ProfileDialog } from '../features/profile/ProfileDialog';
+import { MessageSearch } from '../features/search/MessageSearch';
 import { SearchPanel } from '../features/search/SearchPanel';
 import { useChat, useServices } from './context';
 import { ConnectionBanner } from './ConnectionBanner';
@@ -19,6 +20,7 @@ export function Shell() {
   const [query, setQuery] = useState('');
   const [creating, setCreating] = useState(false);
   const [profile, setProfile] = useState(false);
+  const [searching, setSearching] = useState(false);
   const activeId = route.name === 'group' ? route.id : null;
   const active = activeId !== null ? chat.conversations.get(activeId) : undefined;
   // The open conversation is being read: it does not count.
@@ -47,6 +49,9 @@ export function Shell() {
           <span class={styles.username} title={me ? `@${me.username}` : undefined}>
             {me ? displayName(me) : ''}
           </span>
+          <button class="btn btn-secondary btn-small" type="button" aria-haspopup="dialog" onClick={() => setSearching(true)}>
+            Search<span class="visually-hidden"> messages</span>
+          </button>
           <button
             class="btn btn-secondary btn-small"
             type="button"
@@ -93,6 +98,16 @@ export function Shell() {
         <ProfileDialog onClose={() => setProfile(false)} onSaved={(u) => chat.applyMe(u)}>
           <FollowSettings />
         </ProfileDialog>
+      )}
+      {searching && (
+        <MessageSearch
+          activeId={activeId}
+          onClose={() => setSearching(false)}
+          onOpen={(m) => {
+            setSearching(false);
+            router.navigate(`/g/${m.group_id}?seq=${m.seq}`);
+          }}
+        />
       )}
       {creating && (
         <CreateGroupDialog

@@ -5,6 +5,7 @@ import { useChat, useServices } from '../../app/context';
 import { GroupTitle } from '../../app/names';
 import type { Group } from '../../api/types';
 import { messageOf } from '../../state/chat';
+import { seqParam } from '../../state/router';
 import { MuteButton } from '../conversations/Follow';
 import { GroupDetails } from '../groups/GroupDetails';
 import { Composer } from './Composer';
@@ -24,9 +25,12 @@ export function ChatView({ groupId }: { groupId: number }) {
 
   const peerId = group?.kind === 'direct' ? group.peer?.id : undefined;
 
+  // A search result opens the conversation at its message.
+  const focusSeq = seqParam(router.search.value);
+
   useEffect(() => {
-    if (present) void chat.history.open(groupId);
-  }, [chat, groupId, present]);
+    if (present) void (focusSeq !== null ? chat.history.openAt(groupId, focusSeq) : chat.history.open(groupId));
+  }, [chat, groupId, present, focusSeq]);
 
   useEffect(() => {
     if (peerId !== undefined) void chat.refreshPresence(peerId);
@@ -67,7 +71,7 @@ export function ChatView({ groupId }: { groupId: number }) {
           Details
         </button>
       </header>
-      <MessageList group={group} />
+      <MessageList group={group} focusSeq={focusSeq} />
       <TypingIndicator groupId={groupId} />
       <Composer groupId={groupId} />
       {details && <GroupDetails group={group} onClose={() => setDetails(false)} />}

@@ -8,6 +8,7 @@ import { messageOf } from '../../state/chat';
 import { checkBody } from '../../state/text';
 import styles from './Chat.module.scss';
 import { EditedMarker } from './EditHistory';
+import findStyles from './Find.module.scss';
 import { MentionText } from './MentionPicker';
 
 interface Props {
@@ -15,10 +16,12 @@ interface Props {
   mine: boolean;
   showSender: boolean;
   canDelete: boolean;
+  /** The message opened from a search result: set apart. */
+  found?: boolean;
 }
 
 /** One message. The body is a text node: markup in it shows as typed, never runs. */
-export function MessageItem({ message: m, mine, showSender, canDelete }: Props) {
+export function MessageItem({ message: m, mine, showSender, canDelete, found = false }: Props) {
   const chat = useChat();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(m.body);
@@ -52,8 +55,9 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
 
   return (
     <div
-      class={`${styles.row} ${mine ? styles.mine : styles.theirs} ${showSender ? styles.runStart : ''}`}
+      class={`${styles.row} ${mine ? styles.mine : styles.theirs} ${showSender ? styles.runStart : ''} ${found ? findStyles.found : ''}`}
       data-seq={m.seq}
+      data-found={found ? 'true' : undefined}
       data-message-id={m.id}
     >
       {showSender && !mine && (
