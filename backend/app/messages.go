@@ -153,6 +153,19 @@ func (s *Service) EditMessage(ctx context.Context, uid, mid int64, body string) 
 	return edited, nil
 }
 
+// MessageEdits lists the earlier bodies of a message to a member of its
+// group, oldest first.
+func (s *Service) MessageEdits(ctx context.Context, uid, mid int64) ([]chat.Edit, error) {
+	if _, _, err := s.visibleMessage(ctx, uid, mid); err != nil {
+		return nil, err
+	}
+	edits, err := s.Store.MessageEdits(ctx, mid)
+	if err != nil {
+		return nil, fmt.Errorf("message edits: %w", err)
+	}
+	return edits, nil
+}
+
 // DeleteMessage blanks a message, keeping its seq (the sender, or the
 // group's owner or an admin). Deleting a deleted message succeeds again
 // without a second event, so retries are safe.

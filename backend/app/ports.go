@@ -131,9 +131,15 @@ type MessageStore interface {
 	QueueMessage(ctx context.Context, m chat.NewMessage) (wait func() (msg chat.Message, created bool, err error))
 	Messages(ctx context.Context, groupID int64, q chat.HistoryQuery) (items []chat.Message, hasMore bool, err error)
 	MessageByID(ctx context.Context, id int64) (chat.Message, error)
+	// EditMessage replaces the body of a message that is not deleted and
+	// keeps the body it replaced in the message's history (MessageEdits),
+	// in one transaction; a deleted message is chat.ErrConflict.
 	EditMessage(ctx context.Context, id int64, body string, at time.Time) (chat.Message, error)
-	// DeleteMessage keeps the row and its seq, empties the body and sets
-	// deleted.
+	// MessageEdits lists the earlier bodies of a message, oldest first
+	// (empty for a message never edited, or deleted).
+	MessageEdits(ctx context.Context, id int64) ([]chat.Edit, error)
+	// DeleteMessage keeps the row and its seq, empties the body, sets
+	// deleted and deletes the message's edit history.
 	DeleteMessage(ctx context.Context, id int64, at time.Time) (chat.Message, error)
 }
 

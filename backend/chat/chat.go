@@ -105,6 +105,13 @@ type Message struct {
 	Deleted   bool       `json:"deleted"`
 }
 
+// Edit is an earlier version of a message's body: the body an edit
+// replaced, and when it was replaced.
+type Edit struct {
+	Body     string    `json:"body"`
+	EditedAt time.Time `json:"edited_at"`
+}
+
 // NewMessage is a message to store. ClientID, when set, makes the send
 // idempotent per (group, sender); see StoredClientID.
 type NewMessage struct {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -112,4 +113,9 @@ func (a *api) editMessage(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, m)
+}
+
+func (a *api) messageEdits(ctx context.Context, uid, mid int64) (itemsOnly[chat.Edit], error) {
+	edits, err := a.svc.MessageEdits(ctx, uid, mid)
+	return newItems(edits), err
 }

@@ -223,6 +223,10 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: alice, body: map[string]string{}, want: 400, docRejects: true})
 	s.do(oasExchange{method: "PATCH", path: mp(first), token: alice, body: map[string]string{"body": "\u2069"}, want: 400, docRejects: true})
 	s.do(oasExchange{method: "PATCH", path: mp(999999), token: alice, body: map[string]string{"body": "ghost"}, want: 404})
+	s.do(oasExchange{method: "GET", path: mp(first) + "/edits", token: carol, want: 200})
+	s.do(oasExchange{method: "GET", path: mp(first) + "/edits", token: dave, want: 403})
+	s.do(oasExchange{method: "GET", path: mp(999999) + "/edits", token: alice, want: 404})
+	s.do(oasExchange{method: "GET", path: "/api/v1/messages/x/edits", token: alice, want: 400, docRejects: true})
 	s.do(oasExchange{method: "DELETE", path: mp(carolsMsg), token: dave, want: 403})
 	s.do(oasExchange{method: "DELETE", path: mp(carolsMsg), token: bob, want: 204}) // an admin may delete others' messages
 	s.do(oasExchange{method: "DELETE", path: mp(999999), token: alice, want: 404})

@@ -162,6 +162,7 @@ func New(o Options) http.Handler {
 	p.GET("/groups/:id/messages", a.history)
 	p.POST("/groups/:id/messages", a.send)
 	p.PATCH("/messages/:id", a.editMessage)
+	p.GET("/messages/:id/edits", byID(a, http.StatusOK, a.messageEdits))
 	p.DELETE("/messages/:id", byIDNoContent(a, a.svc.DeleteMessage))
 
 	var static *staticSite

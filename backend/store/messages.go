@@ -185,29 +185,71 @@ func messageByID(db *gorm.DB, id int64) (chat.Message, error) {
 	return v.message(), nil
 }
 
-// EditMessage replaces the body of a message that is not deleted; editing a
-// deleted message is a conflict.
+// EditMessage replaces the body of a message that is not deleted and keeps
+// the replaced body in message_edits, in one transaction; editing a deleted
+// message is a conflict.
 func (s *Store) EditMessage(ctx context.Context, id int64, body string, at time.Time) (chat.Message, error) {
-	res := s.writer(ctx).Model(&messageRow{}).Where("id = ? AND deleted_at IS NULL", id).
-		Updates(map[string]any{"body": body, "edited_at": s.stamp(at)})
-	if res.Error != nil {
-		return chat.Message{}, s.wrap("edit message", res.Error)
+	at = s.stamp(at)
+	var changed int64
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		// The old body is read by the INSERT itself: no window between
+		// reading it and replacing it.
+		err := tx.Exec(`INSERT INTO message_edits (message_id, body, edited_at)
+SELECT id, body, ? FROM messages WHERE id = ? AND deleted_at IS NULL`, at, id).Error
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&messageRow{}).Where("id = ? AND deleted_at IS NULL", id).
+			Updates(map[string]any{"body": body, "edited_at": at})
+		changed = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return chat.Message{}, s.wrap("edit message", err)
 	}
 	m, err := messageByID(s.reader(ctx), id)
 	if err != nil {
 		return chat.Message{}, s.wrap("edit message", err)
 	}
-	if res.RowsAffected == 0 {
+	if changed == 0 {
 		return chat.Message{}, fmt.Errorf("edit message: %w", chat.Fail(chat.ErrConflict, "The message was deleted."))
 	}
 	return m, nil
 }
 
-// DeleteMessage empties the body and marks the message deleted; the row and
-// its seq stay so that history keeps no gaps. Deleting twice changes nothing.
+// MessageEdits lists the bodies a message's edits replaced, oldest first.
+func (s *Store) MessageEdits(ctx context.Context, id int64) ([]chat.Edit, error) {
+	out := []chat.Edit{}
+	rs, err := s.rsql.QueryContext(ctx, `SELECT body, edited_at FROM message_edits WHERE message_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return nil, s.wrap("message edits", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var e chat.Edit
+		if err := rs.Scan(&e.Body, &e.EditedAt); err != nil {
+			return nil, s.wrap("message edits", err)
+		}
+		e.EditedAt = e.EditedAt.UTC()
+		out = append(out, e)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, s.wrap("message edits", err)
+	}
+	return out, nil
+}
+
+// DeleteMessage empties the body, marks the message deleted and deletes its
+// edit history; the row and its seq stay so that history keeps no gaps.
+// Deleting twice changes nothing.
 func (s *Store) DeleteMessage(ctx context.Context, id int64, at time.Time) (chat.Message, error) {
-	err := s.writer(ctx).Model(&messageRow{}).Where("id = ? AND deleted_at IS NULL", id).
-		Updates(map[string]any{"body": "", "deleted_at": s.stamp(at)}).Error
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`DELETE FROM message_edits WHERE message_id = ?`, id).Error; err != nil {
+			return err
+		}
+		return tx.Model(&messageRow{}).Where("id = ? AND deleted_at IS NULL", id).
+			Updates(map[string]any{"body": "", "deleted_at": s.stamp(at)}).Error
+	})
 	if err != nil {
 		return chat.Message{}, s.wrap("delete message", err)
 	}

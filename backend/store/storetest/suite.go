@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(testing.TB) Store) {
 		{"IdempotentSendNeedsMembership", testIdempotentSendNeedsMembership},
 		{"History", testHistory},
 		{"EditDeleteMessage", testEditDeleteMessage},
+		{"EditHistory", testEditHistory},
 		{"MarkRead", testMarkRead},
 		{"MyGroups", testMyGroups},
 		{"QueuedKeepOrder", testQueuedKeepOrder},
