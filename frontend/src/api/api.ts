@@ -1,8 +1,9 @@
-import type { MessageEditList, MessageSearchPage, ReadReceiptList } from './find';
+import type { MessageSearchPage, ReadReceiptList } from './find';
 import { HttpClient, tokensFrom } from './http';
 import type {
   AuthResult,
   CreateGroupRequest,
+  EditList,
   Group,
   GroupPage,
   LoginRequest,
@@ -138,8 +139,8 @@ export class ChatApi {
   }
 
   /** Earlier versions of an edited message, oldest first. */
-  messageEdits(id: number): Promise<MessageEditList> {
-    return this.http.request<MessageEditList>('GET', `/messages/${id}/edits`);
+  messageEdits(id: number): Promise<EditList> {
+    return this.http.request<EditList>('GET', `/messages/${id}/edits`);
   }
 
   /** Mutes or unmutes one of the caller's conversations; answers the MyGroup. */

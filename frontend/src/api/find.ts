@@ -13,16 +13,6 @@ export type FollowedGroup = MyGroup & { mention_count?: number; muted?: boolean 
 /** The caller's own User, with whether it shares read receipts. */
 export type MeUser = User & { share_read_receipts?: boolean };
 
-/** One earlier version of an edited message (GET /messages/{id}/edits). */
-export interface MessageEdit {
-  body: string;
-  edited_at: string;
-}
-
-export interface MessageEditList {
-  items: MessageEdit[];
-}
-
 /** How far one member who shares receipts has read (GET /groups/{id}/reads). */
 export interface ReadReceipt {
   user_id: number;

@@ -27,3 +27,5 @@ export type CreateGroupRequest = Schemas['CreateGroupRequest'];
 export type UpdateGroupRequest = Schemas['UpdateGroupRequest'];
 export type SetRoleRequest = Schemas['SetRoleRequest'];
 export type SendRequest = Schemas['SendRequest'];
+export type Edit = Schemas['Edit'];
+export type EditList = Schemas['EditList'];

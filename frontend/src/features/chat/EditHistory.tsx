@@ -2,8 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useChat } from '../../app/context';
 import { formatFull } from '../../app/format';
 import { Modal } from '../../app/Modal';
-import type { MessageEdit } from '../../api/find';
-import type { Message } from '../../api/types';
+import type { Edit, Message } from '../../api/types';
 import { messageOf } from '../../state/chat';
 import styles from './Find.module.scss';
 
@@ -30,7 +29,7 @@ export function EditedMarker({ message }: { message: Message }) {
 /** The earlier versions of a message, oldest first, then the current one. */
 export function EditHistory({ message: m, onClose }: { message: Message; onClose: () => void }) {
   const chat = useChat();
-  const [edits, setEdits] = useState<MessageEdit[] | null>(null);
+  const [edits, setEdits] = useState<Edit[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
