@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Backend, browserSkipReason, freePort, launchBrowser, PASSWORD, signup, sleep } from './harness';
+import { axeSerious, Backend, browserSkipReason, freePort, launchBrowser, PASSWORD, signup, sleep } from './harness';
 
 // Find and follow (issue 15) in a real browser against the real backend:
 // mentions, notifications, mute, message search and read receipts.
@@ -128,6 +128,7 @@ describe.skipIf(skip !== null)('find and follow in a real browser', () => {
     expect(await result.textContent()).toContain(groupName);
     expect(await result.textContent()).toContain('Bob');
     expect(await result.locator('mark').textContent()).toBe(oldWord);
+    expect(await axeSerious(alice.page)).toEqual([]);
     await result.click();
     await alice.page.getByRole('heading', { name: groupName, level: 1 }).waitFor();
     expect(alice.page.url()).toMatch(new RegExp(`/g/${groupId}\\?seq=\\d+$`));
@@ -141,6 +142,7 @@ describe.skipIf(skip !== null)('find and follow in a real browser', () => {
   });
 
   it('notifies a mention while the tab is hidden, shows the mention badge, and a click opens the conversation', async () => {
+    await alice.page.goto('/');
     await alice.page.getByRole('button', { name: 'Profile' }).click();
     await alice.page.getByRole('switch', { name: 'Browser notifications' }).check();
     await expect.poll(() => alice.page.getByRole('switch', { name: 'Browser notifications' }).isChecked()).toBe(true);
@@ -165,6 +167,7 @@ describe.skipIf(skip !== null)('find and follow in a real browser', () => {
   });
 
   it('raises no notification for a plain message in a muted group', async () => {
+    await alice.page.goto(`/g/${groupId}`);
     await alice.page.getByRole('button', { name: 'Mute' }).click();
     await expect.poll(() => alice.page.getByRole('button', { name: 'Mute' }).getAttribute('aria-pressed')).toBe('true');
     await alice.page.goto('/');
@@ -180,6 +183,7 @@ describe.skipIf(skip !== null)('find and follow in a real browser', () => {
   });
 
   it('shows "Seen" in a direct conversation once the peer has read it', async () => {
+    await alice.page.goto('/');
     await alice.page.getByLabel('Search people and groups').fill(names.bob);
     await alice.page.getByRole('button', { name: `Message Bob @${names.bob}` }).click();
     await alice.page.getByRole('heading', { name: /Bob/, level: 1 }).waitFor();

@@ -89,6 +89,10 @@ export function MessageList({ group, focusSeq = null }: { group: MyGroup; focusS
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
     setFound(focusSeq);
   }, [focusSeq, found, conv.loaded, items]);
+  // Leaving for the plain conversation (/g/7) drops the mark.
+  useEffect(() => {
+    if (focusSeq === null) setFound(null);
+  }, [focusSeq]);
 
   useEffect(() => {
     markSeen();
