@@ -85,7 +85,7 @@ export function MessageList({ group, focusSeq = null }: { group: MyGroup; focusS
     if (!el || focusSeq === null || found === focusSeq || !conv.loaded) return;
     const target = el.querySelector<HTMLElement>(`[data-seq="${focusSeq}"]`);
     if (!target) return;
-    el.scrollTop = Math.max(0, target.offsetTop - el.clientHeight / 3);
+    el.scrollTop = Math.max(0, el.scrollTop + target.getBoundingClientRect().top - el.getBoundingClientRect().top - el.clientHeight / 3);
     atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
     setFound(focusSeq);
   }, [focusSeq, found, conv.loaded, items]);
