@@ -140,6 +140,35 @@ func (s *Service) MyGroups(ctx context.Context, uid int64) ([]chat.MyGroup, erro
 	return groups, nil
 }
 
+// SetMuted mutes or unmutes one of the caller's groups and returns it as
+// the caller's list shows it.
+func (s *Service) SetMuted(ctx context.Context, uid, gid int64, muted bool) (chat.MyGroup, error) {
+	if _, err := s.member(ctx, uid, gid); err != nil {
+		return chat.MyGroup{}, err
+	}
+	if err := s.Store.SetMuted(ctx, gid, uid, muted); err != nil {
+		return chat.MyGroup{}, orNotFound(err, "set muted", "group")
+	}
+	g, err := s.Store.MyGroup(ctx, uid, gid)
+	if err != nil {
+		return chat.MyGroup{}, orNotFound(err, "set muted", "group")
+	}
+	return g, nil
+}
+
+// ReadReceipts lists, to a member, how far the members who share read
+// receipts have read the group.
+func (s *Service) ReadReceipts(ctx context.Context, uid, gid int64) ([]chat.ReadReceipt, error) {
+	if _, err := s.member(ctx, uid, gid); err != nil {
+		return nil, err
+	}
+	rs, err := s.Store.ReadReceipts(ctx, gid)
+	if err != nil {
+		return nil, fmt.Errorf("read receipts: %w", err)
+	}
+	return rs, nil
+}
+
 // Direct returns the direct conversation with peerID, creating it if needed.
 func (s *Service) Direct(ctx context.Context, uid, peerID int64) (chat.Group, bool, error) {
 	if peerID == uid {

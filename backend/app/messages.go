@@ -29,9 +29,19 @@ func (s *Service) MarkRead(ctx context.Context, uid, gid, seq int64, conn string
 	if err != nil {
 		return orNotFound(err, "mark read", "group")
 	}
-	// Only a marker that moved is news to the user's other devices.
-	if marker > a.m.LastReadSeq {
-		s.notify(ctx, chat.Event{Type: chat.EventRead, GroupID: gid, Seq: marker, Actor: uid, Conn: conn})
+	// Only a marker that moved is news to anyone.
+	if marker <= a.m.LastReadSeq {
+		return nil
+	}
+	shares := false
+	if me, err := s.Store.Account(ctx, uid); err != nil {
+		// The marker moved; the receipt is a courtesy that fails closed.
+		s.Log.WarnContext(ctx, "read: load account", "user_id", uid, "err", err)
+	} else {
+		shares = me.ShareReadReceipts != nil && *me.ShareReadReceipts
+	}
+	for _, ev := range chat.ReadEvents(gid, uid, marker, conn, shares) {
+		s.notify(ctx, ev)
 	}
 	return nil
 }

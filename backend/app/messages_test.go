@@ -84,11 +84,20 @@ func TestEvents(t *testing.T) {
 		_, err = f.svc.EditMessage(ctx, w.member, w.memberMsg, "back")
 		wantCode(t, err, "conflict")
 
-		// Read markers go to the reader's other connections only, and only when they move.
+		// Read markers go to the reader's other connections and, as a
+		// receipt (the reader shares them by default), to the other
+		// members; only when they move.
 		wantCode(t, f.svc.MarkRead(ctx, w.member, w.pub, 2, "conn-1"), "")
-		ev := one(chat.EventRead)
-		if a := ev.Audience(); ev.GroupID != w.pub || ev.Seq != 2 || !slices.Equal(a.Users, []int64{w.member}) || a.ExceptConn != "conn-1" || a.Group {
-			t.Fatalf("read event %+v", ev)
+		evs := f.rec.take()
+		if len(evs) != 2 || evs[0].Type != chat.EventRead || evs[1].Type != chat.EventRead {
+			t.Fatalf("want two read events, got %+v", evs)
+		}
+		own, receipt := evs[0], evs[1]
+		if a := own.Audience(); own.GroupID != w.pub || own.Seq != 2 || own.UserID != 0 || !slices.Equal(a.Users, []int64{w.member}) || a.ExceptConn != "conn-1" || a.Group {
+			t.Fatalf("read event %+v", own)
+		}
+		if a := receipt.Audience(); receipt.GroupID != w.pub || receipt.Seq != 2 || receipt.UserID != w.member || !a.Group || a.ExceptUser != w.member || len(a.Users) != 0 {
+			t.Fatalf("receipt event %+v, audience %+v", receipt, receipt.Audience())
 		}
 		wantCode(t, f.svc.MarkRead(ctx, w.member, w.pub, 1, "conn-1"), "")
 		if evs := f.rec.take(); len(evs) != 0 {
@@ -138,7 +147,7 @@ func TestEvents(t *testing.T) {
 			t.Fatalf("group event %+v", ev)
 		}
 		wantCode(t, f.svc.DeleteGroup(ctx, w.owner, w.pub), "")
-		ev = one(chat.EventGroupDeleted)
+		ev := one(chat.EventGroupDeleted)
 		to := slices.Sorted(slices.Values(ev.Audience().Users))
 		want := []int64{w.owner, w.admin, w.member}
 		slices.Sort(want)

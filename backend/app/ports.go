@@ -30,8 +30,12 @@ type UserStore interface {
 	UserByID(ctx context.Context, id int64) (chat.User, error)
 	// UserByUsername matches ignoring case and also returns the password hash.
 	UserByUsername(ctx context.Context, username string) (chat.User, string, error)
-	// UpdateUser changes the fields that are not nil.
-	UpdateUser(ctx context.Context, id int64, displayName, passwordHash *string) (chat.User, error)
+	// Account is the user as they see themselves: UserByID with their
+	// settings (ShareReadReceipts).
+	Account(ctx context.Context, id int64) (chat.User, error)
+	// UpdateUser changes the fields that are not nil and returns the
+	// Account.
+	UpdateUser(ctx context.Context, id int64, p chat.UserPatch) (chat.User, error)
 	// PasswordHash returns the stored hash of a user.
 	PasswordHash(ctx context.Context, id int64) (string, error)
 	// SearchUsers matches q against username and display_name ignoring case,
@@ -60,8 +64,8 @@ type TokenStore interface {
 	// records those families as ended, in one transaction; it returns them.
 	// Tokens of other users stay; a user without tokens is not an error.
 	EndSessions(ctx context.Context, userID int64, at time.Time) (families []string, err error)
-	// SessionUser returns the user and whether session (a family) has
-	// ended: what a WebSocket checks when it authenticates.
+	// SessionUser returns the user (as Account) and whether session (a
+	// family) has ended: what a WebSocket checks when it authenticates.
 	SessionUser(ctx context.Context, userID int64, session string) (u chat.User, ended bool, err error)
 	// EndedSessions lists the sessions that ended after since (by their
 	// recorded time), oldest first.
@@ -89,6 +93,15 @@ type GroupStore interface {
 	// MyGroups lists the user's groups, most recent activity first (the last
 	// message's time, else the time they joined).
 	MyGroups(ctx context.Context, userID int64) ([]chat.MyGroup, error)
+	// MyGroup is one of the user's groups as MyGroups lists it; not a
+	// member is chat.ErrNotFound.
+	MyGroup(ctx context.Context, userID, groupID int64) (chat.MyGroup, error)
+	// SetMuted sets a membership's muted switch; not a member is
+	// chat.ErrNotFound.
+	SetMuted(ctx context.Context, groupID, userID int64, muted bool) error
+	// ReadReceipts lists the read markers of a group's members who share
+	// read receipts, by user id.
+	ReadReceipts(ctx context.Context, groupID int64) ([]chat.ReadReceipt, error)
 	// GroupIDsOf lists the ids of the groups a user belongs to.
 	GroupIDsOf(ctx context.Context, userID int64) ([]int64, error)
 	// Membership fails with chat.ErrNotFound when the user is not a member.

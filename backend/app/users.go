@@ -10,9 +10,10 @@ import (
 
 // ProfileChange is the input of PATCH /users/me; nil fields stay.
 type ProfileChange struct {
-	DisplayName     *string
-	Password        *string
-	CurrentPassword *string
+	DisplayName       *string
+	Password          *string
+	CurrentPassword   *string
+	ShareReadReceipts *bool
 }
 
 // Page is a search query with paging.
@@ -22,16 +23,17 @@ type Page struct {
 	Cursor string
 }
 
-// Me returns the caller's own account.
+// Me returns the caller's own account, with their settings.
 func (s *Service) Me(ctx context.Context, uid int64) (chat.User, error) {
-	u, err := s.Store.UserByID(ctx, uid)
+	u, err := s.Store.Account(ctx, uid)
 	if err != nil {
 		return chat.User{}, orNotFound(err, "me", "user")
 	}
 	return u, nil
 }
 
-// UpdateMe changes the caller's display name and/or password. A new password
+// UpdateMe changes the caller's display name, password and/or whether
+// they share read receipts. A new password
 // needs the current one; a wrong current password is a validation failure of
 // that field (400), not a 401, because the session itself is fine and a 401
 // would make clients log out. Wrong guesses count with the same guard as
@@ -53,7 +55,7 @@ func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (ch
 	if err := chat.Merge(problems...); err != nil {
 		return chat.User{}, err
 	}
-	if display == nil && in.Password == nil {
+	if display == nil && in.Password == nil && in.ShareReadReceipts == nil {
 		return s.Me(ctx, uid)
 	}
 
@@ -76,7 +78,7 @@ func (s *Service) UpdateMe(ctx context.Context, uid int64, in ProfileChange) (ch
 		}
 		hash = &h
 	}
-	u, err := s.Store.UpdateUser(ctx, uid, display, hash)
+	u, err := s.Store.UpdateUser(ctx, uid, chat.UserPatch{DisplayName: display, PasswordHash: hash, ShareReadReceipts: in.ShareReadReceipts})
 	if err != nil {
 		return chat.User{}, orNotFound(err, "update me", "user")
 	}

@@ -15,6 +15,24 @@ type User struct {
 	DisplayName string    `json:"display_name"`
 	CreatedAt   time.Time `json:"created_at"`
 	Online      *bool     `json:"online,omitempty"`
+	// ShareReadReceipts is set only where users see themselves
+	// (/users/me, ready): whether the other members see their read markers.
+	ShareReadReceipts *bool `json:"share_read_receipts,omitempty"`
+}
+
+// UserPatch holds the fields of an account to change; nil leaves one as
+// it is.
+type UserPatch struct {
+	DisplayName       *string
+	PasswordHash      *string
+	ShareReadReceipts *bool
+}
+
+// ReadReceipt is where one member who shares read receipts has read a
+// group up to.
+type ReadReceipt struct {
+	UserID      int64 `json:"user_id"`
+	LastReadSeq int64 `json:"last_read_seq"`
 }
 
 // GroupKind tells a named group from a one-to-one conversation.
@@ -74,6 +92,8 @@ type MyGroup struct {
 	LastReadSeq int64    `json:"last_read_seq"`
 	UnreadCount int64    `json:"unread_count"`
 	LastMessage *Message `json:"last_message"`
+	// Muted: the member asked for no notifications but mentions.
+	Muted bool `json:"muted"`
 }
 
 // Member is a user together with their role in one group.

@@ -103,6 +103,12 @@ func (e Event) Audience() Audience {
 		// The other members: none of the typist's connections.
 		return Audience{Group: true, ExceptUser: e.UserID, ExceptConn: e.Conn}
 	case EventRead:
+		if e.UserID != 0 {
+			// A read receipt (ReadEvents made it only for a reader who
+			// shares them): the other members, none of the reader's
+			// connections.
+			return Audience{Group: true, ExceptUser: e.UserID}
+		}
 		// The reader's other connections (their unread counts move).
 		return Audience{Users: []int64{e.Actor}, ExceptConn: e.Conn}
 	case EventPresence:
@@ -121,4 +127,17 @@ func withUser(users []int64, uid int64) []int64 {
 		}
 	}
 	return append(users[:len(users):len(users)], uid)
+}
+
+// ReadEvents are the events of reader's read marker in group moving to seq
+// (from connection conn, "" for REST): the reader's other connections hear
+// of it without user_id (their unread counts move); when the reader shares
+// read receipts, the other members hear of it with user_id. A reader who
+// does not share is in no event the other members get.
+func ReadEvents(group, reader, seq int64, conn string, shares bool) []Event {
+	evs := []Event{{Type: EventRead, GroupID: group, Seq: seq, Actor: reader, Conn: conn}}
+	if shares {
+		evs = append(evs, Event{Type: EventRead, GroupID: group, UserID: reader, Seq: seq, Actor: reader})
+	}
+	return evs
 }

@@ -56,6 +56,10 @@ func (u *User) AppendJSON(b []byte) []byte {
 		b = append(b, `,"online":`...)
 		b = strconv.AppendBool(b, *u.Online)
 	}
+	if u.ShareReadReceipts != nil {
+		b = append(b, `,"share_read_receipts":`...)
+		b = strconv.AppendBool(b, *u.ShareReadReceipts)
+	}
 	return append(b, '}')
 }
 

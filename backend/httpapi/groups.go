@@ -111,6 +111,37 @@ func (a *api) updateGroup(c *gin.Context) {
 	c.JSON(http.StatusOK, g)
 }
 
+type muteRequest struct {
+	Muted *bool `json:"muted"`
+}
+
+func (a *api) setMuted(c *gin.Context) {
+	gid, ok := a.pathID(c, "id")
+	if !ok {
+		return
+	}
+	var in muteRequest
+	if !a.decodeJSON(c, &in) {
+		return
+	}
+	if in.Muted == nil {
+		a.invalid(c, map[string]string{"muted": "is required"})
+		return
+	}
+	g, err := a.svc.SetMuted(c.Request.Context(), uid(c), gid, *in.Muted)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, g)
+}
+
+// readReceipts lists the shared read markers as {"items": [...]}.
+func (a *api) readReceipts(ctx context.Context, uid, gid int64) (itemsOnly[chat.ReadReceipt], error) {
+	rs, err := a.svc.ReadReceipts(ctx, uid, gid)
+	return newItems(rs), err
+}
+
 // members lists a group's members as {"items": [...]}.
 func (a *api) members(ctx context.Context, uid, gid int64) (itemsOnly[chat.Member], error) {
 	ms, err := a.svc.Members(ctx, uid, gid)

@@ -177,6 +177,17 @@ func TestOpenAPIDocumentMatchesServer(t *testing.T) {
 	s.do(oasExchange{method: "POST", path: gp("/read"), token: carol, body: map[string]int64{"seq": 0}, want: 204})
 	s.do(oasExchange{method: "POST", path: gp("/read"), token: dave, body: map[string]int64{"seq": 0}, want: 403})
 	s.do(oasExchange{method: "POST", path: gp("/read"), token: carol, body: map[string]int64{"seq": -1}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "GET", path: gp("/reads"), token: carol, want: 200})
+	s.do(oasExchange{method: "GET", path: gp("/reads"), token: dave, want: 403})
+	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: carol, body: map[string]bool{"share_read_receipts": false}, want: 200})
+	s.do(oasExchange{method: "PATCH", path: "/api/v1/users/me", token: carol, body: map[string]string{"share_read_receipts": "no"}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "GET", path: gp("/reads"), token: alice, want: 200})
+	mg := fmt.Sprintf("/api/v1/me/groups/%d", pub)
+	s.do(oasExchange{method: "PATCH", path: mg, token: carol, body: map[string]bool{"muted": true}, want: 200})
+	s.do(oasExchange{method: "PATCH", path: mg, token: carol, body: map[string]any{}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "PATCH", path: mg, token: carol, body: map[string]any{"muted": "yes"}, want: 400, docRejects: true})
+	s.do(oasExchange{method: "PATCH", path: mg, token: dave, body: map[string]bool{"muted": true}, want: 403})
+	s.do(oasExchange{method: "PATCH", path: fmt.Sprintf("/api/v1/me/groups/%d", priv), token: dave, body: map[string]bool{"muted": true}, want: 404})
 
 	// ---- direct conversations ----
 	s.do(oasExchange{method: "POST", path: "/api/v1/direct", token: alice, body: map[string]int64{"user_id": bobID}, want: 201})

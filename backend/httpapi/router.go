@@ -158,6 +158,8 @@ func New(o Options) http.Handler {
 	p.PATCH("/groups/:id/members/:user_id", a.setRole)
 	p.DELETE("/groups/:id/members/:user_id", a.removeMember)
 	p.POST("/groups/:id/read", a.markRead)
+	p.GET("/groups/:id/reads", byID(a, http.StatusOK, a.readReceipts))
+	p.PATCH("/me/groups/:id", a.setMuted)
 
 	p.GET("/groups/:id/messages", a.history)
 	p.POST("/groups/:id/messages", a.send)

@@ -18,9 +18,10 @@ func (a *api) me(c *gin.Context) {
 }
 
 type updateMeRequest struct {
-	DisplayName     *string `json:"display_name"`
-	Password        *string `json:"password"`
-	CurrentPassword *string `json:"current_password"`
+	DisplayName       *string `json:"display_name"`
+	Password          *string `json:"password"`
+	CurrentPassword   *string `json:"current_password"`
+	ShareReadReceipts *bool   `json:"share_read_receipts"`
 }
 
 func (a *api) updateMe(c *gin.Context) {

@@ -76,10 +76,15 @@ func TestReadGoesToTheReadersOtherConnections(t *testing.T) {
 	}
 	a1.send(map[string]any{"type": "read", "group_id": f.gid, "seq": 2, "ref": "rd"})
 	r := a2.until(t, "read")
-	if r.GroupID != f.gid || r.Seq != 2 {
-		t.Fatalf("read = %s", r.raw)
+	if r.GroupID != f.gid || r.Seq != 2 || r.UserID != 0 {
+		t.Fatalf("read = %s, want the reader's own event (no user_id)", r.raw)
 	}
-	for _, cl := range []*client{a1, b} {
+	// bob shares a group with alice, who shares read receipts (the
+	// default): he gets her receipt, once (receipts_test.go has the rest).
+	if r := b.until(t, "read"); r.UserID != f.alice.ID || r.Seq != 2 || r.GroupID != f.gid {
+		t.Fatalf("bob's read = %s, want alice's receipt", r.raw)
+	}
+	for _, cl := range []*client{a1, a2, b} {
 		for _, fr := range cl.sync(t) {
 			if fr.Type == "read" || fr.Type == "error" {
 				t.Fatalf("%s got %s", cl.name, fr.raw)

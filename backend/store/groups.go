@@ -237,6 +237,7 @@ type myGroupRow struct {
 	Role        string
 	LastReadSeq int64
 	JoinedAt    time.Time
+	Muted       bool
 	// The last message and its sender (NULL when the group has none).
 	MsgID             *int64
 	MsgSenderID       *int64
@@ -266,13 +267,34 @@ func (r myGroupRow) lastMessage() *chat.Message {
 }
 
 // MyGroups lists the user's groups, most recent activity first (the last
-// message's time, else the time the user joined). Two set-based queries:
-// the memberships with their groups and last messages, then the peers of
-// the direct ones.
+// message's time, else the time the user joined).
 func (s *Store) MyGroups(ctx context.Context, userID int64) ([]chat.MyGroup, error) {
+	return s.myGroups(ctx, userID, 0)
+}
+
+// MyGroup is one group of MyGroups.
+func (s *Store) MyGroup(ctx context.Context, userID, groupID int64) (chat.MyGroup, error) {
+	gs, err := s.myGroups(ctx, userID, groupID)
+	if err != nil {
+		return chat.MyGroup{}, err
+	}
+	if len(gs) == 0 {
+		return chat.MyGroup{}, fmt.Errorf("my group: %w", chat.ErrNotFound)
+	}
+	return gs[0], nil
+}
+
+// myGroups lists the user's groups, or only groupID when it is not 0. Two
+// set-based queries: the memberships with their groups and last messages,
+// then the peers of the direct ones.
+func (s *Store) myGroups(ctx context.Context, userID, groupID int64) ([]chat.MyGroup, error) {
 	db := s.reader(ctx)
 	var rows []myGroupRow
-	err := db.Raw(`SELECT `+groupCols+`, m.role, m.last_read_seq, m.joined_at,
+	where, args := `WHERE m.user_id = ?`, []any{userID}
+	if groupID != 0 {
+		where, args = where+` AND m.group_id = ?`, append(args, groupID)
+	}
+	err := db.Raw(`SELECT `+groupCols+`, m.role, m.last_read_seq, m.joined_at, m.muted,
 	msg.id AS msg_id, msg.sender_id AS msg_sender_id, msg.body AS msg_body, msg.client_id AS msg_client_id,
 	msg.created_at AS msg_created_at, msg.edited_at AS msg_edited_at, msg.deleted_at AS msg_deleted_at,
 	u.username AS sender_username, u.display_name AS sender_display_name, u.created_at AS sender_created_at
@@ -280,7 +302,7 @@ FROM memberships m
 JOIN groups g ON g.id = m.group_id
 LEFT JOIN messages msg ON msg.group_id = g.id AND msg.seq = g.last_seq
 LEFT JOIN users u ON u.id = msg.sender_id
-WHERE m.user_id = ?`, userID).Find(&rows).Error
+`+where, args...).Find(&rows).Error
 	if err != nil {
 		return nil, s.wrap("my groups", err)
 	}
@@ -303,7 +325,7 @@ WHERE m.user_id = ?`, userID).Find(&rows).Error
 	for i, r := range rows {
 		g := chat.MyGroup{
 			Group: r.Group.group(), Role: chat.Role(r.Role), LastReadSeq: r.LastReadSeq,
-			UnreadCount: max(0, r.Group.LastSeq-r.LastReadSeq), LastMessage: r.lastMessage(),
+			UnreadCount: max(0, r.Group.LastSeq-r.LastReadSeq), LastMessage: r.lastMessage(), Muted: r.Muted,
 		}
 		if p, ok := peers[r.Group.ID]; ok {
 			g.Peer = &p
@@ -464,6 +486,41 @@ WHERE g.id = memberships.group_id AND memberships.group_id = ? AND memberships.u
 		return 0, s.wrap("mark read", err)
 	}
 	return marker, nil
+}
+
+// SetMuted sets a membership's muted switch.
+func (s *Store) SetMuted(ctx context.Context, groupID, userID int64, muted bool) error {
+	res := s.writer(ctx).Model(&membershipRow{}).Where("group_id = ? AND user_id = ?", groupID, userID).Update("muted", muted)
+	if res.Error != nil {
+		return s.wrap("set muted", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("set muted: %w", chat.ErrNotFound)
+	}
+	return nil
+}
+
+// ReadReceipts lists the read markers of the group's members who share
+// read receipts, by user id.
+func (s *Store) ReadReceipts(ctx context.Context, groupID int64) ([]chat.ReadReceipt, error) {
+	out := []chat.ReadReceipt{}
+	rs, err := s.rsql.QueryContext(ctx, `SELECT m.user_id, m.last_read_seq FROM memberships m JOIN users u ON u.id = m.user_id
+WHERE m.group_id = $1 AND u.share_read_receipts ORDER BY m.user_id`, groupID)
+	if err != nil {
+		return nil, s.wrap("read receipts", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var r chat.ReadReceipt
+		if err := rs.Scan(&r.UserID, &r.LastReadSeq); err != nil {
+			return nil, s.wrap("read receipts", err)
+		}
+		out = append(out, r)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, s.wrap("read receipts", err)
+	}
+	return out, nil
 }
 
 // GroupIDsOfUsers maps each of the users to the ids of the groups they

@@ -26,6 +26,24 @@ func (r userRow) user() chat.User {
 // userCols lists the public columns of users (never the password hash).
 const userCols = "id, username, display_name, created_at"
 
+// accountCols are userCols and the user's own settings: what the user sees
+// of themselves.
+const accountCols = userCols + ", share_read_receipts"
+
+// accountRow is a user with their settings (never written through GORM,
+// whose zero bool would overwrite the column's default).
+type accountRow struct {
+	User              userRow `gorm:"embedded"`
+	ShareReadReceipts bool
+}
+
+func (r accountRow) account() chat.User {
+	u := r.User.user()
+	share := r.ShareReadReceipts
+	u.ShareReadReceipts = &share
+	return u
+}
+
 // tokenRow is a refresh token as the table holds it.
 type tokenRow chat.RefreshToken
 

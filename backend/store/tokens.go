@@ -107,16 +107,16 @@ func (s *Store) EndSessions(ctx context.Context, userID int64, at time.Time) ([]
 // SessionUser returns a user and whether session has ended, in one read:
 // what opening (or re-authenticating) a WebSocket needs.
 func (s *Store) SessionUser(ctx context.Context, userID int64, session string) (chat.User, bool, error) {
-	var row userRow
+	var row accountRow
 	var ended bool
-	err := s.rsql.QueryRowContext(ctx, `SELECT `+userCols+`,
+	err := s.rsql.QueryRowContext(ctx, `SELECT `+accountCols+`,
 	EXISTS (SELECT 1 FROM ended_sessions WHERE family_id = $2)
 FROM users WHERE id = $1`, userID, session).
-		Scan(&row.ID, &row.Username, &row.DisplayName, &row.CreatedAt, &ended)
+		Scan(&row.User.ID, &row.User.Username, &row.User.DisplayName, &row.User.CreatedAt, &row.ShareReadReceipts, &ended)
 	if err != nil {
 		return chat.User{}, false, s.wrap("session user", err)
 	}
-	return row.user(), ended, nil
+	return row.account(), ended, nil
 }
 
 // EndedSessions lists the sessions that ended after since, oldest first.

@@ -40,13 +40,25 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (chat.User,
 	return row.user(), row.PasswordHash, nil
 }
 
-func (s *Store) UpdateUser(ctx context.Context, id int64, displayName, passwordHash *string) (chat.User, error) {
-	set := map[string]any{}
-	if displayName != nil {
-		set["display_name"] = *displayName
+// Account reads the user with their settings.
+func (s *Store) Account(ctx context.Context, id int64) (chat.User, error) {
+	var row accountRow
+	if err := s.reader(ctx).Table("users").Select(accountCols).Take(&row, "id = ?", id).Error; err != nil {
+		return chat.User{}, s.wrap("account", err)
 	}
-	if passwordHash != nil {
-		set["password_hash"] = *passwordHash
+	return row.account(), nil
+}
+
+func (s *Store) UpdateUser(ctx context.Context, id int64, p chat.UserPatch) (chat.User, error) {
+	set := map[string]any{}
+	if p.DisplayName != nil {
+		set["display_name"] = *p.DisplayName
+	}
+	if p.PasswordHash != nil {
+		set["password_hash"] = *p.PasswordHash
+	}
+	if p.ShareReadReceipts != nil {
+		set["share_read_receipts"] = *p.ShareReadReceipts
 	}
 	if len(set) > 0 {
 		res := s.writer(ctx).Model(&userRow{}).Where("id = ?", id).Updates(set)
@@ -57,11 +69,11 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, displayName, passwordH
 			return chat.User{}, fmt.Errorf("update user: %w", chat.ErrNotFound)
 		}
 	}
-	var row userRow
-	if err := s.reader(ctx).Select(userCols).Take(&row, "id = ?", id).Error; err != nil {
-		return chat.User{}, s.wrap("update user", err)
+	u, err := s.Account(ctx, id)
+	if err != nil {
+		return chat.User{}, fmt.Errorf("update user: %w", err)
 	}
-	return row.user(), nil
+	return u, nil
 }
 
 func (s *Store) PasswordHash(ctx context.Context, id int64) (string, error) {

@@ -57,6 +57,8 @@ func Run(t *testing.T, open func(testing.TB) Store) {
 		{"History", testHistory},
 		{"EditDeleteMessage", testEditDeleteMessage},
 		{"EditHistory", testEditHistory},
+		{"Mute", testMute},
+		{"ReadReceipts", testReadReceipts},
 		{"MarkRead", testMarkRead},
 		{"MyGroups", testMyGroups},
 		{"QueuedKeepOrder", testQueuedKeepOrder},

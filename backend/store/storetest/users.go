@@ -1,9 +1,9 @@
 package storetest
 
 import (
-	"reflect"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -88,7 +88,7 @@ func testUpdateUser(t *testing.T, s Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.UpdateUser(ctx, u.ID, tc.display, tc.hash)
+			got, err := s.UpdateUser(ctx, u.ID, chat.UserPatch{DisplayName: tc.display, PasswordHash: tc.hash})
 			noErr(t, err)
 			if got.DisplayName != tc.wantDisplay || got.Username != "carol" || got.ID != u.ID {
 				t.Errorf("UpdateUser = %+v, want display name %q", got, tc.wantDisplay)
@@ -100,9 +100,9 @@ func testUpdateUser(t *testing.T, s Store) {
 			}
 		})
 	}
-	_, err := s.UpdateUser(ctx, u.ID+1000, ptr("x"), nil)
+	_, err := s.UpdateUser(ctx, u.ID+1000, chat.UserPatch{DisplayName: ptr("x")})
 	wantErr(t, err, chat.ErrNotFound)
-	_, err = s.UpdateUser(ctx, u.ID+1000, nil, nil)
+	_, err = s.UpdateUser(ctx, u.ID+1000, chat.UserPatch{})
 	wantErr(t, err, chat.ErrNotFound)
 }
 
@@ -278,15 +278,15 @@ func testEndSessions(t *testing.T, s Store) {
 		t.Fatal("use = false")
 	}
 
-	// SessionUser is the user as UserByID reads it, plus whether the
+	// SessionUser is the user as Account reads it, plus whether the
 	// session ended.
 	ended := func(uid int64, session string) (bool, error) {
 		t.Helper()
 		got, ended, err := s.SessionUser(ctx, uid, session)
 		if err == nil {
-			want, err := s.UserByID(ctx, uid)
+			want, err := s.Account(ctx, uid)
 			noErr(t, err)
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("SessionUser(%d) = %+v, want %+v", uid, got, want)
 			}
 		}

@@ -197,6 +197,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Mute or unmute one of the caller's groups (members only) */
+        patch: operations["updateMyGroup"];
+        trace?: never;
+    };
     "/api/v1/direct": {
         parameters: {
             query?: never;
@@ -326,6 +343,26 @@ export interface paths {
         put?: never;
         /** Move the read marker */
         post: operations["markRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/groups/{id}/reads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read markers of the members who share read receipts (members only)
+         * @description Members whose share_read_receipts is off are left out.
+         */
+        get: operations["listReadReceipts"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -506,6 +543,8 @@ export interface components {
             created_at: string;
             /** @description Presence; only on GET /users/{id}. */
             online?: boolean;
+            /** @description Only on the caller's own account (GET/PATCH /users/me, the WebSocket ready frame): whether the other members see the caller's read markers (GET /groups/{id}/reads, read events with user_id). Default true. */
+            share_read_receipts?: boolean;
         };
         /** @enum {string} */
         Role: "owner" | "admin" | "member";
@@ -590,6 +629,8 @@ export interface components {
              */
             unread_count: number;
             last_message: components["schemas"]["Message"] | null;
+            /** @description The caller muted the group (PATCH /me/groups/{id}): clients raise no notification for it but mentions. */
+            muted: boolean;
         };
         Message: {
             /** Format: int64 */
@@ -695,6 +736,8 @@ export interface components {
             password?: string;
             /** Format: password */
             current_password?: string;
+            /** @description Whether the other members see the caller's read markers; off hides them everywhere, events included. */
+            share_read_receipts?: boolean;
         };
         /**
          * @example {
@@ -771,6 +814,19 @@ export interface components {
         };
         EditList: {
             items: components["schemas"]["Edit"][];
+        };
+        /** @description How far one member who shares read receipts has read the group. */
+        ReadReceipt: {
+            /** Format: int64 */
+            user_id: number;
+            /** Format: int64 */
+            last_read_seq: number;
+        };
+        ReadReceiptList: {
+            items: components["schemas"]["ReadReceipt"][];
+        };
+        MuteRequest: {
+            muted: boolean;
         };
     };
     responses: {
@@ -1271,6 +1327,41 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    updateMyGroup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Group id. */
+                id: components["parameters"]["GroupID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MuteRequest"];
+            };
+        };
+        responses: {
+            /** @description The group as the caller's list shows it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyGroup"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     direct: {
         parameters: {
             query?: never;
@@ -1622,6 +1713,35 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listReadReceipts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Group id. */
+                id: components["parameters"]["GroupID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shared read markers, by user id. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadReceiptList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

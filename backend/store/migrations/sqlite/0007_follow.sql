@@ -10,3 +10,11 @@ CREATE TABLE message_edits (
     edited_at  DATETIME NOT NULL
 );
 CREATE INDEX message_edits_message ON message_edits (message_id, id);
+
+-- A muted group raises no notification but for mentions (the clients
+-- decide; the server keeps the switch per membership).
+ALTER TABLE memberships ADD COLUMN muted BOOLEAN NOT NULL DEFAULT 0;
+
+-- Whether the user's read markers are shown to the other members
+-- (GET /groups/{id}/reads and read events with user_id).
+ALTER TABLE users ADD COLUMN share_read_receipts BOOLEAN NOT NULL DEFAULT 1;
