@@ -1,4 +1,4 @@
-import type { MessageSearchPage, ReadReceiptList } from './find';
+import type { MessageSearchPage } from './find';
 import { HttpClient, tokensFrom } from './http';
 import type {
   AuthResult,
@@ -12,6 +12,8 @@ import type {
   MessagePage,
   MyGroup,
   MyGroupList,
+  MuteRequest,
+  ReadReceiptList,
   RegisterRequest,
   SetRoleRequest,
   UpdateGroupRequest,
@@ -145,7 +147,7 @@ export class ChatApi {
 
   /** Mutes or unmutes one of the caller's conversations; answers the MyGroup. */
   setMuted(id: number, muted: boolean): Promise<MyGroup> {
-    return this.http.request<MyGroup>('PATCH', `/me/groups/${id}`, { body: { muted } });
+    return this.http.request<MyGroup>('PATCH', `/me/groups/${id}`, { body: { muted } satisfies MuteRequest });
   }
 
   /** How far the members who share read receipts have read. */

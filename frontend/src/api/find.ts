@@ -7,21 +7,8 @@ import type { Message, MyGroup, User } from './types';
 /** A Message as the contract now describes it: `mentions` lists the members named as @username. */
 export type MessageWithMentions = Message & { mentions?: number[] };
 
-/** MyGroup with the caller's mention count and mute setting. */
-export type FollowedGroup = MyGroup & { mention_count?: number; muted?: boolean };
-
-/** The caller's own User, with whether it shares read receipts. */
-export type MeUser = User & { share_read_receipts?: boolean };
-
-/** How far one member who shares receipts has read (GET /groups/{id}/reads). */
-export interface ReadReceipt {
-  user_id: number;
-  last_read_seq: number;
-}
-
-export interface ReadReceiptList {
-  items: ReadReceipt[];
-}
+/** MyGroup with the caller's mention count. */
+export type FollowedGroup = MyGroup & { mention_count?: number };
 
 /** GET /search/messages. */
 export interface MessageSearchPage {
@@ -38,9 +25,10 @@ export function mentionCount(g: MyGroup): number {
 }
 
 export function isMuted(g: MyGroup): boolean {
-  return (g as FollowedGroup).muted ?? false;
+  return g.muted;
 }
 
+/** share_read_receipts is only on the caller's own account; default on. */
 export function sharesReceipts(u: User): boolean {
-  return (u as MeUser).share_read_receipts ?? true;
+  return u.share_read_receipts ?? true;
 }

@@ -29,3 +29,6 @@ export type SetRoleRequest = Schemas['SetRoleRequest'];
 export type SendRequest = Schemas['SendRequest'];
 export type Edit = Schemas['Edit'];
 export type EditList = Schemas['EditList'];
+export type ReadReceipt = Schemas['ReadReceipt'];
+export type ReadReceiptList = Schemas['ReadReceiptList'];
+export type MuteRequest = Schemas['MuteRequest'];

@@ -87,7 +87,7 @@ export function withReload(fresh: MyGroup, held: MyGroup | undefined): MyGroup {
 
 /** A group the caller just created, joined or opened, before /me/groups lists it. */
 export function asMyGroup(grp: Group, role: MyGroup['role']): MyGroup {
-  return { ...grp, role, last_read_seq: grp.last_seq, unread_count: 0, last_message: null };
+  return { ...grp, role, last_read_seq: grp.last_seq, unread_count: 0, last_message: null, muted: false };
 }
 
 // ---- the store ----

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { Message, MyGroup } from '../api/types';
+import type { Message } from '../api/types';
 import { alice, bob, msg, myGroup } from '../test/fakes';
 import { fakeNotifications } from '../test/notifications';
 import { Notifier, notifyKey, shouldNotify, type NotifyView } from './notifications';
@@ -7,7 +7,7 @@ import { Notifier, notifyKey, shouldNotify, type NotifyView } from './notificati
 const plain = msg(4, { sender: bob, body: 'hello' });
 const mention = msg(5, { sender: bob, body: '@alice look', mentions: [alice.id] } as Partial<Message>);
 const group = myGroup({ id: 7 });
-const muted = myGroup({ id: 7, muted: true } as Partial<MyGroup>);
+const muted = myGroup({ id: 7, muted: true });
 
 describe('shouldNotify', () => {
   it.each([

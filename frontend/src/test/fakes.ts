@@ -116,6 +116,7 @@ export function myGroup(over: Partial<MyGroup> = {}): MyGroup {
     last_read_seq: 3,
     unread_count: 0,
     last_message: null,
+    muted: false,
     ...over,
   };
 }

@@ -1,7 +1,6 @@
 import { useState } from 'preact/hooks';
 import { useChat, useServices } from '../../app/context';
 import { sharesReceipts } from '../../api/find';
-import type { UpdateMeRequest } from '../../api/types';
 import { messageOf } from '../../state/chat';
 import styles from './FollowSettings.module.scss';
 
@@ -35,8 +34,7 @@ export function FollowSettings() {
     setBusy(true);
     setError(null);
     try {
-      // share_read_receipts is in docs/API.md; the generated request type has it once openapi.json does.
-      const u = await chat.api.updateMe({ share_read_receipts: on } as UpdateMeRequest);
+      const u = await chat.api.updateMe({ share_read_receipts: on });
       session.setUser(u);
       chat.applyMe(u);
     } catch (err) {
