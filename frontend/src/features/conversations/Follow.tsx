@@ -28,7 +28,7 @@ export function MuteButton({ group }: { group: MyGroup }) {
     <>
       <button
         type="button"
-        class="btn btn-secondary btn-small"
+        class={`btn btn-secondary btn-small ${styles.mute}`}
         aria-pressed={muted ? 'true' : 'false'}
         title={muted ? 'Muted: only mentions notify you' : 'Notifications on'}
         disabled={busy}
@@ -69,6 +69,11 @@ export function UnreadBadges({ group, active }: { group: MyGroup; active: boolea
         </span>
       )}
       {muted && unread === 0 && <span class="visually-hidden">, muted</span>}
+      {muted && (
+        <span class={styles.mutedMark} aria-hidden="true" title="Muted">
+          muted
+        </span>
+      )}
     </>
   );
 }
