@@ -21,6 +21,7 @@ describe('mentionParts', () => {
     ['@ALICE and @Alice.', '[@ALICE] and [@Alice].'],
     ['@alice2 @alice_b @alice.b bob@alice @@alice', '@alice2 @alice_b @alice.b bob@alice @@alice'],
     ['(@alice), @alice-', '([@alice]), [@alice]-'],
+    ['thanks @alice.. é@alice _@alice', 'thanks [@alice].. é@alice _@alice'],
     ['<b>@alice</b>', '<b>[@alice]</b>'],
     ['no mention', 'no mention'],
     ['', ''],
@@ -42,6 +43,7 @@ describe('mentionQuery', () => {
     ['mail bob@al', 11, null],
     ['hi @bob there', 13, null],
     ['@@x', 3, null],
+    ['é@al', 4, null],
   ])('%s at %i', (text, caret, want) => {
     expect(mentionQuery(text, caret)).toEqual(want);
   });

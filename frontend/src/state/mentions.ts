@@ -14,28 +14,31 @@ export interface TextPart {
   mention: boolean;
 }
 
+/** Before an "@" that starts a mention: the start of the body or none of these (docs/API.md, Messages). */
+const NOT_BEFORE_MENTION = /[\p{L}\p{N}@_.-]/u;
+
 /**
- * Splits a body into text and the mentions of username ("@alice", any case),
- * standing alone: not inside a longer name ("@alice2") or an address ("bob@alice").
+ * Splits a body into text and the mentions of username ("@alice", any case)
+ * by the server's rule: an "@" at the start or after a character that is not
+ * a letter, digit, "@", "_", "." or "-"; then the longest run of username
+ * characters, which names the user as it is or without its trailing "." and
+ * "-" ("thanks @alice."); "bob@alice" and "@alice2" do not.
  */
 export function mentionParts(body: string, username: string): TextPart[] {
   const parts: TextPart[] = [];
-  const want = '@' + username.toLowerCase();
-  const lower = body.toLowerCase();
+  const want = username.toLowerCase();
   let from = 0;
-  let at = lower.indexOf(want);
-  while (at !== -1 && username !== '') {
-    const end = at + want.length;
-    const before = at === 0 ? '' : body.charAt(at - 1);
-    const after = body.charAt(end);
-    // A name may end a sentence ("@alice."): a trailing dot or dash followed by no name character counts as punctuation.
-    const endsName = after === '' || !USERNAME_CHAR.test(after) || (/[.-]/.test(after) && !USERNAME_CHAR.test(body.charAt(end + 1)));
-    if ((before === '' || !USERNAME_CHAR.test(before)) && before !== '@' && endsName) {
-      if (at > from) parts.push({ text: body.slice(from, at), mention: false });
-      parts.push({ text: body.slice(at, end), mention: true });
-      from = end;
-    }
-    at = lower.indexOf(want, end);
+  for (let at = body.indexOf('@'); at !== -1 && want !== ''; at = body.indexOf('@', at + 1)) {
+    const before = body.slice(0, at);
+    const prev = [...before.slice(-2)].pop() ?? '';
+    if (prev !== '' && NOT_BEFORE_MENTION.test(prev)) continue;
+    let end = at + 1;
+    while (end < body.length && USERNAME_CHAR.test(body.charAt(end))) end++;
+    const run = body.slice(at + 1, end).toLowerCase();
+    if (run !== want && run.replace(/[.-]+$/, '') !== want) continue;
+    if (at > from) parts.push({ text: body.slice(from, at), mention: false });
+    parts.push({ text: body.slice(at, at + 1 + want.length), mention: true });
+    from = at + 1 + want.length;
   }
   if (from < body.length) parts.push({ text: body.slice(from), mention: false });
   return parts;
@@ -48,7 +51,7 @@ export function mentionQuery(text: string, caret: number): { start: number; quer
   if (i === 0 || text.charAt(i - 1) !== '@') return null;
   const start = i - 1;
   const before = start === 0 ? '' : text.charAt(start - 1);
-  if (before !== '' && (USERNAME_CHAR.test(before) || before === '@')) return null;
+  if (before !== '' && NOT_BEFORE_MENTION.test(before)) return null;
   return { start, query: text.slice(i, caret) };
 }
 
