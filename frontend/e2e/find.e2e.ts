@@ -152,7 +152,18 @@ describe.skipIf(skip !== null)('find and follow in a real browser', () => {
     await setHidden(alice.page, true);
     const before = (await notes(alice.page)).length;
 
-    await send(bob.page, `@${names.alice} can you look at this?`);
+    // Bob names Alice through the completion list of the composer.
+    const box = bob.page.getByLabel('Message', { exact: true });
+    await box.fill('');
+    await box.pressSequentially('@ali', { delay: 20 });
+    const option = bob.page.getByRole('listbox', { name: 'Mention suggestions' }).getByRole('option', { name: `Alice @${names.alice}` });
+    await option.waitFor();
+    expect(await option.getAttribute('aria-selected')).toBe('true');
+    await box.press('Enter');
+    await expect.poll(() => box.inputValue()).toBe(`@${names.alice} `);
+    await box.pressSequentially('can you look at this?');
+    await box.press('Enter');
+    await log(bob.page).getByText(`@${names.alice} can you look at this?`, { exact: true }).waitFor();
     await expect.poll(async () => (await notes(alice.page)).slice(before)).toEqual([
       { title: `Bob @${names.bob} in ${groupName}`, body: `@${names.alice} can you look at this?` },
     ]);
