@@ -1,14 +1,19 @@
+import type { MessageSearchPage } from './find';
 import { HttpClient, tokensFrom } from './http';
 import type {
   AuthResult,
   CreateGroupRequest,
+  EditList,
   Group,
   GroupPage,
   LoginRequest,
   MemberList,
   Message,
   MessagePage,
+  MyGroup,
   MyGroupList,
+  MuteRequest,
+  ReadReceiptList,
   RegisterRequest,
   SetRoleRequest,
   UpdateGroupRequest,
@@ -138,6 +143,34 @@ export class ChatApi {
   /** Adds (PUT) or removes (DELETE) the caller's reaction; both idempotent. */
   react(messageId: number, emoji: string, add: boolean): Promise<void> {
     return this.http.request<void>(add ? 'PUT' : 'DELETE', `/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`);
+  }
+
+  /** Earlier versions of an edited message, oldest first. */
+  messageEdits(id: number): Promise<EditList> {
+    return this.http.request<EditList>('GET', `/messages/${id}/edits`);
+  }
+
+  /** Mutes or unmutes one of the caller's conversations; answers the MyGroup. */
+  setMuted(id: number, muted: boolean): Promise<MyGroup> {
+    return this.http.request<MyGroup>('PATCH', `/me/groups/${id}`, { body: { muted } satisfies MuteRequest });
+  }
+
+  /** How far the members who share read receipts have read. */
+  reads(id: number): Promise<ReadReceiptList> {
+    return this.http.request<ReadReceiptList>('GET', `/groups/${id}/reads`);
+  }
+
+  /** Full-text search over the caller's messages (or one group's). */
+  searchMessages(
+    q: string,
+    opts: { groupId?: number; cursor?: string; limit?: number } = {},
+    signal?: AbortSignal,
+  ): Promise<MessageSearchPage> {
+    return this.http.request<MessageSearchPage>(
+      'GET',
+      `/search/messages?${query({ q, group_id: opts.groupId, cursor: opts.cursor, limit: opts.limit })}`,
+      { signal },
+    );
   }
 }
 

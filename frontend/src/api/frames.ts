@@ -27,7 +27,8 @@ export type ServerEvent =
   | { type: 'message_updated'; message: Message }
   | { type: 'message_deleted'; message: Message }
   | { type: 'typing'; group_id: number; user_id: number }
-  | { type: 'read'; group_id: number; seq: number }
+  // user_id: another member's marker (docs/API.md: sent when that member shares read receipts); absent: one's own.
+  | { type: 'read'; group_id: number; seq: number; user_id?: number }
   | { type: 'presence'; user_id: number; online: boolean }
   | { type: 'member_joined'; group_id: number; user: User }
   | { type: 'member_left'; group_id: number; user_id: number }

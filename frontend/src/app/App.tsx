@@ -3,6 +3,7 @@ import { socketUrl } from '../api/socket';
 import { AuthForm } from '../features/auth/AuthForm';
 import { ChatStore } from '../state/chat';
 import { ChatContext, ServicesContext, useServices, type AppServices } from './context';
+import { notificationText } from './notify';
 import { Shell } from './Shell';
 
 export function App({ services }: { services: AppServices }) {
@@ -77,6 +78,21 @@ function ChatRoot() {
         onGroupGone: (id) => {
           const r = router.route;
           if (r.name === 'group' && r.id === id) router.navigate('/', { replace: true });
+        },
+              notifications: {
+          api: typeof Notification === 'undefined' ? undefined : Notification,
+          view: {
+            activeId: () => {
+              const r = router.route;
+              return r.name === 'group' ? r.id : null;
+            },
+            hidden: () => document.visibilityState === 'hidden',
+            open: (id) => {
+              window.focus();
+              router.navigate(`/g/${id}`);
+            },
+            text: notificationText,
+          },
         },
       }),
   );

@@ -3,7 +3,9 @@ import { ChatIcon, LogoIcon, PlusIcon } from './Icons';
 import { ChatView } from '../features/chat/ChatView';
 import { ConversationList } from '../features/conversations/ConversationList';
 import { CreateGroupDialog } from '../features/groups/CreateGroupDialog';
+import { FollowSettings } from '../features/profile/FollowSettings';
 import { ProfileDialog } from '../features/profile/ProfileDialog';
+import { MessageSearch } from '../features/search/MessageSearch';
 import { SearchPanel } from '../features/search/SearchPanel';
 import { useChat, useServices } from './context';
 import { ConnectionBanner } from './ConnectionBanner';
@@ -18,6 +20,7 @@ export function Shell() {
   const [query, setQuery] = useState('');
   const [creating, setCreating] = useState(false);
   const [profile, setProfile] = useState(false);
+  const [searching, setSearching] = useState(false);
   const activeId = route.name === 'group' ? route.id : null;
   const active = activeId !== null ? chat.conversations.get(activeId) : undefined;
   // The open conversation is being read: it does not count.
@@ -46,6 +49,9 @@ export function Shell() {
           <span class={styles.username} title={me ? `@${me.username}` : undefined}>
             {me ? displayName(me) : ''}
           </span>
+          <button class="btn btn-secondary btn-small" type="button" aria-haspopup="dialog" onClick={() => setSearching(true)}>
+            Search<span class="visually-hidden"> messages</span>
+          </button>
           <button
             class="btn btn-secondary btn-small"
             type="button"
@@ -88,7 +94,21 @@ export function Shell() {
           )}
         </main>
       </div>
-      {profile && <ProfileDialog onClose={() => setProfile(false)} onSaved={(u) => chat.applyMe(u)} />}
+      {profile && (
+        <ProfileDialog onClose={() => setProfile(false)} onSaved={(u) => chat.applyMe(u)}>
+          <FollowSettings />
+        </ProfileDialog>
+      )}
+      {searching && (
+        <MessageSearch
+          activeId={activeId}
+          onClose={() => setSearching(false)}
+          onOpen={(m) => {
+            setSearching(false);
+            router.navigate(`/g/${m.group_id}?seq=${m.seq}`);
+          }}
+        />
+      )}
       {creating && (
         <CreateGroupDialog
           onClose={() => setCreating(false)}

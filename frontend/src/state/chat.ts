@@ -10,9 +10,11 @@ import { asMyGroup, ConversationsStore } from './conversations';
 import { HistoryStore } from './history';
 import { MembersStore } from './members';
 import { outboxKey } from './keys';
+import { Notifier, type NotifierDeps } from './notifications';
 import { newClientId, OutboxStore } from './outbox';
 import { PresenceStore } from './presence';
 import { applyReaction } from './reactions';
+import { ReceiptsStore } from './receipts';
 import { checkBody } from './text';
 import { UploadStore } from './uploads';
 import { UsersStore } from './users';
@@ -32,7 +34,14 @@ export interface ChatDeps {
   onGroupGone?: (groupId: number) => void;
   /** Attachment uploads (default: XMLHttpRequest to the API). */
   uploader?: Uploader;
+  /** Browser notifications: the Notification API and the view; none when absent. */
+  notifications?: Pick<NotifierDeps, 'api' | 'view'>;
 }
+
+const noNotifications: Pick<NotifierDeps, 'api' | 'view'> = {
+  api: undefined,
+  view: { activeId: () => null, hidden: () => false, open: () => undefined, text: (m) => ({ title: '', body: m.body }) },
+};
 
 type Handlers = { [T in ServerEventType]: (ev: EventOf<T>) => void };
 
@@ -53,9 +62,11 @@ export class ChatStore {
   readonly members: MembersStore;
   readonly users = new UsersStore();
   readonly uploads: UploadStore;
+  readonly notifier: Notifier;
+  readonly receipts: ReceiptsStore;
   readonly socket: SocketClient;
 
-  private readonly api: ChatApi;
+  readonly api: ChatApi;
   private readonly now: () => number;
   private readonly onGroupGone: ((id: number) => void) | undefined;
   private readonly lastTypingSent = new Map<number, number>();
@@ -72,6 +83,8 @@ export class ChatStore {
     this.conversations = new ConversationsStore(deps.me.id);
     this.outbox = new OutboxStore(deps.storage, outboxKey(deps.me.id), deps.me.id);
     this.presence = new PresenceStore(() => this.now());
+    this.receipts = new ReceiptsStore(this.api);
+    this.notifier = new Notifier({ userId: deps.me.id, storage: deps.storage, ...(deps.notifications ?? noNotifications) });
     this.history = new HistoryStore({
       api: this.api,
       lastSeq: (id) => this.conversations.peek(id)?.last_seq ?? 0,
@@ -258,6 +271,11 @@ export class ChatStore {
 
   // ---- groups ----
 
+  /** Mutes or unmutes a conversation (PATCH /me/groups/{id}): no notification but for mentions, a quieter badge. */
+  async setMuted(groupId: number, muted: boolean): Promise<void> {
+    this.conversations.mine(await this.api.setMuted(groupId, muted));
+  }
+
   async createGroup(name: string, description: string, visibility: Visibility): Promise<MyGroup> {
     const g = this.conversations.add(asMyGroup(await this.api.createGroup(name.trim(), description.trim(), visibility), 'owner'));
     this.resumeFrom(g);
@@ -303,6 +321,7 @@ export class ChatStore {
       this.conversations.remove(groupId);
       this.history.forget(groupId);
       this.members.forget(groupId);
+      this.receipts.forget(groupId);
     });
     this.onGroupGone?.(groupId);
   }
@@ -325,11 +344,14 @@ export class ChatStore {
 
   // ---- events: each type goes to the stores that own it ----
 
-  private messageArrived(m: Message): void {
+  private messageArrived(m: Message, live = false): void {
+    const before = this.conversations.peek(m.group_id);
+    if (live && before && m.seq > before.last_seq) this.notifier.message(m, before);
     batch(() => {
       if (!this.conversations.has(m.group_id)) this.scheduleGroupsReload();
       this.history.received(m);
       this.conversations.message(m);
+      this.receipts.sent(m);
       this.presence.stoppedTyping(m.group_id, m.sender.id);
     });
   }
@@ -350,10 +372,12 @@ export class ChatStore {
     reauthed: () => undefined,
     resumed: () => {
       for (const id of this.history.held()) void this.history.backfill(id);
+      // Read events missed while disconnected: ask again.
+      for (const id of this.receipts.held()) this.receipts.load(id).catch(() => undefined);
     },
     pong: () => undefined,
     ack: (ev) => this.messageArrived(ev.message),
-    message: (ev) => this.messageArrived(ev.message),
+    message: (ev) => this.messageArrived(ev.message, true),
     message_updated: (ev) => this.messageUpdated(ev.message),
     message_deleted: (ev) => this.messageUpdated(ev.message),
     typing: (ev) => {
@@ -366,7 +390,11 @@ export class ChatStore {
         );
       }
     },
-    read: (ev) => this.conversations.read(ev.group_id, ev.seq),
+    read: (ev) => {
+      // Another member's marker (they share receipts), or one's own from another connection.
+      if (ev.user_id !== undefined && ev.user_id !== this.me.id) this.receipts.read(ev.group_id, ev.user_id, ev.seq);
+      else this.conversations.read(ev.group_id, ev.seq);
+    },
     presence: (ev) => this.presence.set(ev.user_id, ev.online),
     member_joined: (ev) => {
       this.users.remember([ev.user]);
@@ -387,6 +415,7 @@ export class ChatStore {
       batch(() => {
         this.conversations.memberCount(ev.group_id, -1);
         this.members.left(ev.group_id, ev.user_id);
+        this.receipts.left(ev.group_id, ev.user_id);
       });
     },
     reaction: (ev) => this.history.patch(ev.group_id, ev.message_id, (m) => applyReaction(m, ev, this.me.id)),

@@ -1,4 +1,5 @@
 import { batch, computed, signal } from '@preact/signals';
+import { mentionCount, mentionsOf, type FollowedGroup } from '../api/find';
 import type { Group, Message, MyGroup, User } from '../api/types';
 import { listComputed, SignalMap } from './signals';
 import { renamed } from './users';
@@ -27,6 +28,9 @@ export function withMessage(g: MyGroup, m: Message, meId: number): MyGroup {
   if (lastSeq === g.last_seq && !newerPreview && readSeq === g.last_read_seq) return g;
   const next: MyGroup = { ...g, last_seq: lastSeq, last_read_seq: readSeq, last_message: newerPreview ? m : g.last_message };
   next.unread_count = unreadCount(next);
+  const mentionsMe = m.seq > g.last_seq && m.seq > readSeq && m.sender.id !== meId && mentionsOf(m).includes(meId);
+  if (mentionsMe) (next as FollowedGroup).mention_count = mentionCount(g) + 1;
+  else if (readSeq >= lastSeq && mentionCount(g) > 0) (next as FollowedGroup).mention_count = 0;
   return next;
 }
 
@@ -35,11 +39,16 @@ export function withMessageUpdate(g: MyGroup, m: Message): MyGroup {
   return g.last_message?.id === m.id ? { ...g, last_message: m } : g;
 }
 
-/** Read markers only move forward. */
+/**
+ * Read markers only move forward. Read to the end, no mention is left; read
+ * part way, the client cannot tell which mentions remain and keeps the count
+ * until the next /me/groups.
+ */
 export function withRead(g: MyGroup, seq: number): MyGroup {
   if (seq <= g.last_read_seq) return g;
-  const next = { ...g, last_read_seq: seq };
+  const next: FollowedGroup = { ...g, last_read_seq: seq };
   next.unread_count = unreadCount(next);
+  if (seq >= g.last_seq && mentionCount(g) > 0) next.mention_count = 0;
   return next;
 }
 
@@ -71,7 +80,9 @@ export function withReload(fresh: MyGroup, held: MyGroup | undefined): MyGroup {
     held.last_message && (!fresh.last_message || held.last_message.seq > fresh.last_message.seq)
       ? held.last_message
       : fresh.last_message;
-  return { ...fresh, last_seq: lastSeq, last_read_seq: read, unread_count: Math.max(0, lastSeq - read), last_message: lm };
+  const next: FollowedGroup = { ...fresh, last_seq: lastSeq, last_read_seq: read, unread_count: Math.max(0, lastSeq - read), last_message: lm };
+  if (read >= lastSeq && mentionCount(fresh) > 0) next.mention_count = 0;
+  return next;
 }
 
 /** A group the caller just created, joined or opened, before /me/groups lists it. */
@@ -180,6 +191,11 @@ export class ConversationsStore {
 
   memberCount(id: number, delta: number): void {
     this.update(id, (g) => ({ ...g, member_count: Math.max(0, g.member_count + delta) }));
+  }
+
+  /** The caller's own settings of one conversation changed (PATCH /me/groups/{id}): the answer, keeping what moved here. */
+  mine(fresh: MyGroup): void {
+    this.update(fresh.id, (held) => withReload(fresh, held));
   }
 
   /** A new profile of u shows in the previews of its last messages. */

@@ -158,3 +158,32 @@ describe('HistoryStore', () => {
     expect(store.heldEnd(7)).toBeNull();
   });
 });
+
+describe('HistoryStore.openAt (a search result)', () => {
+  it('loads the pages around the message, then joins them to the latest', async () => {
+    const { store, calls } = setup(range(1, 300), { 7: 300 });
+    await store.openAt(7, 100);
+    expect(calls.slice(0, 2)).toEqual(['7 before=101 after= limit=25', '7 before= after=100 limit=25']);
+    expect(seqs(store).slice(0, 50)).toEqual(range(76, 125).map((m) => m.seq));
+    expect(store.conversation(7).hasMore).toBe(true);
+    await store.backfill(7);
+    expect(seqs(store)).toEqual(range(76, 300).map((m) => m.seq));
+  });
+
+  it('adds an older message to a conversation already open, and knows there is nothing before the first page', async () => {
+    const { store } = setup(range(1, 120), { 7: 120 });
+    await store.open(7);
+    await store.openAt(7, 10);
+    await store.backfill(7);
+    expect(seqs(store)).toEqual(range(1, 120).map((m) => m.seq));
+    expect(store.conversation(7).hasMore).toBe(false);
+  });
+
+  it('asks nothing when the message is held', async () => {
+    const { store, calls } = setup(range(1, 20), { 7: 20 });
+    await store.open(7);
+    calls.length = 0;
+    await store.openAt(7, 5);
+    expect(calls.filter((c) => c.includes('limit=25'))).toEqual([]);
+  });
+});

@@ -7,6 +7,8 @@ import { renamed } from './users';
 
 /** Messages per REST page when opening a conversation or scrolling up. */
 const PAGE = 50;
+/** Messages loaded on each side of a message opened from a search result. */
+const AROUND = 25;
 /** Messages per REST page when filling a gap. */
 const BACKFILL_PAGE = 200;
 
@@ -72,6 +74,34 @@ export class HistoryStore {
       const page = await this.deps.api.messages(groupId, { limit: PAGE });
       this.merge(groupId, page.items, { hasMore: page.has_more, loaded: true, error: null });
       // Events that came in while the page was loading may have left a gap.
+      void this.backfill(groupId);
+    } catch (err) {
+      this.convs.update(groupId, (c) => ({ ...c, error: this.deps.describe(err) }));
+    }
+  }
+
+  /**
+   * Opens a conversation at one message (a search result): the pages just
+   * below and above its seq, merged with whatever is held; back-fill then
+   * joins them to the latest messages.
+   */
+  async openAt(groupId: number, seq: number): Promise<void> {
+    const held = this.convs.peek(groupId);
+    if (held.loaded && held.items.some((m) => m.seq === seq)) {
+      void this.backfill(groupId);
+      return;
+    }
+    try {
+      const [below, above] = await Promise.all([
+        this.deps.api.messages(groupId, { beforeSeq: seq + 1, limit: AROUND }),
+        this.deps.api.messages(groupId, { afterSeq: seq, limit: AROUND }),
+      ]);
+      const cur = this.convs.peek(groupId);
+      const first = cur.items[0];
+      const newFirst = below.items[0] ?? above.items[0];
+      // has_more speaks of what lies before the first message held.
+      const hasMore = !cur.loaded || !first || (newFirst !== undefined && newFirst.seq < first.seq) ? below.has_more : cur.hasMore;
+      this.merge(groupId, [...below.items, ...above.items], { hasMore, loaded: true, error: null });
       void this.backfill(groupId);
     } catch (err) {
       this.convs.update(groupId, (c) => ({ ...c, error: this.deps.describe(err) }));

@@ -17,6 +17,12 @@ export function parseRoute(pathname: string): Route {
   return { name: 'notfound' };
 }
 
+/** The message to open a conversation at (`/g/7?seq=42`, from a search result), or null. */
+export function seqParam(search: string): number | null {
+  const v = new URLSearchParams(search).get('seq');
+  return v !== null && /^\d{1,15}$/.test(v) && Number(v) > 0 ? Number(v) : null;
+}
+
 /** History-API router: a signal holding the current path. */
 export class Router {
   readonly path = signal(location.pathname);

@@ -5,6 +5,8 @@ import { useChat, useServices } from '../../app/context';
 import { GroupTitle } from '../../app/names';
 import type { Group } from '../../api/types';
 import { messageOf } from '../../state/chat';
+import { seqParam } from '../../state/router';
+import { MuteButton } from '../conversations/Follow';
 import { GroupDetails } from '../groups/GroupDetails';
 import { filesOf } from './AttachButton';
 import { Composer } from './Composer';
@@ -31,9 +33,12 @@ export function ChatView({ groupId }: { groupId: number }) {
 
   const peerId = group?.kind === 'direct' ? group.peer?.id : undefined;
 
+  // A search result opens the conversation at its message.
+  const focusSeq = seqParam(router.search.value);
+
   useEffect(() => {
-    if (present) void chat.history.open(groupId);
-  }, [chat, groupId, present]);
+    if (present) void (focusSeq !== null ? chat.history.openAt(groupId, focusSeq) : chat.history.open(groupId));
+  }, [chat, groupId, present, focusSeq]);
 
   useEffect(() => {
     if (peerId !== undefined) void chat.refreshPresence(peerId);
@@ -88,11 +93,12 @@ export function ChatView({ groupId }: { groupId: number }) {
             </h1>
             <p class={styles.subtitle}>{subtitle}</p>
           </div>
+          <MuteButton group={group} />
           <button type="button" class="btn btn-secondary btn-small" onClick={() => setDetails(true)} aria-haspopup="dialog">
             Details
           </button>
         </header>
-        <MessageList group={group} />
+        <MessageList group={group} focusSeq={focusSeq} />
         <TypingIndicator groupId={groupId} />
         <Composer groupId={groupId} />
         {details && <GroupDetails group={group} onClose={() => setDetails(false)} />}

@@ -8,6 +8,7 @@ import { AttachButton, filesOf } from './AttachButton';
 import { useConversationUi } from './conversationUi';
 import { ReplyBar } from './ReplyQuote';
 import { UploadList } from './Uploads';
+import { useMentionPicker } from './MentionPicker';
 
 /** Enter sends, Shift+Enter adds a line; drafts survive switching conversations. */
 export function Composer({ groupId }: { groupId: number }) {
@@ -19,6 +20,7 @@ export function Composer({ groupId }: { groupId: number }) {
   const ui = useConversationUi();
   const replyTo = ui.replyTo.value;
   const files = chat.uploads.draft(groupId).value.filter((u) => u.status !== 'failed').length;
+  const mention = useMentionPicker({ groupId, text, setText, area });
 
   useEffect(() => {
     if (window.matchMedia?.('(pointer: fine)').matches) area.current?.focus();
@@ -66,11 +68,16 @@ export function Composer({ groupId }: { groupId: number }) {
           value={text}
           aria-describedby={tooLong ? 'composer-error' : undefined}
           aria-invalid={tooLong ? 'true' : 'false'}
+          {...mention.inputProps}
           onInput={(e) => {
             setText(e.currentTarget.value);
+            mention.track(e.currentTarget);
             if (e.currentTarget.value.trim() !== '') chat.notifyTyping(groupId);
           }}
+          onKeyUp={(e) => mention.track(e.currentTarget)}
+          onClick={(e) => mention.track(e.currentTarget)}
           onKeyDown={(e) => {
+            if (mention.onKeyDown(e)) return;
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
               send();
@@ -86,6 +93,7 @@ export function Composer({ groupId }: { groupId: number }) {
             chat.uploads.add(groupId, pasted);
           }}
         />
+        {mention.listbox}
         {length > MAX_BODY - 400 && (
           <span id="composer-error" class={tooLong ? styles.countOver : styles.count} aria-live="polite">
             {length}/{MAX_BODY}

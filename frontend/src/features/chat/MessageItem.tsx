@@ -15,16 +15,21 @@ import { Reactions } from './Reactions';
 import { ReplyQuote } from './ReplyQuote';
 import { PendingFiles } from './Uploads';
 import rich from './Rich.module.scss';
+import { mentionsOf } from '../../api/find';
+import { EditedMarker } from './EditHistory';
+import findStyles from './Find.module.scss';
 
 interface Props {
   message: Message;
   mine: boolean;
   showSender: boolean;
   canDelete: boolean;
+  /** The message opened from a search result: set apart. */
+  found?: boolean;
 }
 
 /** One message. The body is built as DOM nodes (MessageBody): markup in it shows as typed, never runs. */
-export function MessageItem({ message: m, mine, showSender, canDelete }: Props) {
+export function MessageItem({ message: m, mine, showSender, canDelete, found = false }: Props) {
   const chat = useChat();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(m.body);
@@ -61,8 +66,9 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
 
   return (
     <div
-      class={`${styles.row} ${mine ? styles.mine : styles.theirs} ${showSender ? styles.runStart : ''} ${ui.highlighted.value === m.id ? rich.highlight : ''}`}
+      class={`${styles.row} ${mine ? styles.mine : styles.theirs} ${showSender ? styles.runStart : ''} ${ui.highlighted.value === m.id ? rich.highlight : ''} ${found ? findStyles.found : ''}`}
       data-seq={m.seq}
+      data-found={found ? 'true' : undefined}
       data-message-id={m.id}
     >
       {showSender && !mine && (
@@ -107,12 +113,18 @@ export function MessageItem({ message: m, mine, showSender, canDelete }: Props) 
           </div>
         ) : (
           <>
-            {m.body !== '' && <MessageBody body={m.body} class={`${styles.body} ${rich.body}`} />}
+            {m.body !== '' && (
+              <MessageBody
+                body={m.body}
+                class={`${styles.body} ${rich.body}`}
+                mention={mentionsOf(m).includes(chat.me.id) ? chat.me.username : null}
+              />
+            )}
             <Attachments items={attachmentsOf(m)} />
           </>
         )}
         <span class={styles.meta}>
-          {m.edited_at && !m.deleted && <span class={styles.edited}>edited · </span>}
+          {m.edited_at && !m.deleted && <EditedMarker message={m} />}
           <time dateTime={m.created_at} title={formatFull(m.created_at)}>
             {formatTime(m.created_at)}
           </time>

@@ -4,7 +4,9 @@ import { useChat } from '../../app/context';
 import { dayKey, formatDay } from '../../app/format';
 import type { Message, MyGroup } from '../../api/types';
 import { firstUnreadSeq, lastSeqOf } from '../../state/messages';
+import { receiptMarks } from '../../state/receipts';
 import { MessageItem, PendingItem } from './MessageItem';
+import { ReadMarks } from './Receipts';
 import styles from './Chat.module.scss';
 
 const NEAR_BOTTOM_PX = 80;
@@ -23,7 +25,7 @@ function startsRun(prev: Message | undefined, m: Message): boolean {
  * scrolled to the top (keeping the view still), follows new messages when at
  * the bottom, and marks what is visible as read.
  */
-export function MessageList({ group }: { group: MyGroup }) {
+export function MessageList({ group, focusSeq = null }: { group: MyGroup; focusSeq?: number | null }) {
   const chat = useChat();
   const conv = chat.history.conversation(group.id);
   const items = conv.items;
@@ -38,6 +40,12 @@ export function MessageList({ group }: { group: MyGroup }) {
   const prev = useRef({ first: 0, last: 0, height: 0, pending: 0, initial: true });
   const lastSeq = lastSeqOf(items);
   const canDeleteOthers = group.kind === 'group' && (group.role === 'owner' || group.role === 'admin');
+  const reads = chat.receipts.of(group.id);
+  const marks = useMemo(() => (reads ? receiptMarks(items, reads, group.kind, chat.me.id) : null), [items, reads, group.kind, chat.me.id]);
+
+  useEffect(() => {
+    chat.receipts.load(group.id).catch(() => undefined);
+  }, [chat, group.id]);
 
   const markSeen = useCallback(() => {
     if (typeof document !== 'undefined' && document.visibilityState === 'hidden') return;
@@ -58,7 +66,8 @@ export function MessageList({ group }: { group: MyGroup }) {
       // Older history was put above: keep what the reader was looking at in place.
       el.scrollTop += el.scrollHeight - p.height;
     } else if (lastSeq > p.last || pending.length > p.pending) {
-      const mine = items[items.length - 1]?.sender.id === chat.me.id || pending.length > p.pending;
+      // Back-fill after a message opened from a search may end with one's own message: stay at the found one.
+      const mine = (focusSeq === null && items[items.length - 1]?.sender.id === chat.me.id) || pending.length > p.pending;
       if (atBottom.current || mine) {
         el.scrollTop = el.scrollHeight;
         atBottom.current = true;
@@ -67,7 +76,23 @@ export function MessageList({ group }: { group: MyGroup }) {
       }
     }
     prev.current = { first, last: lastSeq, height: el.scrollHeight, pending: pending.length, initial: false };
-  }, [conv.loaded, items, pending.length, lastSeq, chat.me.id]);
+  }, [conv.loaded, items, pending.length, lastSeq, chat.me.id, focusSeq]);
+
+  // A message opened from a search: brought into view once it is held, and set apart.
+  const [found, setFound] = useState<number | null>(null);
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el || focusSeq === null || found === focusSeq || !conv.loaded) return;
+    const target = el.querySelector<HTMLElement>(`[data-seq="${focusSeq}"]`);
+    if (!target) return;
+    el.scrollTop = Math.max(0, el.scrollTop + target.getBoundingClientRect().top - el.getBoundingClientRect().top - el.clientHeight / 3);
+    atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < NEAR_BOTTOM_PX;
+    setFound(focusSeq);
+  }, [focusSeq, found, conv.loaded, items]);
+  // Leaving for the plain conversation (/g/7) drops the mark.
+  useEffect(() => {
+    if (focusSeq === null) setFound(null);
+  }, [focusSeq]);
 
   useEffect(() => {
     markSeen();
@@ -160,7 +185,9 @@ export function MessageList({ group }: { group: MyGroup }) {
                 mine={m.sender.id === chat.me.id}
                 showSender={group.kind === 'group' && startsRun(before, m)}
                 canDelete={m.sender.id === chat.me.id || canDeleteOthers}
+                found={found === m.seq}
               />
+              <ReadMarks group={group} readers={marks?.get(m.seq)} />
             </Fragment>
           );
         })}

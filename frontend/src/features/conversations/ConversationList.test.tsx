@@ -1,7 +1,8 @@
-import { render, screen } from '@testing-library/preact';
+import { render, screen, within } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
 import { ChatContext, ServicesContext, type AppServices } from '../../app/context';
 import { offlineChat } from '../../test/chat';
+import type { MyGroup } from '../../api/types';
 import { msg, myGroup } from '../../test/fakes';
 import { ConversationList } from './ConversationList';
 
@@ -40,5 +41,32 @@ describe('ConversationList', () => {
     return Promise.resolve().then(() => {
       expect(screen.getAllByRole('link').map((a) => a.getAttribute('data-group-id'))).toEqual(['8', '7']);
     });
+  });
+});
+
+describe('ConversationList badges', () => {
+  it('shows a muted conversation’s unread count quieter, still announced, and mentions apart', () => {
+    const chat = offlineChat();
+    chat.conversations.replaceAll([
+      myGroup({ id: 7, name: 'Loud', last_seq: 5, last_read_seq: 2, unread_count: 3, mention_count: 1 } as Partial<MyGroup>),
+      myGroup({ id: 9, name: 'Quiet', last_seq: 4, last_read_seq: 0, unread_count: 4, muted: true } as Partial<MyGroup>),
+    ]);
+    const services = { router: { navigate: () => undefined } } as unknown as AppServices;
+    render(
+      <ServicesContext.Provider value={services}>
+        <ChatContext.Provider value={chat}>
+          <ConversationList activeId={null} />
+        </ChatContext.Provider>
+      </ServicesContext.Provider>,
+    );
+    const loud = screen.getByRole('link', { name: /Loud/ });
+    const quiet = screen.getByRole('link', { name: /Quiet/ });
+    expect(loud.textContent).toContain('3 unread');
+    expect(within(loud).getByTestId('mention-badge').textContent).toBe('@1 mention');
+    expect(quiet.textContent).toContain('4 unread, muted');
+    expect(within(quiet).queryByTestId('mention-badge')).toBeNull();
+    expect(within(quiet).getByTestId('unread-badge').className).toMatch(/muted/);
+    expect(within(loud).getByTestId('unread-badge').className).not.toMatch(/muted/);
+    chat.stop();
   });
 });

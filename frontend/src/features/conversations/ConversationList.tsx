@@ -1,10 +1,12 @@
 import { GroupAvatar } from '../../app/Avatar';
+import { isMuted } from '../../api/find';
 import { LockIcon } from '../../app/Icons';
 import { useChat, useServices } from '../../app/context';
 import { formatListTime } from '../../app/format';
 import { GroupTitle, userLabel } from '../../app/names';
 import type { MyGroup } from '../../api/types';
 import styles from './ConversationList.module.scss';
+import { UnreadBadges } from './Follow';
 
 function preview(g: MyGroup, meId: number): string {
   const m = g.last_message;
@@ -62,7 +64,7 @@ function Row({ id, active }: { id: number; active: boolean }) {
     <li>
       <a
         href={`/g/${g.id}`}
-        class={`${styles.item} ${active ? styles.active : ''} ${unread > 0 ? styles.hasUnread : ''}`}
+        class={`${styles.item} ${active ? styles.active : ''} ${unread > 0 && !isMuted(g) ? styles.hasUnread : ''}`}
         aria-current={active ? 'page' : undefined}
         data-group-id={g.id}
         onClick={(e) => {
@@ -88,12 +90,7 @@ function Row({ id, active }: { id: number; active: boolean }) {
           </span>
           <span class={styles.row}>
             <span class={styles.preview}>{preview(g, chat.me.id)}</span>
-            {unread > 0 && (
-              <span class={styles.badge} data-testid="unread-badge">
-                {unread > 99 ? '99+' : unread}
-                <span class="visually-hidden"> unread</span>
-              </span>
-            )}
+            <UnreadBadges group={g} active={active} />
           </span>
         </span>
       </a>

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { Avatar } from '../../app/Avatar';
 import { useServices } from '../../app/context';
@@ -18,6 +19,8 @@ export interface ProfileDialogProps {
   onClose: () => void;
   /** The saved account, so that views holding copies of it (own messages, member lists) follow. */
   onSaved?: (user: User) => void;
+  /** Further settings shown below the form (notifications, read receipts). */
+  children?: ComponentChildren;
 }
 
 /**
@@ -25,7 +28,7 @@ export interface ProfileDialogProps {
  * every other session (the server revokes all refresh tokens); the session
  * logs in again with the new password so this device stays signed in.
  */
-export function ProfileDialog({ onClose, onSaved }: ProfileDialogProps) {
+export function ProfileDialog({ onClose, onSaved, children }: ProfileDialogProps) {
   const { session } = useServices();
   const me = session.user.value;
   const [values, setValues] = useState<Record<Field, string>>({
@@ -173,6 +176,7 @@ export function ProfileDialog({ onClose, onSaved }: ProfileDialogProps) {
           </button>
         </div>
       </form>
+      {children}
     </Modal>
   );
 }
