@@ -92,6 +92,9 @@ type MyGroup struct {
 	LastReadSeq int64    `json:"last_read_seq"`
 	UnreadCount int64    `json:"unread_count"`
 	LastMessage *Message `json:"last_message"`
+	// MentionCount counts the messages above LastReadSeq that mention the
+	// member.
+	MentionCount int64 `json:"mention_count"`
 	// Muted: the member asked for no notifications but mentions.
 	Muted bool `json:"muted"`
 }
@@ -123,6 +126,9 @@ type Message struct {
 	CreatedAt time.Time  `json:"created_at"`
 	EditedAt  *time.Time `json:"edited_at"`
 	Deleted   bool       `json:"deleted"`
+	// Mentions are the ids of the group's members the body names as
+	// @username (ParseMentions), resolved when the body was stored.
+	Mentions []int64 `json:"mentions"`
 }
 
 // Edit is an earlier version of a message's body: the body an edit

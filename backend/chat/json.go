@@ -39,6 +39,19 @@ func (m *Message) AppendJSON(b []byte) []byte {
 	}
 	b = append(b, `,"deleted":`...)
 	b = strconv.AppendBool(b, m.Deleted)
+	b = append(b, `,"mentions":`...)
+	if m.Mentions == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, id := range m.Mentions {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, id, 10)
+		}
+		b = append(b, ']')
+	}
 	return append(b, '}')
 }
 

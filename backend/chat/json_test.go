@@ -32,8 +32,8 @@ func TestMessageAppendJSON(t *testing.T) {
 	}
 	cases = append(cases,
 		chat.Message{},
-		chat.Message{ID: -1, GroupID: 1 << 62, Seq: 1, Sender: chat.User{Online: &yes}, CreatedAt: round},
-		chat.Message{Sender: chat.User{Online: &no, CreatedAt: at.In(time.FixedZone("x", 3600))}},
+		chat.Message{ID: -1, GroupID: 1 << 62, Seq: 1, Sender: chat.User{Online: &yes}, CreatedAt: round, Mentions: []int64{}},
+		chat.Message{Sender: chat.User{Online: &no, CreatedAt: at.In(time.FixedZone("x", 3600)), ShareReadReceipts: &yes}, Mentions: []int64{3, 1 << 40, -2}},
 	)
 	for i, m := range cases {
 		want, err := json.Marshal(m)

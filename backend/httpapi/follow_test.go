@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chatapp/chat/app"
@@ -150,5 +151,52 @@ func TestMuteAndReadReceipts(t *testing.T) {
 		}
 		expect(t, h.do("GET", reads, mallory, nil), http.StatusForbidden, "not_member")
 		expect(t, h.do("PATCH", "/api/v1/users/me", bob, map[string]any{"share_read_receipts": "off"}), http.StatusBadRequest, "validation_failed")
+	})
+}
+
+func TestMentions(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st app.Store) {
+		h := newHarness(t, st, nil)
+		_, alice := h.user("alice")
+		bobID, bob := h.user("bob")
+		h.user("mallory") // not a member: never mentioned
+		var g chat.Group
+		r := h.do("POST", "/api/v1/groups", alice, map[string]string{"name": "calls"})
+		expect(t, r, http.StatusCreated, "")
+		r.decode(t, &g)
+		expect(t, h.do("POST", fmt.Sprintf("/api/v1/groups/%d/join", g.ID), bob, nil), http.StatusOK, "")
+		var m chat.Message
+		r = h.do("POST", fmt.Sprintf("/api/v1/groups/%d/messages", g.ID), alice, map[string]string{"body": "@Bob, @mallory: see this"})
+		expect(t, r, http.StatusCreated, "")
+		r.decode(t, &m)
+		if len(m.Mentions) != 1 || m.Mentions[0] != bobID {
+			t.Fatalf("mentions = %s", r.body)
+		}
+		r = h.do("POST", fmt.Sprintf("/api/v1/groups/%d/messages", g.ID), alice, map[string]string{"body": "nobody"})
+		expect(t, r, http.StatusCreated, "")
+		if !strings.Contains(string(r.body), `"mentions":[]`) {
+			t.Fatalf("a message without mentions = %s, want \"mentions\":[]", r.body)
+		}
+		var page messagePage
+		r = h.do("GET", fmt.Sprintf("/api/v1/groups/%d/messages", g.ID), bob, nil)
+		expect(t, r, http.StatusOK, "")
+		r.decode(t, &page)
+		if len(page.Items) != 2 || len(page.Items[0].Mentions) != 1 || page.Items[0].Mentions[0] != bobID || len(page.Items[1].Mentions) != 0 {
+			t.Fatalf("history = %s", r.body)
+		}
+		var list myGroupList
+		r = h.do("GET", "/api/v1/me/groups", bob, nil)
+		expect(t, r, http.StatusOK, "")
+		r.decode(t, &list)
+		if len(list.Items) != 1 || list.Items[0].MentionCount != 1 || list.Items[0].UnreadCount != 2 {
+			t.Fatalf("bob's groups = %s", r.body)
+		}
+		expect(t, h.do("POST", fmt.Sprintf("/api/v1/groups/%d/read", g.ID), bob, map[string]int64{"seq": m.Seq}), http.StatusNoContent, "")
+		r = h.do("GET", "/api/v1/me/groups", bob, nil)
+		expect(t, r, http.StatusOK, "")
+		r.decode(t, &list)
+		if list.Items[0].MentionCount != 0 {
+			t.Fatalf("mention count after reading = %s", r.body)
+		}
 	})
 }

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// failingStore is a real store whose UserByID fails with err, or panics,
+// failingStore is a real store whose Account fails with err, or panics,
 // once set: GET /users/me then answers what the router makes of that
 // failure.
 type failingStore struct {
@@ -37,14 +37,14 @@ type failingStore struct {
 	panic bool
 }
 
-func (f *failingStore) UserByID(ctx context.Context, id int64) (chat.User, error) {
+func (f *failingStore) Account(ctx context.Context, id int64) (chat.User, error) {
 	if f.panic {
 		panic("boom: secret internals")
 	}
 	if f.err != nil {
 		return chat.User{}, f.err
 	}
-	return f.Store.UserByID(ctx, id)
+	return f.Store.Account(ctx, id)
 }
 
 // failingHarness is a router over a failingStore (not failing yet) and the

@@ -246,6 +246,8 @@ type myGroupRow struct {
 	MsgCreatedAt      *time.Time
 	MsgEditedAt       *time.Time
 	MsgDeletedAt      *time.Time
+	MsgMentionIDs     *string
+	MentionCount      int64
 	SenderUsername    *string
 	SenderDisplayName *string
 	SenderCreatedAt   *time.Time
@@ -259,6 +261,7 @@ func (r myGroupRow) lastMessage() *chat.Message {
 		Msg: messageRow{
 			ID: *r.MsgID, GroupID: r.Group.ID, Seq: r.Group.LastSeq, SenderID: *r.MsgSenderID, Body: *r.MsgBody,
 			ClientID: r.MsgClientID, CreatedAt: *r.MsgCreatedAt, EditedAt: r.MsgEditedAt, DeletedAt: r.MsgDeletedAt,
+			MentionIDs: deref(r.MsgMentionIDs),
 		},
 		SenderUsername: *r.SenderUsername, SenderDisplayName: *r.SenderDisplayName, SenderCreatedAt: *r.SenderCreatedAt,
 	}
@@ -297,6 +300,9 @@ func (s *Store) myGroups(ctx context.Context, userID, groupID int64) ([]chat.MyG
 	err := db.Raw(`SELECT `+groupCols+`, m.role, m.last_read_seq, m.joined_at, m.muted,
 	msg.id AS msg_id, msg.sender_id AS msg_sender_id, msg.body AS msg_body, msg.client_id AS msg_client_id,
 	msg.created_at AS msg_created_at, msg.edited_at AS msg_edited_at, msg.deleted_at AS msg_deleted_at,
+	msg.mention_ids AS msg_mention_ids,
+	(SELECT count(*) FROM message_mentions mm
+		WHERE mm.user_id = m.user_id AND mm.group_id = m.group_id AND mm.seq > m.last_read_seq) AS mention_count,
 	u.username AS sender_username, u.display_name AS sender_display_name, u.created_at AS sender_created_at
 FROM memberships m
 JOIN groups g ON g.id = m.group_id
@@ -326,6 +332,7 @@ LEFT JOIN users u ON u.id = msg.sender_id
 		g := chat.MyGroup{
 			Group: r.Group.group(), Role: chat.Role(r.Role), LastReadSeq: r.LastReadSeq,
 			UnreadCount: max(0, r.Group.LastSeq-r.LastReadSeq), LastMessage: r.lastMessage(), Muted: r.Muted,
+			MentionCount: r.MentionCount,
 		}
 		if p, ok := peers[r.Group.ID]; ok {
 			g.Peer = &p

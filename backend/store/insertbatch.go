@@ -32,7 +32,7 @@ import (
 // the hot path and their arguments are whole columns (see dialect.rows).
 
 const (
-	// maxBatch bounds one group commit: 256 rows of 6 parameters stay far
+	// maxBatch bounds one group commit: 256 rows of 7 parameters stay far
 	// below SQLite's limit on bound parameters, and a batch this large
 	// already amortizes the commit.
 	maxBatch = 256
@@ -125,8 +125,14 @@ func (s *Store) insertBatch(ctx context.Context, ms []chat.NewMessage) ([]batchR
 		return nil, fmt.Errorf("allocate seqs: %w", err)
 	}
 	rows, rowOf := p.number(ms, last)
+	if err := s.mentionRows(ctx, tx, rows); err != nil {
+		return nil, fmt.Errorf("resolve mentions: %w", err)
+	}
 	if err := s.insertRows(ctx, tx, rows); err != nil {
 		return nil, err
+	}
+	if err := s.recordMentions(ctx, tx, rows); err != nil {
+		return nil, fmt.Errorf("record mentions: %w", err)
 	}
 	if err := s.moveReadMarkers(ctx, tx, readMarkers(rows)); err != nil {
 		return nil, fmt.Errorf("move read markers: %w", err)
@@ -237,14 +243,16 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, rows []messageRow) e
 	}
 	n := len(rows)
 	gs, seqs, ss, bodies, cids, ats := make([]int64, n), make([]int64, n), make([]int64, n), make([]string, n), make([]*string, n), make([]time.Time, n)
+	mentions := make([]string, n)
 	for i, r := range rows {
 		gs[i], seqs[i], ss[i], bodies[i], cids[i], ats[i] = r.GroupID, r.Seq, r.SenderID, r.Body, r.ClientID, r.CreatedAt
+		mentions[i] = r.MentionIDs
 	}
-	src, args := s.d.rows(n, int64s(gs), int64s(seqs), int64s(ss), texts(bodies), optionalTexts(cids), times(ats))
+	src, args := s.d.rows(n, int64s(gs), int64s(seqs), int64s(ss), texts(bodies), optionalTexts(cids), times(ats), texts(mentions))
 	// "WHERE true" tells SQLite that ON CONFLICT is the upsert clause, not
 	// a join's.
-	rs, err := tx.QueryContext(ctx, `WITH v(group_id, seq, sender_id, body, client_id, created_at) AS (`+src+`)
-INSERT INTO messages (group_id, seq, sender_id, body, client_id, created_at) SELECT * FROM v WHERE true
+	rs, err := tx.QueryContext(ctx, `WITH v(group_id, seq, sender_id, body, client_id, created_at, mention_ids) AS (`+src+`)
+INSERT INTO messages (group_id, seq, sender_id, body, client_id, created_at, mention_ids) SELECT * FROM v WHERE true
 ON CONFLICT (group_id, sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
 RETURNING id, group_id, seq`, args...)
 	if err != nil {

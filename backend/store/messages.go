@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -165,7 +166,7 @@ func (s *Store) scanMessagesPgx(ctx context.Context, query string, args []any) (
 // fields are the scan targets of a messageSelect row, in its order.
 func (v *messageView) fields() []any {
 	m := &v.Msg
-	return []any{&m.ID, &m.GroupID, &m.Seq, &m.SenderID, &m.Body, &m.ClientID, &m.CreatedAt, &m.EditedAt, &m.DeletedAt,
+	return []any{&m.ID, &m.GroupID, &m.Seq, &m.SenderID, &m.Body, &m.ClientID, &m.CreatedAt, &m.EditedAt, &m.DeletedAt, &m.MentionIDs,
 		&v.SenderUsername, &v.SenderDisplayName, &v.SenderCreatedAt}
 }
 
@@ -185,25 +186,11 @@ func messageByID(db *gorm.DB, id int64) (chat.Message, error) {
 	return v.message(), nil
 }
 
-// EditMessage replaces the body of a message that is not deleted and keeps
-// the replaced body in message_edits, in one transaction; editing a deleted
-// message is a conflict.
+// EditMessage replaces the body of a message that is not deleted, keeps
+// the replaced body in message_edits and resolves the new body's mentions,
+// in one transaction; editing a deleted message is a conflict.
 func (s *Store) EditMessage(ctx context.Context, id int64, body string, at time.Time) (chat.Message, error) {
-	at = s.stamp(at)
-	var changed int64
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		// The old body is read by the INSERT itself: no window between
-		// reading it and replacing it.
-		err := tx.Exec(`INSERT INTO message_edits (message_id, body, edited_at)
-SELECT id, body, ? FROM messages WHERE id = ? AND deleted_at IS NULL`, at, id).Error
-		if err != nil {
-			return err
-		}
-		res := tx.Model(&messageRow{}).Where("id = ? AND deleted_at IS NULL", id).
-			Updates(map[string]any{"body": body, "edited_at": at})
-		changed = res.RowsAffected
-		return res.Error
-	})
+	changed, err := s.editMessage(ctx, id, body, s.stamp(at))
 	if err != nil {
 		return chat.Message{}, s.wrap("edit message", err)
 	}
@@ -211,10 +198,54 @@ SELECT id, body, ? FROM messages WHERE id = ? AND deleted_at IS NULL`, at, id).E
 	if err != nil {
 		return chat.Message{}, s.wrap("edit message", err)
 	}
-	if changed == 0 {
+	if !changed {
 		return chat.Message{}, fmt.Errorf("edit message: %w", chat.Fail(chat.ErrConflict, "The message was deleted."))
 	}
 	return m, nil
+}
+
+// editMessage is EditMessage's transaction; changed is false when there
+// was no such message not deleted.
+func (s *Store) editMessage(ctx context.Context, id int64, body string, at time.Time) (changed bool, err error) {
+	tx, err := s.wsql.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	row := messageRow{ID: id, Body: body}
+	query := `SELECT group_id, seq FROM messages WHERE id = $1 AND deleted_at IS NULL`
+	if s.d == dialectPostgres {
+		// Two edits at once must each keep the body the other replaced.
+		query += ` FOR UPDATE`
+	}
+	err = tx.QueryRowContext(ctx, query, id).Scan(&row.GroupID, &row.Seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	rows := []messageRow{row}
+	if err := s.mentionRows(ctx, tx, rows); err != nil {
+		return false, fmt.Errorf("resolve mentions: %w", err)
+	}
+	// The old body is read under the row lock (SQLite: the write lock
+	// taken at BEGIN).
+	if _, err := tx.ExecContext(ctx, `INSERT INTO message_edits (message_id, body, edited_at)
+SELECT id, body, $1 FROM messages WHERE id = $2`, at, id); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET body = $1, edited_at = $2, mention_ids = $3 WHERE id = $4`,
+		body, at, rows[0].MentionIDs, id); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM message_mentions WHERE message_id = $1`, id); err != nil {
+		return false, err
+	}
+	if err := s.recordMentions(ctx, tx, rows); err != nil {
+		return false, fmt.Errorf("record mentions: %w", err)
+	}
+	return true, tx.Commit()
 }
 
 // MessageEdits lists the bodies a message's edits replaced, oldest first.
@@ -240,15 +271,18 @@ func (s *Store) MessageEdits(ctx context.Context, id int64) ([]chat.Edit, error)
 }
 
 // DeleteMessage empties the body, marks the message deleted and deletes its
-// edit history; the row and its seq stay so that history keeps no gaps.
+// edit history and mentions; the row and its seq stay so that history keeps no gaps.
 // Deleting twice changes nothing.
 func (s *Store) DeleteMessage(ctx context.Context, id int64, at time.Time) (chat.Message, error) {
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Exec(`DELETE FROM message_edits WHERE message_id = ?`, id).Error; err != nil {
 			return err
 		}
+		if err := tx.Exec(`DELETE FROM message_mentions WHERE message_id = ?`, id).Error; err != nil {
+			return err
+		}
 		return tx.Model(&messageRow{}).Where("id = ? AND deleted_at IS NULL", id).
-			Updates(map[string]any{"body": "", "deleted_at": s.stamp(at)}).Error
+			Updates(map[string]any{"body": "", "mention_ids": "", "deleted_at": s.stamp(at)}).Error
 	})
 	if err != nil {
 		return chat.Message{}, s.wrap("delete message", err)

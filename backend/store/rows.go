@@ -117,6 +117,9 @@ type messageRow struct {
 	CreatedAt time.Time
 	EditedAt  *time.Time
 	DeletedAt *time.Time
+	// MentionIDs are the ids of the mentioned members, "3,7" (see
+	// mentions.go).
+	MentionIDs string
 }
 
 func (messageRow) TableName() string { return "messages" }
@@ -137,12 +140,13 @@ func (v messageView) message() chat.Message {
 		Sender:   chat.User{ID: m.SenderID, Username: v.SenderUsername, DisplayName: v.SenderDisplayName, CreatedAt: v.SenderCreatedAt.UTC()},
 		Body:     m.Body,
 		ClientID: m.ClientID, CreatedAt: m.CreatedAt.UTC(), EditedAt: utcp(m.EditedAt), Deleted: m.DeletedAt != nil,
+		Mentions: parseIDs(m.MentionIDs),
 	}
 }
 
 // messageSelect reads messages (alias msg) with their senders.
 const messageSelect = `SELECT msg.id, msg.group_id, msg.seq, msg.sender_id, msg.body, msg.client_id,
-	msg.created_at, msg.edited_at, msg.deleted_at,
+	msg.created_at, msg.edited_at, msg.deleted_at, msg.mention_ids,
 	u.username AS sender_username, u.display_name AS sender_display_name, u.created_at AS sender_created_at
 FROM messages msg JOIN users u ON u.id = msg.sender_id`
 

@@ -162,3 +162,130 @@ func testReadReceipts(t *testing.T, s Store) {
 		t.Errorf("ReadReceipts of no group = %#v, %v; want an empty list", got, err)
 	}
 }
+
+func testMentions(t *testing.T, s Store) {
+	ctx := t.Context()
+	base := baseTime()
+	alice := newUser(t, s, "alice_m", "")
+	bob := newUser(t, s, "Bob_M", "")
+	carol := newUser(t, s, "carol_m", "") // not a member
+	dave := newUser(t, s, "dave.x", "")
+	g := newGroup(t, s, alice.ID, "mentions", chat.Public)
+	other := newGroup(t, s, carol.ID, "elsewhere", chat.Public)
+	for _, u := range []chat.User{bob, dave} {
+		_, err := s.AddMember(ctx, g.ID, u.ID, chat.RoleMember)
+		noErr(t, err)
+	}
+	mentionCount := func(u chat.User) int64 {
+		t.Helper()
+		mg, err := s.MyGroup(ctx, u.ID, g.ID)
+		noErr(t, err)
+		list, err := s.MyGroups(ctx, u.ID)
+		noErr(t, err)
+		for _, l := range list {
+			if l.ID == g.ID && l.MentionCount != mg.MentionCount {
+				t.Errorf("MyGroups and MyGroup disagree: %d, %d", l.MentionCount, mg.MentionCount)
+			}
+		}
+		return mg.MentionCount
+	}
+
+	plain := send(t, s, g.ID, alice.ID, "no one here, mail alice_m@x.org", base)
+	if plain.Mentions == nil || len(plain.Mentions) != 0 {
+		t.Fatalf("mentions of a plain message = %#v, want []", plain.Mentions)
+	}
+	m := send(t, s, g.ID, alice.ID, "hi @bob_m, @CAROL_M, @alice_m and @bob_M again; thanks @dave.x.", base)
+	if want := []int64{bob.ID, alice.ID, dave.ID}; !slices.Equal(m.Mentions, want) {
+		t.Fatalf("mentions = %v, want %v (members only, each once, in order)", m.Mentions, want)
+	}
+	got, err := s.MessageByID(ctx, m.ID)
+	noErr(t, err)
+	items, _, err := s.Messages(ctx, g.ID, chat.HistoryQuery{})
+	noErr(t, err)
+	if !slices.Equal(got.Mentions, m.Mentions) || !slices.Equal(items[1].Mentions, m.Mentions) || len(items[0].Mentions) != 0 {
+		t.Fatalf("stored mentions: by id %v, history %v / %v", got.Mentions, items[0].Mentions, items[1].Mentions)
+	}
+	mine, err := s.MyGroup(ctx, bob.ID, g.ID)
+	noErr(t, err)
+	if mine.LastMessage == nil || !slices.Equal(mine.LastMessage.Mentions, m.Mentions) {
+		t.Errorf("last message = %+v", mine.LastMessage)
+	}
+	// The sender read up to their own message: no mention of theirs counts.
+	if a, b, d := mentionCount(alice), mentionCount(bob), mentionCount(dave); a != 0 || b != 1 || d != 1 {
+		t.Errorf("mention counts alice %d bob %d dave %d, want 0 1 1", a, b, d)
+	}
+
+	// A batch: requests of several groups committed together, each
+	// resolved against its own group's members.
+	var waits []func() (chat.Message, bool, error)
+	for i := range 6 {
+		gid, sender, body := g.ID, dave.ID, "@bob_m look"
+		if i%2 == 1 {
+			gid, sender, body = other.ID, carol.ID, "@bob_m is not here, @carol_m is"
+		}
+		waits = append(waits, s.QueueMessage(ctx, chat.NewMessage{GroupID: gid, SenderID: sender, Body: body, At: base}))
+	}
+	for i, w := range waits {
+		msg, _, err := w()
+		noErr(t, err)
+		want := []int64{bob.ID}
+		if i%2 == 1 {
+			want = []int64{carol.ID}
+		}
+		if !slices.Equal(msg.Mentions, want) {
+			t.Errorf("batched message %d mentions %v, want %v", i, msg.Mentions, want)
+		}
+	}
+	if n := mentionCount(bob); n != 4 {
+		t.Errorf("bob's mention count = %d, want 4", n)
+	}
+
+	// Idempotent repeats answer the original's mentions.
+	first := chat.NewMessage{GroupID: g.ID, SenderID: alice.ID, Body: "@dave.x once", ClientID: ptr("c1"), At: base}
+	orig, created, err := s.InsertMessage(ctx, first)
+	noErr(t, err)
+	again, created2, err := s.InsertMessage(ctx, first)
+	noErr(t, err)
+	if !created || created2 || !slices.Equal(again.Mentions, []int64{dave.ID}) || again.ID != orig.ID {
+		t.Errorf("repeat = %+v (created %v), want the original's mentions", again, created2)
+	}
+
+	// An edit resolves again; a read marker and a delete uncount.
+	edited, err := s.EditMessage(ctx, m.ID, "only @carol_m now", base.Add(time.Minute))
+	noErr(t, err)
+	if len(edited.Mentions) != 0 || edited.Mentions == nil {
+		t.Errorf("mentions after edit = %#v, want []", edited.Mentions)
+	}
+	if n := mentionCount(bob); n != 3 {
+		t.Errorf("bob's mention count after the edit = %d, want 3", n)
+	}
+	edited, err = s.EditMessage(ctx, m.ID, "@BOB_M back", base.Add(2*time.Minute))
+	noErr(t, err)
+	if !slices.Equal(edited.Mentions, []int64{bob.ID}) || mentionCount(bob) != 4 || mentionCount(dave) != 1 {
+		t.Errorf("after the second edit: mentions %v, bob %d, dave %d", edited.Mentions, mentionCount(bob), mentionCount(dave))
+	}
+	_, err = s.DeleteMessage(ctx, m.ID, base.Add(time.Hour))
+	noErr(t, err)
+	if n := mentionCount(bob); n != 3 {
+		t.Errorf("bob's mention count after the delete = %d, want 3", n)
+	}
+	gone, err := s.MessageByID(ctx, m.ID)
+	noErr(t, err)
+	if len(gone.Mentions) != 0 {
+		t.Errorf("a deleted message mentions %v", gone.Mentions)
+	}
+	last := send(t, s, g.ID, alice.ID, "@bob_m last", base)
+	if n := mentionCount(bob); n != 4 {
+		t.Errorf("bob's mention count = %d, want 4", n)
+	}
+	_, err = s.MarkRead(ctx, g.ID, bob.ID, last.Seq-1)
+	noErr(t, err)
+	if n := mentionCount(bob); n != 1 {
+		t.Errorf("bob's mention count after reading all but the last = %d, want 1", n)
+	}
+	_, err = s.MarkRead(ctx, g.ID, bob.ID, last.Seq)
+	noErr(t, err)
+	if n := mentionCount(bob); n != 0 {
+		t.Errorf("bob's mention count after reading all = %d, want 0", n)
+	}
+}

@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(testing.TB) Store) {
 		{"EditHistory", testEditHistory},
 		{"Mute", testMute},
 		{"ReadReceipts", testReadReceipts},
+		{"Mentions", testMentions},
 		{"MarkRead", testMarkRead},
 		{"MyGroups", testMyGroups},
 		{"QueuedKeepOrder", testQueuedKeepOrder},

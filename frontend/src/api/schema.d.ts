@@ -631,6 +631,11 @@ export interface components {
             last_message: components["schemas"]["Message"] | null;
             /** @description The caller muted the group (PATCH /me/groups/{id}): clients raise no notification for it but mentions. */
             muted: boolean;
+            /**
+             * Format: int64
+             * @description Messages above last_read_seq that mention the caller.
+             */
+            mention_count: number;
         };
         Message: {
             /** Format: int64 */
@@ -651,6 +656,8 @@ export interface components {
             /** Format: date-time */
             edited_at: string | null;
             deleted: boolean;
+            /** @description Ids of the group's members the body names as @username (case-insensitive; see API.md for the word boundaries), each once in order of first mention, resolved by the server when the body was stored or edited. Empty for a deleted message. */
+            mentions: number[];
         };
         AuthResult: {
             user: components["schemas"]["User"];

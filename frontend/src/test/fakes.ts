@@ -96,6 +96,7 @@ export function msg(seq: number, over: Partial<Message> = {}): Message {
     created_at: new Date(Date.UTC(2025, 0, 1, 12, 0, seq)).toISOString(),
     edited_at: null,
     deleted: false,
+    mentions: [],
     ...over,
   };
 }
@@ -116,6 +117,7 @@ export function myGroup(over: Partial<MyGroup> = {}): MyGroup {
     last_read_seq: 3,
     unread_count: 0,
     last_message: null,
+    mention_count: 0,
     muted: false,
     ...over,
   };

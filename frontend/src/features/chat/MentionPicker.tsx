@@ -2,7 +2,6 @@ import type { RefObject } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { useChat } from '../../app/context';
 import { displayName } from '../../app/names';
-import { mentionsOf } from '../../api/find';
 import type { Member, Message } from '../../api/types';
 import { insertMention, matchMembers, mentionParts, mentionQuery } from '../../state/mentions';
 import styles from './Find.module.scss';
@@ -10,7 +9,7 @@ import styles from './Find.module.scss';
 /** A body as text, with the @username of the user set apart when the server says the message mentions them. */
 export function MentionText({ message: m }: { message: Message }) {
   const chat = useChat();
-  if (!mentionsOf(m).includes(chat.me.id)) return <>{m.body}</>;
+  if (!m.mentions.includes(chat.me.id)) return <>{m.body}</>;
   return (
     <>
       {mentionParts(m.body, chat.me.username).map((p, i) =>
