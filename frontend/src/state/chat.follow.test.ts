@@ -81,3 +81,18 @@ describe('ChatStore receipts', () => {
     store.stop();
   });
 });
+
+describe('ChatStore.loadReceipts', () => {
+  it('loads the members when a reader is not known by name yet', async () => {
+    const dave = { ...bob, id: 4, username: 'dave', display_name: 'Dave' };
+    const members = vi.fn(async () => ({ items: [{ ...dave, role: 'member' as const }] }));
+    const reads = async () => ({ items: [{ user_id: dave.id, last_read_seq: 2 }] });
+    const { store } = await started([myGroup({ id: 7 })], { reads, members } as Partial<ChatApi>);
+    await store.loadReceipts(7);
+    expect(members).toHaveBeenCalledWith(7);
+    expect(store.users.get(dave.id)?.display_name).toBe('Dave');
+    await store.loadReceipts(7);
+    expect(members).toHaveBeenCalledTimes(1);
+    store.stop();
+  });
+});
