@@ -158,6 +158,12 @@ type MessageStore interface {
 	// MessageEdits lists the earlier bodies of a message, oldest first
 	// (empty for a message never edited, or deleted).
 	MessageEdits(ctx context.Context, id int64) ([]chat.Edit, error)
+	// SearchMessages finds messages whose current body matches q in the
+	// groups userID is a member of at the time of the query (groupID alone
+	// when not 0), best match first, newest first among equals; deleted
+	// messages never match. The cursor is opaque ("" first, "" when no
+	// more); a bad one wraps chat.ErrInvalid.
+	SearchMessages(ctx context.Context, userID, groupID int64, q chat.SearchQuery, limit int, cursor string) ([]chat.Message, string, error)
 	// DeleteMessage keeps the row and its seq, empties the body, sets
 	// deleted, and removes its reactions and its edit history.
 	DeleteMessage(ctx context.Context, id int64, at time.Time) (chat.Message, error)

@@ -82,6 +82,7 @@ var (
 	descriptionField = textField{name: "description", max: DescriptionMax}
 	clientIDField    = textField{name: "client_id", max: ClientIDMax, keep: true}
 	queryField       = textField{name: "q", max: QueryMax}
+	searchQueryField = textField{name: "q", max: SearchQueryMax}
 )
 
 // NormalizeBody applies the text rules to a message body: 1–4000 characters

@@ -139,6 +139,28 @@ func (a *api) react(add bool) gin.HandlerFunc {
 	}
 }
 
+func (a *api) searchMessages(c *gin.Context) {
+	p, ok := a.page(c)
+	if !ok {
+		return
+	}
+	in := app.MessageSearch{Page: p}
+	if _, ok := c.GetQuery("group_id"); ok {
+		details := map[string]string{}
+		in.GroupID = queryInt(c, "group_id", 0, 1, maxInt64, details)
+		if len(details) > 0 {
+			a.invalid(c, details)
+			return
+		}
+	}
+	items, next, err := a.svc.SearchMessages(c.Request.Context(), uid(c), in)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, newListPage(items, next))
+}
+
 func (a *api) messageEdits(ctx context.Context, uid, mid int64) (itemsOnly[chat.Edit], error) {
 	edits, err := a.svc.MessageEdits(ctx, uid, mid)
 	return newItems(edits), err

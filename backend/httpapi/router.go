@@ -165,6 +165,7 @@ func New(o Options) http.Handler {
 	p.POST("/groups/:id/messages", a.send)
 	p.PATCH("/messages/:id", a.editMessage)
 	p.GET("/messages/:id/edits", byID(a, http.StatusOK, a.messageEdits))
+	p.GET("/search/messages", a.searchMessages)
 	p.DELETE("/messages/:id", byIDNoContent(a, a.svc.DeleteMessage))
 	p.POST("/groups/:id/attachments", a.upload)
 	// Downloads take a bearer token or a signed link (for <img src>).

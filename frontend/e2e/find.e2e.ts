@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeSerious, Backend, browserSkipReason, freePort, launchBrowser, PASSWORD, signup, sleep } from './harness';
+import { join } from 'node:path';
+import { axeSerious, Backend, browserSkipReason, ensureOutputDir, freePort, launchBrowser, PASSWORD, signup, sleep } from './harness';
 
 // Find and follow (issue 15) in a real browser against the real backend:
 // mentions, notifications, mute, message search and read receipts.
@@ -129,6 +130,7 @@ describe.skipIf(skip !== null)('find and follow in a real browser', () => {
     expect(await result.textContent()).toContain('Bob');
     expect(await result.locator('mark').textContent()).toBe(oldWord);
     expect(await axeSerious(alice.page)).toEqual([]);
+    await alice.page.screenshot({ path: join(ensureOutputDir(), 'desktop-message-search.png') });
     await result.click();
     await alice.page.getByRole('heading', { name: groupName, level: 1 }).waitFor();
     expect(alice.page.url()).toMatch(new RegExp(`/g/${groupId}\\?seq=\\d+$`));
@@ -139,6 +141,7 @@ describe.skipIf(skip !== null)('find and follow in a real browser', () => {
     const box = await found.boundingBox();
     const view = await log(alice.page).boundingBox();
     expect(box && view && box.y >= view.y && box.y + box.height <= view.y + view.height).toBe(true);
+    await alice.page.screenshot({ path: join(ensureOutputDir(), 'desktop-found-message.png') });
   });
 
   it('notifies a mention while the tab is hidden, shows the mention badge, and a click opens the conversation', async () => {
@@ -204,5 +207,6 @@ describe.skipIf(skip !== null)('find and follow in a real browser', () => {
     await bob.page.goto(directUrl);
     await log(bob.page).getByText('did you see this?').waitFor();
     await log(alice.page).getByText('Seen', { exact: true }).waitFor();
+    await alice.page.screenshot({ path: join(ensureOutputDir(), 'desktop-seen.png') });
   });
 });

@@ -60,6 +60,8 @@ func Run(t *testing.T, open func(testing.TB) Store) {
 		{"Mute", testMute},
 		{"ReadReceipts", testReadReceipts},
 		{"Mentions", testMentions},
+		{"SearchMessages", testSearchMessages},
+		{"SearchMembership", testSearchMembership},
 		{"MarkRead", testMarkRead},
 		{"Replies", testReplies},
 		{"Reactions", testReactions},

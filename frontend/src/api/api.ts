@@ -1,4 +1,3 @@
-import type { MessageSearchPage } from './find';
 import { HttpClient, tokensFrom } from './http';
 import type {
   AuthResult,
@@ -15,6 +14,7 @@ import type {
   MuteRequest,
   ReadReceiptList,
   RegisterRequest,
+  SearchMessagePage,
   SetRoleRequest,
   UpdateGroupRequest,
   UpdateMeRequest,
@@ -165,8 +165,8 @@ export class ChatApi {
     q: string,
     opts: { groupId?: number; cursor?: string; limit?: number } = {},
     signal?: AbortSignal,
-  ): Promise<MessageSearchPage> {
-    return this.http.request<MessageSearchPage>(
+  ): Promise<SearchMessagePage> {
+    return this.http.request<SearchMessagePage>(
       'GET',
       `/search/messages?${query({ q, group_id: opts.groupId, cursor: opts.cursor, limit: opts.limit })}`,
       { signal },

@@ -589,6 +589,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/search/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Full-text search of messages in the caller's groups
+         * @description Over the current bodies of the messages of the groups the caller is a member of at the time of the query (or of group_id, which the caller must be a member of); deleted messages never match. Best match first, newest first among equals. q takes words, "quoted phrases", -excluded words or -"phrases", and the last word also matches as a prefix; case and accents are ignored. A q with nothing to find (empty, only exclusions or punctuation) is 400 search_query_empty.
+         */
+        get: operations["searchMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -992,6 +1012,11 @@ export interface components {
         };
         MuteRequest: {
             muted: boolean;
+        };
+        SearchMessagePage: {
+            items: components["schemas"]["Message"][];
+            /** @description Pass as cursor for the next page; null on the last page. */
+            next_cursor: string | null;
         };
     };
     responses: {
@@ -2369,6 +2394,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EditList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    searchMessages: {
+        parameters: {
+            query: {
+                /** @description The query: 1–400 characters after the text rules (trimmed, NFC), with at least one word that is not excluded. */
+                q: string & components["schemas"]["NonBlankText"];
+                /** @description Only this group's messages (the caller must be a member). */
+                group_id?: number;
+                /** @description Page size. */
+                limit?: components["parameters"]["SearchLimit"];
+                /** @description next_cursor of the previous page (opaque). */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Matching messages, best first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchMessagePage"];
                 };
             };
             400: components["responses"]["BadRequest"];

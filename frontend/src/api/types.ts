@@ -35,3 +35,4 @@ export type EditList = Schemas['EditList'];
 export type ReadReceipt = Schemas['ReadReceipt'];
 export type ReadReceiptList = Schemas['ReadReceiptList'];
 export type MuteRequest = Schemas['MuteRequest'];
+export type SearchMessagePage = Schemas['SearchMessagePage'];

@@ -60,9 +60,9 @@ describe('ChatStore notifications', () => {
   it('notifies a mention in a muted group, not a plain message, and keeps the mention badge', async () => {
     const { store, ws, shown } = await started([myGroup({ id: 7, last_seq: 3, last_read_seq: 3, muted: true })]);
     ws.receive({ type: 'message', message: msg(4, { body: 'plain' }) });
-    ws.receive({ type: 'message', message: msg(5, { body: '@alice hi', mentions: [alice.id] } as Partial<Message>) });
+    ws.receive({ type: 'message', message: msg(5, { body: '@alice hi', mentions: [alice.id] }) });
     expect(shown.map((s) => s.options?.body)).toEqual(['@alice hi']);
-    expect((store.conversations.peek(7) as MyGroup & { mention_count: number }).mention_count).toBe(1);
+    expect(store.conversations.peek(7)?.mention_count).toBe(1);
     store.stop();
   });
 });
@@ -78,6 +78,21 @@ describe('ChatStore receipts', () => {
     ws.receive({ type: 'read', group_id: 7, seq: 2 });
     expect(store.conversations.peek(7)?.last_read_seq).toBe(2);
     expect(store.receipts.of(7)?.get(bob.id)).toBe(3);
+    store.stop();
+  });
+});
+
+describe('ChatStore.loadReceipts', () => {
+  it('loads the members when a reader is not known by name yet', async () => {
+    const dave = { ...bob, id: 4, username: 'dave', display_name: 'Dave' };
+    const members = vi.fn(async () => ({ items: [{ ...dave, role: 'member' as const }] }));
+    const reads = async () => ({ items: [{ user_id: dave.id, last_read_seq: 2 }] });
+    const { store } = await started([myGroup({ id: 7 })], { reads, members } as Partial<ChatApi>);
+    await store.loadReceipts(7);
+    expect(members).toHaveBeenCalledWith(7);
+    expect(store.users.get(dave.id)?.display_name).toBe('Dave');
+    await store.loadReceipts(7);
+    expect(members).toHaveBeenCalledTimes(1);
     store.stop();
   });
 });

@@ -269,6 +269,22 @@ export class ChatStore {
     }
   }
 
+  /** The read markers of a group's members who share them, and the names of those readers. */
+  async loadReceipts(groupId: number): Promise<void> {
+    await this.receipts.load(groupId);
+    const unknown = [...(this.receipts.of(groupId)?.keys() ?? [])].some((id) => !this.users.known(id));
+    if (unknown) await this.members.load(groupId);
+  }
+
+  /** Names someone known only by id (a typist, a reader) once the server says who it is. */
+  private learnUser(userId: number): void {
+    if (this.users.known(userId)) return;
+    this.api.user(userId).then(
+      (u) => this.users.remember([u]),
+      () => undefined,
+    );
+  }
+
   // ---- groups ----
 
   /** Mutes or unmutes a conversation (PATCH /me/groups/{id}): no notification but for mentions, a quieter badge. */
@@ -373,7 +389,7 @@ export class ChatStore {
     resumed: () => {
       for (const id of this.history.held()) void this.history.backfill(id);
       // Read events missed while disconnected: ask again.
-      for (const id of this.receipts.held()) this.receipts.load(id).catch(() => undefined);
+      for (const id of this.receipts.held()) this.loadReceipts(id).catch(() => undefined);
     },
     pong: () => undefined,
     ack: (ev) => this.messageArrived(ev.message),
@@ -383,17 +399,14 @@ export class ChatStore {
     typing: (ev) => {
       if (ev.user_id === this.me.id) return;
       this.presence.typing(ev.group_id, ev.user_id);
-      if (!this.users.known(ev.user_id)) {
-        this.api.user(ev.user_id).then(
-          (u) => this.users.remember([u]),
-          () => undefined,
-        );
-      }
+      this.learnUser(ev.user_id);
     },
     read: (ev) => {
       // Another member's marker (they share receipts), or one's own from another connection.
-      if (ev.user_id !== undefined && ev.user_id !== this.me.id) this.receipts.read(ev.group_id, ev.user_id, ev.seq);
-      else this.conversations.read(ev.group_id, ev.seq);
+      if (ev.user_id !== undefined && ev.user_id !== this.me.id) {
+        this.receipts.read(ev.group_id, ev.user_id, ev.seq);
+        this.learnUser(ev.user_id);
+      } else this.conversations.read(ev.group_id, ev.seq);
     },
     presence: (ev) => this.presence.set(ev.user_id, ev.online),
     member_joined: (ev) => {

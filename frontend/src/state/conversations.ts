@@ -1,5 +1,4 @@
 import { batch, computed, signal } from '@preact/signals';
-import { mentionCount, mentionsOf, type FollowedGroup } from '../api/find';
 import type { Group, Message, MyGroup, User } from '../api/types';
 import { listComputed, SignalMap } from './signals';
 import { renamed } from './users';
@@ -28,9 +27,9 @@ export function withMessage(g: MyGroup, m: Message, meId: number): MyGroup {
   if (lastSeq === g.last_seq && !newerPreview && readSeq === g.last_read_seq) return g;
   const next: MyGroup = { ...g, last_seq: lastSeq, last_read_seq: readSeq, last_message: newerPreview ? m : g.last_message };
   next.unread_count = unreadCount(next);
-  const mentionsMe = m.seq > g.last_seq && m.seq > readSeq && m.sender.id !== meId && mentionsOf(m).includes(meId);
-  if (mentionsMe) (next as FollowedGroup).mention_count = mentionCount(g) + 1;
-  else if (readSeq >= lastSeq && mentionCount(g) > 0) (next as FollowedGroup).mention_count = 0;
+  const mentionsMe = m.seq > g.last_seq && m.seq > readSeq && m.sender.id !== meId && m.mentions.includes(meId);
+  if (mentionsMe) next.mention_count = g.mention_count + 1;
+  else if (readSeq >= lastSeq && g.mention_count > 0) next.mention_count = 0;
   return next;
 }
 
@@ -46,9 +45,9 @@ export function withMessageUpdate(g: MyGroup, m: Message): MyGroup {
  */
 export function withRead(g: MyGroup, seq: number): MyGroup {
   if (seq <= g.last_read_seq) return g;
-  const next: FollowedGroup = { ...g, last_read_seq: seq };
+  const next: MyGroup = { ...g, last_read_seq: seq };
   next.unread_count = unreadCount(next);
-  if (seq >= g.last_seq && mentionCount(g) > 0) next.mention_count = 0;
+  if (seq >= g.last_seq && g.mention_count > 0) next.mention_count = 0;
   return next;
 }
 
@@ -80,8 +79,8 @@ export function withReload(fresh: MyGroup, held: MyGroup | undefined): MyGroup {
     held.last_message && (!fresh.last_message || held.last_message.seq > fresh.last_message.seq)
       ? held.last_message
       : fresh.last_message;
-  const next: FollowedGroup = { ...fresh, last_seq: lastSeq, last_read_seq: read, unread_count: Math.max(0, lastSeq - read), last_message: lm };
-  if (read >= lastSeq && mentionCount(fresh) > 0) next.mention_count = 0;
+  const next: MyGroup = { ...fresh, last_seq: lastSeq, last_read_seq: read, unread_count: Math.max(0, lastSeq - read), last_message: lm };
+  if (read >= lastSeq && fresh.mention_count > 0) next.mention_count = 0;
   return next;
 }
 

@@ -1,11 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { Message } from '../api/types';
 import { alice, bob, msg, myGroup } from '../test/fakes';
 import { fakeNotifications } from '../test/notifications';
 import { Notifier, notifyKey, shouldNotify, type NotifyView } from './notifications';
 
 const plain = msg(4, { sender: bob, body: 'hello' });
-const mention = msg(5, { sender: bob, body: '@alice look', mentions: [alice.id] } as Partial<Message>);
+const mention = msg(5, { sender: bob, body: '@alice look', mentions: [alice.id] });
 const group = myGroup({ id: 7 });
 const muted = myGroup({ id: 7, muted: true });
 

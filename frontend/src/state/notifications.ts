@@ -1,5 +1,4 @@
 import { signal } from '@preact/signals';
-import { isMuted, mentionsOf } from '../api/find';
 import type { Message, MyGroup } from '../api/types';
 
 // Browser notifications of new messages: asked for only when the user turns
@@ -46,7 +45,7 @@ export interface NotifierDeps {
 export function shouldNotify(g: MyGroup, m: Message, meId: number, activeId: number | null, hidden: boolean): boolean {
   if (m.sender.id === meId || m.deleted) return false;
   if (!hidden && activeId === m.group_id) return false;
-  return mentionsOf(m).includes(meId) || !isMuted(g);
+  return m.mentions.includes(meId) || !g.muted;
 }
 
 export type NotifyState = NotificationPermission | 'unsupported';

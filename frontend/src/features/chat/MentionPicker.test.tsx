@@ -2,7 +2,7 @@ import { fireEvent, render, screen, within } from '@testing-library/preact';
 import { describe, expect, it, vi } from 'vitest';
 import { ChatContext } from '../../app/context';
 import type { ChatApi } from '../../api/api';
-import type { Member, Message } from '../../api/types';
+import type { Member } from '../../api/types';
 import { offlineChat } from '../../test/chat';
 import { alice, bob, msg } from '../../test/fakes';
 import { Composer } from './Composer';
@@ -73,7 +73,7 @@ describe('mentions in a body', () => {
   const chat = offlineChat();
 
   it('sets my @username apart when the message mentions me, as text', () => {
-    const m = msg(1, { sender: bob, body: 'ask @Alice <b>now</b>', mentions: [alice.id] } as Partial<Message>);
+    const m = msg(1, { sender: bob, body: 'ask @Alice <b>now</b>', mentions: [alice.id] });
     const { container } = render(
       <ChatContext.Provider value={chat}>
         <MessageItem message={m} mine={false} showSender={false} canDelete={false} />
@@ -86,7 +86,7 @@ describe('mentions in a body', () => {
   });
 
   it('leaves a body alone when the server says it does not mention me', () => {
-    const m = msg(1, { sender: bob, body: 'ask @alice', mentions: [] } as Partial<Message>);
+    const m = msg(1, { sender: bob, body: 'ask @alice', mentions: [] });
     const { container } = render(
       <ChatContext.Provider value={chat}>
         <MessageItem message={m} mine={false} showSender={false} canDelete={false} />

@@ -15,7 +15,6 @@ import { Reactions } from './Reactions';
 import { ReplyQuote } from './ReplyQuote';
 import { PendingFiles } from './Uploads';
 import rich from './Rich.module.scss';
-import { mentionsOf } from '../../api/find';
 import { EditedMarker } from './EditHistory';
 import findStyles from './Find.module.scss';
 
@@ -117,7 +116,7 @@ export function MessageItem({ message: m, mine, showSender, canDelete, found = f
               <MessageBody
                 body={m.body}
                 class={`${styles.body} ${rich.body}`}
-                mention={mentionsOf(m).includes(chat.me.id) ? chat.me.username : null}
+                mention={m.mentions.includes(chat.me.id) ? chat.me.username : null}
               />
             )}
             <Attachments items={attachmentsOf(m)} />

@@ -44,7 +44,7 @@ export function MessageList({ group, focusSeq = null }: { group: MyGroup; focusS
   const marks = useMemo(() => (reads ? receiptMarks(items, reads, group.kind, chat.me.id) : null), [items, reads, group.kind, chat.me.id]);
 
   useEffect(() => {
-    chat.receipts.load(group.id).catch(() => undefined);
+    chat.loadReceipts(group.id).catch(() => undefined);
   }, [chat, group.id]);
 
   const markSeen = useCallback(() => {

@@ -2,7 +2,6 @@ import { render, screen, within } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
 import { ChatContext, ServicesContext, type AppServices } from '../../app/context';
 import { offlineChat } from '../../test/chat';
-import type { MyGroup } from '../../api/types';
 import { msg, myGroup } from '../../test/fakes';
 import { ConversationList } from './ConversationList';
 
@@ -48,8 +47,8 @@ describe('ConversationList badges', () => {
   it('shows a muted conversation’s unread count quieter, still announced, and mentions apart', () => {
     const chat = offlineChat();
     chat.conversations.replaceAll([
-      myGroup({ id: 7, name: 'Loud', last_seq: 5, last_read_seq: 2, unread_count: 3, mention_count: 1 } as Partial<MyGroup>),
-      myGroup({ id: 9, name: 'Quiet', last_seq: 4, last_read_seq: 0, unread_count: 4, muted: true } as Partial<MyGroup>),
+      myGroup({ id: 7, name: 'Loud', last_seq: 5, last_read_seq: 2, unread_count: 3, mention_count: 1 }),
+      myGroup({ id: 9, name: 'Quiet', last_seq: 4, last_read_seq: 0, unread_count: 4, muted: true }),
     ]);
     const services = { router: { navigate: () => undefined } } as unknown as AppServices;
     render(

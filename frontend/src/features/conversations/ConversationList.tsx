@@ -1,5 +1,4 @@
 import { GroupAvatar } from '../../app/Avatar';
-import { isMuted } from '../../api/find';
 import { LockIcon } from '../../app/Icons';
 import { useChat, useServices } from '../../app/context';
 import { formatListTime } from '../../app/format';
@@ -64,7 +63,7 @@ function Row({ id, active }: { id: number; active: boolean }) {
     <li>
       <a
         href={`/g/${g.id}`}
-        class={`${styles.item} ${active ? styles.active : ''} ${unread > 0 && !isMuted(g) ? styles.hasUnread : ''}`}
+        class={`${styles.item} ${active ? styles.active : ''} ${unread > 0 && !g.muted ? styles.hasUnread : ''}`}
         aria-current={active ? 'page' : undefined}
         data-group-id={g.id}
         onClick={(e) => {

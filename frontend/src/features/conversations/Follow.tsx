@@ -1,6 +1,5 @@
 import { useState } from 'preact/hooks';
 import { useChat } from '../../app/context';
-import { isMuted, mentionCount } from '../../api/find';
 import type { MyGroup } from '../../api/types';
 import { messageOf } from '../../state/chat';
 import styles from './Follow.module.scss';
@@ -8,7 +7,7 @@ import styles from './Follow.module.scss';
 /** Mute or unmute a conversation: muted ones raise no notification except for mentions. */
 export function MuteButton({ group }: { group: MyGroup }) {
   const chat = useChat();
-  const muted = isMuted(group);
+  const muted = group.muted;
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -51,8 +50,8 @@ export function MuteButton({ group }: { group: MyGroup }) {
  */
 export function UnreadBadges({ group, active }: { group: MyGroup; active: boolean }) {
   const unread = active ? 0 : group.unread_count;
-  const mentions = active ? 0 : mentionCount(group);
-  const muted = isMuted(group);
+  const mentions = active ? 0 : group.mention_count;
+  const muted = group.muted;
   return (
     <>
       {mentions > 0 && (

@@ -1,6 +1,5 @@
 import { useState } from 'preact/hooks';
 import { useChat, useServices } from '../../app/context';
-import { sharesReceipts } from '../../api/find';
 import { messageOf } from '../../state/chat';
 import styles from './FollowSettings.module.scss';
 
@@ -68,7 +67,7 @@ export function FollowSettings() {
         <input
           type="checkbox"
           role="switch"
-          checked={sharesReceipts(me)}
+          checked={(me.share_read_receipts ?? true)}
           disabled={busy}
           aria-describedby="follow-receipts-hint"
           onChange={(e) => void toggleReceipts(e.currentTarget.checked)}

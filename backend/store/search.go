@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/chatapp/chat/chat"
+)
+
+// SearchMessages finds the current bodies of messages in the groups
+// userID is a member of now (or in groupID alone when it is not 0) that
+// match q: best match first, newest first among equals; deleted messages
+// never match (their body is empty). The cursor is an offset. The parsed
+// query (chat.ParseSearch) is rendered in each database's own syntax with
+// its words as bound parameters or quoted strings, never as operators.
+func (s *Store) SearchMessages(ctx context.Context, userID, groupID int64, q chat.SearchQuery, limit int, cursor string) ([]chat.Message, string, error) {
+	off, err := decodeCursor(cursor)
+	if err != nil {
+		return nil, "", fmt.Errorf("search messages: %w", err)
+	}
+	limit = chat.ClampSearchLimit(limit)
+	var query string
+	args := []any{userID}
+	if s.d == dialectPostgres {
+		tsq, tsArgs := postgresTSQuery(q, len(args)+1)
+		args = append(args, tsArgs...)
+		query = `WITH q AS (SELECT ` + tsq + ` AS q) ` + messageSelect + `
+JOIN memberships mb ON mb.group_id = msg.group_id AND mb.user_id = $1
+CROSS JOIN q
+WHERE msg.search @@ q.q AND msg.deleted_at IS NULL`
+	} else {
+		args = append(args, sqliteMatch(q))
+		query = messageSelect + `
+JOIN messages_fts ON messages_fts.rowid = msg.id
+JOIN memberships mb ON mb.group_id = msg.group_id AND mb.user_id = $1
+WHERE messages_fts MATCH $2 AND msg.deleted_at IS NULL`
+	}
+	if groupID != 0 {
+		args = append(args, groupID)
+		query += ` AND msg.group_id = $` + strconv.Itoa(len(args))
+	}
+	if s.d == dialectPostgres {
+		query += ` ORDER BY ts_rank(msg.search, q.q) DESC, msg.id DESC`
+	} else {
+		query += ` ORDER BY bm25(messages_fts), msg.id DESC`
+	}
+	// Integers, so the text stays safe (see Messages for why not bound).
+	query += ` LIMIT ` + strconv.Itoa(limit+1) + ` OFFSET ` + strconv.Itoa(off)
+	rows, err := s.scanMessages(ctx, query, args)
+	if err != nil {
+		return nil, "", s.wrap("search messages", err)
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = encodeCursor(off + limit)
+	}
+	out := make([]chat.Message, len(rows))
+	for i, v := range rows {
+		out[i] = v.message()
+	}
+	return out, next, nil
+}
+
+// postgresTSQuery renders q as a tsquery expression whose words are the
+// parameters from $first on, folded as the indexed bodies are
+// (chat_fold): phrases by phraseto_tsquery, the prefix word as 'word':*,
+// exclusions negated, all joined by &&.
+func postgresTSQuery(q chat.SearchQuery, first int) (string, []any) {
+	parts := make([]string, 0, len(q.Terms))
+	args := make([]any, 0, len(q.Terms))
+	for _, t := range q.Terms {
+		args = append(args, strings.Join(t.Words, " "))
+		p := "$" + strconv.Itoa(first+len(args)-1) + "::text"
+		part := `phraseto_tsquery('simple', chat_fold(` + p + `))`
+		if t.Prefix {
+			part = `to_tsquery('simple', quote_literal(chat_fold(` + p + `)) || ':*')`
+		}
+		if t.Exclude {
+			part = `!!` + part
+		}
+		parts = append(parts, "("+part+")")
+	}
+	return strings.Join(parts, " && "), args
+}
+
+// sqliteMatch renders q as an FTS5 query: each term a quoted phrase (the
+// prefix word followed by *), the terms to find ANDed, the excluded taken
+// out with NOT. Words hold no quote (chat.ParseSearch), so the quoting is
+// whole.
+func sqliteMatch(q chat.SearchQuery) string {
+	var find, drop []string
+	for _, t := range q.Terms {
+		p := `"` + strings.ReplaceAll(strings.Join(t.Words, " "), `"`, `""`) + `"`
+		if t.Prefix {
+			p += "*"
+		}
+		if t.Exclude {
+			drop = append(drop, p)
+		} else {
+			find = append(find, p)
+		}
+	}
+	out := "(" + strings.Join(find, " ") + ")"
+	for _, d := range drop {
+		out += " NOT " + d
+	}
+	return out
+}
