@@ -356,6 +356,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/groups/{id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a file to a group (members)
+         * @description multipart/form-data with one part named file, streamed to storage. Larger than CHAT_MAX_UPLOAD (default 25 MiB) is 413, found while streaming; exactly the limit is fine. The content type comes from the bytes; png, jpeg, gif and webp images get width, height and a thumbnail, and one whose header claims too many pixels (a decompression bomb) or that is broken is 400. Send it with attachment_ids within 24 h, or it is deleted.
+         */
+        post: operations["uploadAttachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/messages/{id}": {
         parameters: {
             query?: never;
@@ -372,6 +392,70 @@ export interface paths {
         head?: never;
         /** Edit a message (its sender) */
         patch: operations["editMessage"];
+        trace?: never;
+    };
+    "/api/v1/messages/{id}/reactions/{emoji}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * React to a message (members)
+         * @description Idempotent. At most 20 distinct emoji per message: a 21st is 400 validation_failed naming emoji. A deleted message is 409. Every member's connections get a reaction event when it changes something.
+         */
+        put: operations["addReaction"];
+        post?: never;
+        /**
+         * Take back the caller's reaction (members)
+         * @description Idempotent: removing a reaction that is not there is 204 too. A deleted message is 409.
+         */
+        delete: operations["removeReaction"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download an attachment
+         * @description Allowed with a member's bearer token (an upload not sent yet: its uploader's only) or with the signed link of Attachment.url (no token; an invalid or expired link is 401). A deleted message's files are 404. Honours Range.
+         */
+        get: operations["downloadAttachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An image attachment's thumbnail
+         * @description A JPEG or PNG of at most 320×320 px; 404 for files that are not raster images. Allowed with a member's bearer token (an upload not sent yet: its uploader's only) or with the signed link of Attachment.url (no token; an invalid or expired link is 401). A deleted message's files are 404.
+         */
+        get: operations["downloadThumbnail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/ws": {
@@ -590,6 +674,12 @@ export interface components {
             /** Format: date-time */
             edited_at: string | null;
             deleted: boolean;
+            /** @description The message this one answers, or null. */
+            reply_to: components["schemas"]["ReplyPreview"] | null;
+            /** @description In order of first use; at most 20 distinct emoji. */
+            reactions: components["schemas"]["Reaction"][];
+            /** @description Possibly empty. */
+            attachments: components["schemas"]["Attachment"][];
         };
         AuthResult: {
             user: components["schemas"]["User"];
@@ -717,12 +807,30 @@ export interface components {
          *       "body": "hello",
          *       "client_id": "8b0d7c1e-1"
          *     }
+         * @example {
+         *       "body": "agreed",
+         *       "reply_to_id": 42
+         *     }
+         * @example {
+         *       "body": "",
+         *       "attachment_ids": [
+         *         7,
+         *         8
+         *       ]
+         *     }
          */
         SendRequest: {
-            /** @description 1–4000 characters after the text rules (trimmed, NFC); only whitespace and invisible characters is empty. Plain text: render it as text, never HTML. */
-            body: string & components["schemas"]["NonBlankText"];
+            /** @description 0–4000 characters after the text rules (trimmed, NFC). Required and non-blank (1–4000) unless attachment_ids has some. Plain text: render it as text, never HTML. */
+            body?: string & components["schemas"]["Text"];
             /** @description Makes the send idempotent per sender and group. Text rules apply (normalised to NFC, not trimmed); an empty one, or one of only invisible characters, is none. */
             client_id?: string & components["schemas"]["Text"];
+            /**
+             * Format: int64
+             * @description A message of the same group that this one answers; another group's or a missing one is 400 validation_failed naming reply_to_id.
+             */
+            reply_to_id?: number;
+            /** @description Uploads (POST /groups/{id}/attachments) of the sender's to this group, not yet in a message; anything else is 400 validation_failed naming attachment_ids. With some, body may be empty or absent. */
+            attachment_ids?: number[];
         };
         EditRequest: {
             /** @description 1–4000 characters after the text rules (trimmed, NFC); only whitespace and invisible characters is empty. Plain text: render it as text, never HTML. */
@@ -738,6 +846,52 @@ export interface components {
             checks: {
                 [key: string]: "ok";
             };
+        };
+        /** @description The message a reply answers (same group), as the reply shows it. */
+        ReplyPreview: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int64 */
+            seq: number;
+            sender: components["schemas"]["User"];
+            /** @description The first 200 characters of its body; empty when deleted. */
+            body: string;
+            deleted: boolean;
+        };
+        Reaction: {
+            /** @description One emoji (a single grapheme with the Unicode emoji property). */
+            emoji: string;
+            /** Format: int64 */
+            count: number;
+            /** @description Up to 20 reactors. In REST answers the caller comes first when it reacted; in WebSocket events (sent to many) they are in the order they reacted, and clients put themselves first. */
+            user_ids: number[];
+        };
+        /** @description An uploaded file. The content type is found from the bytes; png, jpeg, gif and webp images have width, height and a thumbnail. */
+        Attachment: {
+            /** Format: int64 */
+            id: number;
+            /** @description The uploaded file's name (its last path element, text rules applied). */
+            filename: string;
+            /** @description Found from the bytes, never taken from the client. */
+            content_type: string;
+            /** Format: int64 */
+            size: number;
+            sha256: string;
+            width: number | null;
+            height: number | null;
+            /** @description The bytes, signed (?exp=…&sig=…, valid at least an hour from this answer): works in <img src> and links without an Authorization header. */
+            url: string;
+            /** @description A JPEG or PNG of at most 320×320 px, signed like url; null for non-images. */
+            thumbnail_url: string | null;
+            /** Format: date-time */
+            created_at: string;
+        };
+        UploadRequest: {
+            /**
+             * Format: binary
+             * @description The file; its name is kept (last path element, text rules), its type found from its bytes.
+             */
+            file: string;
         };
     };
     responses: {
@@ -834,6 +988,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The Range is outside the file. */
+        RangeNotSatisfiable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         /** @description Group id. */
@@ -858,6 +1021,14 @@ export interface components {
         HistoryLimit: number;
         /** @description The refresh token of a cookie session; used when the body has no refresh_token, and then only with an Origin that is the server's own or a CORS_ORIGINS one (else 403). */
         RefreshCookie: string;
+        /** @description One emoji (a single grapheme with the Unicode emoji property), path-escaped, e.g. %F0%9F%91%8D for 👍. */
+        Emoji: string;
+        /** @description Attachment id. */
+        AttachmentID: number;
+        /** @description A signed link's expiry (Unix seconds), as in Attachment.url. */
+        LinkExp: string;
+        /** @description A signed link's signature, as in Attachment.url. */
+        LinkSig: string;
     };
     requestBodies: never;
     headers: never;
@@ -1673,6 +1844,41 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    uploadAttachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Group id. */
+                id: components["parameters"]["GroupID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["UploadRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored, not in a message yet. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attachment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     deleteMessage: {
         parameters: {
             query?: never;
@@ -1732,6 +1938,168 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    addReaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Message id. */
+                id: components["parameters"]["MessageID"];
+                /** @description One emoji (a single grapheme with the Unicode emoji property), path-escaped, e.g. %F0%9F%91%8D for 👍. */
+                emoji: components["parameters"]["Emoji"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's reaction is there. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeReaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Message id. */
+                id: components["parameters"]["MessageID"];
+                /** @description One emoji (a single grapheme with the Unicode emoji property), path-escaped, e.g. %F0%9F%91%8D for 👍. */
+                emoji: components["parameters"]["Emoji"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's reaction is not there. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    downloadAttachment: {
+        parameters: {
+            query?: {
+                /** @description A signed link's expiry (Unix seconds), as in Attachment.url. */
+                exp?: components["parameters"]["LinkExp"];
+                /** @description A signed link's signature, as in Attachment.url. */
+                sig?: components["parameters"]["LinkSig"];
+            };
+            header?: never;
+            path: {
+                /** @description Attachment id. */
+                id: components["parameters"]["AttachmentID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes, with X-Content-Type-Options: nosniff, Content-Security-Policy: sandbox, Cache-Control: private, ETag (the sha256) and Content-Disposition (inline for raster images, else attachment with the file name, RFC 6266). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description The Range asked for. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description If-None-Match matched the ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            416: components["responses"]["RangeNotSatisfiable"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    downloadThumbnail: {
+        parameters: {
+            query?: {
+                /** @description A signed link's expiry (Unix seconds), as in Attachment.url. */
+                exp?: components["parameters"]["LinkExp"];
+                /** @description A signed link's signature, as in Attachment.url. */
+                sig?: components["parameters"]["LinkSig"];
+            };
+            header?: never;
+            path: {
+                /** @description Attachment id. */
+                id: components["parameters"]["AttachmentID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes, with X-Content-Type-Options: nosniff, Content-Security-Policy: sandbox, Cache-Control: private, ETag (the sha256) and Content-Disposition (inline for raster images, else attachment with the file name, RFC 6266). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description The Range asked for. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description If-None-Match matched the ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            416: components["responses"]["RangeNotSatisfiable"];
             500: components["responses"]["Internal"];
             503: components["responses"]["Unavailable"];
         };

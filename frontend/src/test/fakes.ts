@@ -96,6 +96,9 @@ export function msg(seq: number, over: Partial<Message> = {}): Message {
     created_at: new Date(Date.UTC(2025, 0, 1, 12, 0, seq)).toISOString(),
     edited_at: null,
     deleted: false,
+    reply_to: null,
+    attachments: [],
+    reactions: [],
     ...over,
   };
 }
