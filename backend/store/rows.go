@@ -118,6 +118,7 @@ type messageRow struct {
 	EditedAt  *time.Time
 	DeletedAt *time.Time
 	ReplyToID *int64
+	Decorated bool
 	// MentionIDs are the ids of the mentioned members, "3,7" (see
 	// mentions.go).
 	MentionIDs string
@@ -156,7 +157,7 @@ func replyStub(id *int64) *chat.ReplyPreview {
 
 // messageSelect reads messages (alias msg) with their senders.
 const messageSelect = `SELECT msg.id, msg.group_id, msg.seq, msg.sender_id, msg.body, msg.client_id,
-	msg.created_at, msg.edited_at, msg.deleted_at, msg.reply_to_id, msg.mention_ids,
+	msg.created_at, msg.edited_at, msg.deleted_at, msg.reply_to_id, msg.decorated, msg.mention_ids,
 	u.username AS sender_username, u.display_name AS sender_display_name, u.created_at AS sender_created_at
 FROM messages msg JOIN users u ON u.id = msg.sender_id`
 

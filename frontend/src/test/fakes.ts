@@ -98,8 +98,8 @@ export function msg(seq: number, over: Partial<Message> = {}): Message {
     deleted: false,
     mentions: [],
     reply_to: null,
-    reactions: [],
     attachments: [],
+    reactions: [],
     ...over,
   };
 }
