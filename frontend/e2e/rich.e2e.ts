@@ -243,6 +243,15 @@ describe.skipIf(skip !== null)('rich messages in a real browser', () => {
   });
 
   it('takes screenshots of the conversation at desktop and phone widths', async () => {
+    // The last screenful: images, a file, a reply with its quote, and reactions.
+    await row(bob.page, 'Look at this view').getByRole('button', { name: 'Reply to this message' }).click();
+    await send(bob.page, 'Wow, **stunning**! Is that from `day 2`?');
+    await row(alice.page, 'stunning').getByRole('button', { name: 'React to this message' }).click();
+    await alice.page.getByRole('dialog', { name: 'Choose a reaction' }).getByRole('button', { name: 'smiling face with heart eyes' }).click();
+    await row(alice.page, 'stunning').getByRole('button', { name: 'React to this message' }).click();
+    await alice.page.getByRole('dialog', { name: 'Choose a reaction' }).getByRole('button', { name: 'thumbs up' }).click();
+    await row(bob.page, 'stunning').getByRole('button', { name: '👍 1' }).click();
+    await row(alice.page, 'stunning').getByRole('button', { name: '👍 2' }).waitFor();
     await alice.page.mouse.move(0, 0);
     await log(alice.page).evaluate((el) => (el.scrollTop = el.scrollHeight));
     await alice.page.waitForTimeout(300);
