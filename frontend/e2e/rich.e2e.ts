@@ -232,6 +232,19 @@ describe.skipIf(skip !== null)('rich messages in a real browser', () => {
     await row(bob.page, 'and the plan').getByText(`${PDF.length} B`).waitFor();
   });
 
+  it('takes a file dropped on the conversation', async () => {
+    await alice.page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['packing list: boots, map'], 'packing.txt', { type: 'text/plain' }));
+      const view = document.querySelector('section[aria-labelledby="chat-title"]')!;
+      view.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      view.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await filesReady(alice.page);
+    await send(alice.page, 'dropped in');
+    await log(bob.page).getByRole('link', { name: 'Download packing.txt' }).waitFor();
+  });
+
   it('says so when a file is over the limit', async () => {
     await alice.page.getByLabel('Files to attach').setInputFiles({ name: 'huge.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3 * 1024 * 1024, 1) });
     const files = alice.page.getByRole('list', { name: 'Files to send' });
