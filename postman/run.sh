@@ -63,6 +63,7 @@ status=0
 "$newman" run "$here/chat.postman_collection.json" \
   --environment "$here/local.postman_environment.json" \
   --env-var "baseUrl=$base" \
+  --working-dir "$here" \
   --color off --disable-unicode --reporters cli || status=$?
 if [ "$status" -ne 0 ]; then
   echo "run.sh: newman failed; chatd log:" >&2

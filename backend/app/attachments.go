@@ -52,6 +52,10 @@ func (s *Service) Upload(ctx context.Context, uid, gid int64, filename string, b
 		if tl := (*media.TooLargeError)(nil); errors.As(err, &tl) {
 			return chat.Attachment{}, chat.Fail(chat.ErrTooLarge, fmt.Sprintf("A file may be at most %d bytes.", s.cfg.MaxUpload))
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			// The client's body ended inside the file: its fault, not ours.
+			return chat.Attachment{}, chat.Invalid(map[string]string{"file": "ended before its multipart boundary"})
+		}
 		return chat.Attachment{}, fmt.Errorf("upload: store bytes: %w", err)
 	}
 	a := chat.Attachment{

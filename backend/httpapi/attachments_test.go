@@ -21,6 +21,7 @@ import (
 	"github.com/chatapp/chat/blob"
 	"github.com/chatapp/chat/chat"
 	"github.com/chatapp/chat/httpapi"
+	"github.com/chatapp/chat/store/storetest"
 )
 
 // testMaxUpload is the upload limit of these tests.
@@ -340,4 +341,21 @@ func blobKeys(t *testing.T, h *fileHarness, ids ...int64) []string {
 		}
 	}
 	return keys
+}
+
+// A body cut off inside the file is the client's fault: 400, and nothing
+// is kept.
+func TestTruncatedUpload(t *testing.T) {
+	h := newFileHarness(t, storetest.SQLite(t))
+	_, ann := h.user("ann")
+	g := h.group(ann, "files")
+	body, ct := multipartBody(t, "file", "cut.txt", []byte(strings.Repeat("x", 1000)))
+	r := h.send(req{method: "POST", path: fmt.Sprintf("/api/v1/groups/%d/attachments", g), token: ann, body: body[:600],
+		header: map[string]string{"Content-Type": ct}})
+	expect(t, r, http.StatusBadRequest, "validation_failed")
+	// No row was made: a day later there is nothing to sweep.
+	*h.now = h.now.Add(25 * time.Hour)
+	if n, err := h.svc.Sweep(context.Background()); err != nil || n != 0 {
+		t.Errorf("sweep after a refused upload: %d, %v", n, err)
+	}
 }

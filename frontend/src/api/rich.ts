@@ -11,14 +11,8 @@ export interface RichFields {
   reactions?: Reaction[];
 }
 
-/**
- * The fields of a send. The schema says "body, or attachment_ids, or both"
- * as a union of objects; this is its member that lists every field.
- */
-export type SendFields = Exclude<SendRequest, { body: unknown } | { attachment_ids: unknown }>;
-
 /** What a send carries besides the body (REST and WebSocket). */
-export type SendExtras = Pick<SendFields, 'reply_to_id' | 'attachment_ids'>;
+export type SendExtras = Pick<SendRequest, 'reply_to_id' | 'attachment_ids'>;
 
 type Rich = Omit<Message, keyof RichFields> & RichFields;
 

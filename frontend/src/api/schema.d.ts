@@ -831,10 +831,6 @@ export interface components {
             reply_to_id?: number;
             /** @description Uploads (POST /groups/{id}/attachments) of the sender's to this group, not yet in a message; anything else is 400 validation_failed naming attachment_ids. With some, body may be empty or absent. */
             attachment_ids?: number[];
-        } | {
-            body: components["schemas"]["NonBlankText"];
-        } | {
-            attachment_ids: unknown;
         };
         EditRequest: {
             /** @description 1–4000 characters after the text rules (trimmed, NFC); only whitespace and invisible characters is empty. Plain text: render it as text, never HTML. */

@@ -97,8 +97,8 @@ export function msg(seq: number, over: Partial<Message> = {}): Message {
     edited_at: null,
     deleted: false,
     reply_to: null,
-    reactions: [],
     attachments: [],
+    reactions: [],
     ...over,
   };
 }
