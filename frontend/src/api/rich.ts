@@ -36,3 +36,12 @@ export function withReactions(m: Message, reactions: Reaction[]): Message {
 export function previewOf(m: Message): ReplyPreview {
   return { id: m.id, seq: m.seq, sender: m.sender, body: [...m.body].slice(0, 200).join(''), deleted: m.deleted };
 }
+
+/** A message in one line of text (conversation list): its body, or the names of its files when it has no text. */
+export function summaryOf(m: Message): string {
+  const body = m.body.replace(/\s+/g, ' ').trim();
+  if (body !== '') return body;
+  const files = attachmentsOf(m);
+  if (files.length === 0) return '';
+  return `📎 ${files.map((a) => a.filename).join(', ')}`;
+}
