@@ -181,7 +181,7 @@ func (p *batchPlan) number(ms []chat.NewMessage, last map[int64]int64) (rows []m
 		}
 		next[m.GroupID] = seq + 1
 		rowOf[i] = len(rows)
-		rows = append(rows, messageRow{GroupID: m.GroupID, Seq: seq, SenderID: m.SenderID, Body: m.Body, ClientID: m.StoredClientID(), CreatedAt: m.At, ReplyToID: m.ReplyTo})
+		rows = append(rows, messageRow{GroupID: m.GroupID, Seq: seq, SenderID: m.SenderID, Body: m.Body, ClientID: m.StoredClientID(), CreatedAt: m.At, ReplyToID: m.ReplyTo, Decorated: len(m.Attachments) > 0})
 	}
 	return rows, rowOf
 }

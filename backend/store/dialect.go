@@ -46,6 +46,10 @@ func optionalInt64s(v []*int64) column {
 	return column{"bigint", v, func(i int) any { return v[i] }}
 }
 
+func bools(v []bool) column {
+	return column{"boolean", v, func(i int) any { return v[i] }}
+}
+
 func times(v []time.Time) column {
 	return column{"timestamptz", v, func(i int) any { return v[i] }}
 }

@@ -32,7 +32,7 @@ import (
 // the hot path and their arguments are whole columns (see dialect.rows).
 
 const (
-	// maxBatch bounds one group commit: 256 rows of 7 parameters stay far
+	// maxBatch bounds one group commit: 256 rows of 8 parameters stay far
 	// below SQLite's limit on bound parameters, and a batch this large
 	// already amortizes the commit.
 	maxBatch = 256
@@ -281,16 +281,17 @@ func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, rows []messageRow) e
 	}
 	n := len(rows)
 	gs, seqs, ss, bodies, cids, ats := make([]int64, n), make([]int64, n), make([]int64, n), make([]string, n), make([]*string, n), make([]time.Time, n)
-	replies := make([]*int64, n)
+	replies, decorated := make([]*int64, n), make([]bool, n)
 	for i, r := range rows {
 		gs[i], seqs[i], ss[i], bodies[i], cids[i], ats[i] = r.GroupID, r.Seq, r.SenderID, r.Body, r.ClientID, r.CreatedAt
-		replies[i] = r.ReplyToID
+		replies[i], decorated[i] = r.ReplyToID, r.Decorated
 	}
-	src, args := s.d.rows(n, int64s(gs), int64s(seqs), int64s(ss), texts(bodies), optionalTexts(cids), times(ats), optionalInt64s(replies))
+	src, args := s.d.rows(n, int64s(gs), int64s(seqs), int64s(ss), texts(bodies), optionalTexts(cids), times(ats),
+		optionalInt64s(replies), bools(decorated))
 	// "WHERE true" tells SQLite that ON CONFLICT is the upsert clause, not
 	// a join's.
-	rs, err := tx.QueryContext(ctx, `WITH v(group_id, seq, sender_id, body, client_id, created_at, reply_to_id) AS (`+src+`)
-INSERT INTO messages (group_id, seq, sender_id, body, client_id, created_at, reply_to_id) SELECT * FROM v WHERE true
+	rs, err := tx.QueryContext(ctx, `WITH v(group_id, seq, sender_id, body, client_id, created_at, reply_to_id, decorated) AS (`+src+`)
+INSERT INTO messages (group_id, seq, sender_id, body, client_id, created_at, reply_to_id, decorated) SELECT * FROM v WHERE true
 ON CONFLICT (group_id, sender_id, client_id) WHERE client_id IS NOT NULL DO NOTHING
 RETURNING id, group_id, seq`, args...)
 	if err != nil {

@@ -98,10 +98,11 @@ func (s *Store) Messages(ctx context.Context, groupID int64, q chat.HistoryQuery
 		slices.Reverse(rows)
 	}
 	out := make([]chat.Message, len(rows))
+	decorated := make([]bool, len(rows))
 	for i, v := range rows {
-		out[i] = v.message()
+		out[i], decorated[i] = v.message(), v.Msg.Decorated
 	}
-	if err := s.hydrate(ctx, s.rsql, out); err != nil {
+	if err := s.hydrateSome(ctx, s.rsql, out, decorated); err != nil {
 		return nil, false, s.wrap("messages", err)
 	}
 	return out, hasMore, nil
@@ -168,7 +169,7 @@ func (s *Store) scanMessagesPgx(ctx context.Context, query string, args []any) (
 // fields are the scan targets of a messageSelect row, in its order.
 func (v *messageView) fields() []any {
 	m := &v.Msg
-	return []any{&m.ID, &m.GroupID, &m.Seq, &m.SenderID, &m.Body, &m.ClientID, &m.CreatedAt, &m.EditedAt, &m.DeletedAt, &m.ReplyToID,
+	return []any{&m.ID, &m.GroupID, &m.Seq, &m.SenderID, &m.Body, &m.ClientID, &m.CreatedAt, &m.EditedAt, &m.DeletedAt, &m.ReplyToID, &m.Decorated,
 		&v.SenderUsername, &v.SenderDisplayName, &v.SenderCreatedAt}
 }
 

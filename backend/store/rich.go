@@ -50,6 +50,13 @@ func (d dialect) forUpdate() string {
 // hydrate fills in ms (in place) the reply previews (ms carry the id of the
 // replied-to message from replyStub), attachments and reactions.
 func (s *Store) hydrate(ctx context.Context, q querier, ms []chat.Message) error {
+	return s.hydrateSome(ctx, q, ms, nil)
+}
+
+// hydrateSome is hydrate reading attachments and reactions only for the
+// messages whose decorated hint is set (all of them when decorated is
+// nil): a page of plain messages, the most common, costs no read more.
+func (s *Store) hydrateSome(ctx context.Context, q querier, ms []chat.Message, decorated []bool) error {
 	if len(ms) == 0 {
 		return nil
 	}
@@ -57,16 +64,22 @@ func (s *Store) hydrate(ctx context.Context, q querier, ms []chat.Message) error
 	ids := make([]int64, 0, len(ms))
 	var replies []int64
 	for i, m := range ms {
+		if m.ReplyTo != nil {
+			replies = append(replies, m.ReplyTo.ID)
+		}
+		if decorated != nil && !decorated[i] {
+			continue
+		}
 		if _, seen := at[m.ID]; !seen {
 			ids = append(ids, m.ID)
 		}
 		at[m.ID] = append(at[m.ID], i)
-		if m.ReplyTo != nil {
-			replies = append(replies, m.ReplyTo.ID)
-		}
 	}
 	if err := s.hydrateReplies(ctx, q, ms, replies); err != nil {
 		return fmt.Errorf("reply previews: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	if err := s.hydrateReactions(ctx, q, ms, ids, at); err != nil {
 		return fmt.Errorf("reactions: %w", err)
@@ -187,8 +200,11 @@ FROM reactions WHERE message_id = ?`, emoji, userID, emoji, messageID).Find(&use
 		}
 		res = tx.Exec(`INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (?, ?, ?, ?)
 ON CONFLICT DO NOTHING`, messageID, userID, emoji, s.stamp(at))
+		if res.Error != nil {
+			return res.Error
+		}
 		added = res.RowsAffected == 1
-		return res.Error
+		return tx.Exec(`UPDATE messages SET decorated = TRUE WHERE id = ? AND NOT decorated`, messageID).Error
 	})
 	if err != nil {
 		return false, s.wrap("add reaction", err)

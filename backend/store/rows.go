@@ -100,6 +100,7 @@ type messageRow struct {
 	EditedAt  *time.Time
 	DeletedAt *time.Time
 	ReplyToID *int64
+	Decorated bool
 }
 
 func (messageRow) TableName() string { return "messages" }
@@ -134,7 +135,7 @@ func replyStub(id *int64) *chat.ReplyPreview {
 
 // messageSelect reads messages (alias msg) with their senders.
 const messageSelect = `SELECT msg.id, msg.group_id, msg.seq, msg.sender_id, msg.body, msg.client_id,
-	msg.created_at, msg.edited_at, msg.deleted_at, msg.reply_to_id,
+	msg.created_at, msg.edited_at, msg.deleted_at, msg.reply_to_id, msg.decorated,
 	u.username AS sender_username, u.display_name AS sender_display_name, u.created_at AS sender_created_at
 FROM messages msg JOIN users u ON u.id = msg.sender_id`
 

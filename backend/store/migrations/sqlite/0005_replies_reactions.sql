@@ -1,6 +1,10 @@
 -- Replies: the message a message answers (same group, checked by the group
 -- commit). A deleted group takes both with it.
 ALTER TABLE messages ADD COLUMN reply_to_id INTEGER REFERENCES messages (id) ON DELETE SET NULL;
+-- decorated: the message has (or had) reactions or attachments. A hint
+-- that lets a history page of plain messages skip reading them; it is
+-- never cleared, so it may only be wrong towards reading for nothing.
+ALTER TABLE messages ADD COLUMN decorated BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- Reactions: one row per (message, user, emoji), so that concurrent toggles
 -- of one reaction add or remove one row and counts stay exact. The order of
