@@ -232,6 +232,19 @@ describe.skipIf(skip !== null)('rich messages in a real browser', () => {
     await row(bob.page, 'and the plan').getByText(`${PDF.length} B`).waitFor();
   });
 
+  it('takes a file dropped on the conversation', async () => {
+    await alice.page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['packing list: boots, map'], 'packing.txt', { type: 'text/plain' }));
+      const view = document.querySelector('section[aria-labelledby="chat-title"]')!;
+      view.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      view.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await filesReady(alice.page);
+    await send(alice.page, 'dropped in');
+    await log(bob.page).getByRole('link', { name: 'Download packing.txt' }).waitFor();
+  });
+
   it('says so when a file is over the limit', async () => {
     await alice.page.getByLabel('Files to attach').setInputFiles({ name: 'huge.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(3 * 1024 * 1024, 1) });
     const files = alice.page.getByRole('list', { name: 'Files to send' });
@@ -243,6 +256,15 @@ describe.skipIf(skip !== null)('rich messages in a real browser', () => {
   });
 
   it('takes screenshots of the conversation at desktop and phone widths', async () => {
+    // The last screenful: images, a file, a reply with its quote, and reactions.
+    await row(bob.page, 'Look at this view').getByRole('button', { name: 'Reply to this message' }).click();
+    await send(bob.page, 'Wow, **stunning**! Is that from `day 2`?');
+    await row(alice.page, 'stunning').getByRole('button', { name: 'React to this message' }).click();
+    await alice.page.getByRole('dialog', { name: 'Choose a reaction' }).getByRole('button', { name: 'smiling face with heart eyes' }).click();
+    await row(alice.page, 'stunning').getByRole('button', { name: 'React to this message' }).click();
+    await alice.page.getByRole('dialog', { name: 'Choose a reaction' }).getByRole('button', { name: 'thumbs up' }).click();
+    await row(bob.page, 'stunning').getByRole('button', { name: '👍 1' }).click();
+    await row(alice.page, 'stunning').getByRole('button', { name: '👍 2' }).waitFor();
     await alice.page.mouse.move(0, 0);
     await log(alice.page).evaluate((el) => (el.scrollTop = el.scrollHeight));
     await alice.page.waitForTimeout(300);

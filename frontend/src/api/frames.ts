@@ -1,7 +1,7 @@
 // WebSocket frames of docs/API.md ("WebSocket"). OpenAPI does not describe
 // them, so they are written here, and only here, from the generated REST types.
-import type { SendExtras, SendFields } from './rich';
-import type { ErrorBody, Group, Message, User } from './types';
+import type { SendExtras } from './rich';
+import type { ErrorBody, Group, Message, SendRequest, User } from './types';
 
 /** Per-group last seen seq, keyed by the group id as a string (JSON object keys). */
 export type Cursors = Record<string, number>;
@@ -11,7 +11,7 @@ export type FrameError = Pick<ErrorBody['error'], 'code' | 'message'>;
 
 export type ClientFrame =
   | { type: 'auth'; token: string; cursors?: Cursors }
-  | ({ type: 'send'; group_id: number; client_id: string; ref?: string } & Required<Pick<SendFields, 'body'>> & SendExtras)
+  | ({ type: 'send'; group_id: number; client_id: string; ref?: string } & Required<Pick<SendRequest, 'body'>> & SendExtras)
   | { type: 'typing'; group_id: number }
   | { type: 'read'; group_id: number; seq: number }
   | { type: 'resume'; cursors: Cursors }

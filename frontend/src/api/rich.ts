@@ -11,14 +11,8 @@ export interface RichFields {
   reactions?: Reaction[];
 }
 
-/**
- * The fields of a send. The schema says "body, or attachment_ids, or both"
- * as a union of objects; this is its member that lists every field.
- */
-export type SendFields = Exclude<SendRequest, { body: unknown } | { attachment_ids: unknown }>;
-
 /** What a send carries besides the body (REST and WebSocket). */
-export type SendExtras = Pick<SendFields, 'reply_to_id' | 'attachment_ids'>;
+export type SendExtras = Pick<SendRequest, 'reply_to_id' | 'attachment_ids'>;
 
 type Rich = Omit<Message, keyof RichFields> & RichFields;
 
@@ -41,4 +35,13 @@ export function withReactions(m: Message, reactions: Reaction[]): Message {
 /** How a reply shows the message it answers: the sender and the first 200 characters (code points), as the server cuts it. */
 export function previewOf(m: Message): ReplyPreview {
   return { id: m.id, seq: m.seq, sender: m.sender, body: [...m.body].slice(0, 200).join(''), deleted: m.deleted };
+}
+
+/** A message in one line of text (conversation list): its body, or the names of its files when it has no text. */
+export function summaryOf(m: Message): string {
+  const body = m.body.replace(/\s+/g, ' ').trim();
+  if (body !== '') return body;
+  const files = attachmentsOf(m);
+  if (files.length === 0) return '';
+  return `📎 ${files.map((a) => a.filename).join(', ')}`;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { reactionsOf } from '../api/rich';
+import { reactionsOf, summaryOf } from '../api/rich';
+import { attachment } from '../test/rich';
 import { msg } from '../test/fakes';
 import { applyReaction } from './reactions';
 
@@ -39,5 +40,12 @@ describe('applyReaction', () => {
     const mine = applyReaction(m, { emoji: '❤️', user_id: ME, added: true }, ME);
     expect(reactionsOf(mine)[0]?.user_ids[0]).toBe(ME);
     expect(reactionsOf(mine)[0]?.user_ids).toHaveLength(20);
+  });
+});
+
+describe('summaryOf', () => {
+  it('is the body on one line, or the file names of a message without text', () => {
+    expect(summaryOf(msg(1, { body: 'a\n  b ' }))).toBe('a b');
+    expect(summaryOf(msg(1, { body: '', attachments: [attachment(1), attachment(2, { filename: 'plan.pdf' })] }))).toBe('📎 file-1.png, plan.pdf');
   });
 });

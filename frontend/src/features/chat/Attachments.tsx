@@ -82,9 +82,10 @@ export function Attachments({ items }: { items: readonly Attachment[] }) {
           </button>
         ) : (
           <div key={a.id} class={styles.fileCard}>
-            <span class={styles.fileIcon} aria-hidden="true">
-              📄
-            </span>
+            <svg class={styles.fileIcon} width="28" height="28" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" aria-hidden="true">
+              <path d="M14 3H7a2 2 0 00-2 2v14a2 2 0 002 2h10a2 2 0 002-2V8z" />
+              <path d="M14 3v5h5" />
+            </svg>
             <span class={styles.fileInfo}>
               <span class={styles.fileName}>{a.filename}</span>
               <span class={styles.fileSize}>{humanSize(a.size)}</span>

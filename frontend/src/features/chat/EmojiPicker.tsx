@@ -69,7 +69,17 @@ export function EmojiPicker({ onPick, onClose }: Props) {
       />
       <div class={styles.pickerGrid} role="group" aria-label="Emoji">
         {found.map((x) => (
-          <button key={x.e} type="button" data-emoji class={styles.pickerItem} aria-label={x.label} title={x.label} onClick={() => onPick(x.e)}>
+          <button
+            key={x.e}
+            type="button"
+            data-emoji
+            class={styles.pickerItem}
+            aria-label={x.label}
+            title={x.label}
+            // Focus stays where it is on a click (some browsers would not focus the button and the picker would close first).
+            onMouseDown={(e) => e.preventDefault()}
+            onClick={() => onPick(x.e)}
+          >
             {x.e}
           </button>
         ))}

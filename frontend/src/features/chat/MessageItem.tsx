@@ -159,7 +159,17 @@ export function MessageItem({ message: m, mine, showSender, canDelete, found = f
               >
                 Reply<span class="visually-hidden"> to this message</span>
               </button>
-              <button type="button" class={styles.action} aria-haspopup="dialog" aria-expanded={picking} onClick={() => setPicking(!picking)}>
+              <button
+                type="button"
+                class={styles.action}
+                aria-haspopup="dialog"
+                aria-expanded={picking}
+                // While the picker is open, a click here closes it: focus must not leave it first (that closes it too).
+                onMouseDown={(e) => {
+                  if (picking) e.preventDefault();
+                }}
+                onClick={() => setPicking(!picking)}
+              >
                 React<span class="visually-hidden"> to this message</span>
               </button>
               {mine && (

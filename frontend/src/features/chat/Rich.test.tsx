@@ -184,3 +184,38 @@ describe('attachments', () => {
     chat.stop();
   });
 });
+
+describe('attaching in the composer', () => {
+  function setup() {
+    const up = manualUploader();
+    const chat = offlineChat();
+    Object.assign(chat, { uploads: new UploadStore(up.upload, { done: vi.fn(), failed: vi.fn(), cancelled: vi.fn() }, String) });
+    renderWith(chat, newConversationUi(), <Composer groupId={7} />);
+    return { chat, up, box: screen.getByLabelText('Message'), sendButton: () => screen.getByRole('button', { name: 'Send' }) as HTMLButtonElement };
+  }
+
+  it('takes pasted files, and sends a message of files only', async () => {
+    const { chat, up, box, sendButton } = setup();
+    expect(sendButton().disabled).toBe(true);
+    fireEvent.paste(box, { clipboardData: { files: [new File(['x'], 'shot.png', { type: 'image/png' })] } });
+    expect(up.runs.map((r) => [r.groupId, r.file.name])).toEqual([[7, 'shot.png']]);
+    await flush();
+    expect(screen.getByRole('list', { name: 'Files to send' }).textContent).toContain('shot.png');
+    expect(sendButton().disabled).toBe(false);
+    fireEvent.click(sendButton());
+    expect(chat.outbox.items.value.map((o) => [o.body, o.uploads?.length])).toEqual([['', 1]]);
+    expect(screen.queryByRole('list', { name: 'Files to send' })).toBeNull();
+    chat.stop();
+  });
+
+  it('takes files from the Attach button, at most 10 per message, and says so', async () => {
+    const { up } = setup();
+    const input = screen.getByLabelText('Files to attach') as HTMLInputElement;
+    const files = Array.from({ length: 11 }, (_, i) => new File(['x'], `f${i}.txt`));
+    Object.defineProperty(input, 'files', { value: files, configurable: true });
+    fireEvent.change(input);
+    expect(up.runs).toHaveLength(10);
+    await flush();
+    expect(screen.getByRole('alert').textContent).toBe('At most 10 files go with one message: 1 left out.');
+  });
+});

@@ -3,6 +3,7 @@ import { LockIcon } from '../../app/Icons';
 import { useChat, useServices } from '../../app/context';
 import { formatListTime } from '../../app/format';
 import { GroupTitle, userLabel } from '../../app/names';
+import { summaryOf } from '../../api/rich';
 import type { MyGroup } from '../../api/types';
 import styles from './ConversationList.module.scss';
 import { UnreadBadges } from './Follow';
@@ -11,7 +12,7 @@ function preview(g: MyGroup, meId: number): string {
   const m = g.last_message;
   if (!m) return g.kind === 'direct' ? 'No messages yet' : g.description || 'No messages yet';
   const who = m.sender.id === meId ? 'You: ' : g.kind === 'group' ? `${userLabel(m.sender)}: ` : '';
-  return who + (m.deleted ? 'Message deleted' : m.body.replace(/\s+/g, ' '));
+  return who + (m.deleted ? 'Message deleted' : summaryOf(m));
 }
 
 /**
