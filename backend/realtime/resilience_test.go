@@ -180,8 +180,8 @@ func TestStuckWriteIsCut(t *testing.T) {
 	ctx := context.Background()
 	// Fill the socket buffers until a write blocks.
 	stuck := func() bool {
-		sc.mu.Lock()
-		defer sc.mu.Unlock()
+		sc.wmu.Lock() // the batch fields' guard (conn.go), not the queue's mu
+		defer sc.wmu.Unlock()
 		return sc.batchActive && time.Since(sc.batchStart) > timeout/10
 	}
 	for batch := 0; !stuck(); batch++ {

@@ -6,11 +6,14 @@ import { axeSerious, Backend, browserSkipReason, freePort, frontendDir, launchBr
 
 // Rich messages (issue 14) between two real browsers and the real backend:
 // pasted images, a PDF card, a reply that jumps to its original, live
-// reactions, links; screenshots for docs/screenshots.
+// reactions, links; screenshots of the conversation, kept in
+// docs/screenshots when UPDATE_SCREENSHOTS=1 (otherwise in test-output, so
+// that a test run leaves the checkout unchanged).
 
 const runId = Date.now().toString(36).slice(-5);
 const names = { alice: `ralice_${runId}`, bob: `rbob_${runId}` };
-const screenshots = resolve(frontendDir, '../docs/screenshots');
+const screenshots =
+  process.env.UPDATE_SCREENSHOTS === '1' ? resolve(frontendDir, '../docs/screenshots') : resolve(frontendDir, 'test-output');
 
 const skip = browserSkipReason();
 if (skip !== null) console.warn(skip);

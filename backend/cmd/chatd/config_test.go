@@ -245,7 +245,10 @@ func TestLoadOrCreateSecret(t *testing.T) {
 }
 
 // TestRunServesAndShutsDown starts the whole server on SQLite, checks that it
-// is ready within a second, and that cancelling its context stops it.
+// serves, and that cancelling its context stops it. How fast it starts is
+// measured by make bench (BENCHMARKS.md, start-up), not here: the wait below
+// only bounds a hang (eight migrations under -race on a loaded machine took
+// over a second).
 func TestRunServesAndShutsDown(t *testing.T) {
 	t.Chdir(t.TempDir())
 	logs := &syncBuffer{}
@@ -259,9 +262,9 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}), logs)
 	}()
 
-	addrs, ok := logs.addrs(time.Second, "", "pprof", "metrics")
+	addrs, ok := logs.addrs(30*time.Second, "", "pprof", "metrics")
 	if !ok {
-		t.Fatalf("not listening after 1 s; log:\n%s", logs.String())
+		t.Fatalf("not listening after 30 s; log:\n%s", logs.String())
 	}
 	addr, pprofAddr, metricsAddr := addrs[""], addrs["pprof"], addrs["metrics"]
 	// One connection per request, closed after it: a connection the server
