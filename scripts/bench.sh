@@ -40,6 +40,7 @@ if [ -n "${BENCH_SMALL:-}" ]; then
   fanout_members=100
   write_groups=20 write_members=5
   history_clients=20
+  search_clients=10 search_seed=2000 search_messages=20000
   sizes="small (BENCH_SMALL=1 smoke run, not the standard sizes)"
   churn_resumes=2000
 else
@@ -48,6 +49,7 @@ else
   fanout_members=1000
   write_groups=1000 write_members=5
   history_clients=200
+  search_clients=20 search_seed=20000 search_messages=1000000
   sizes=standard
   churn_resumes=20000
 fi
@@ -136,6 +138,7 @@ load "$label" fanout -conns "$fanout_members" -rate "$fanout_rate_high" -senders
 load "$label" fanout -conns "$fanout_members" -rate 0 -senders 4 -inflight 8
 load "$label" write -groups "$write_groups" -members "$write_members" -inflight 2
 load "$label" history -clients "$history_clients" -seed 1000
+load "$label" search -clients "$search_clients" -seed "$search_seed"
 # Restart so that the idle baseline is not flattered by memory the sign-ups
 # freed; idle reuses the users created above (refresh, no argon2id).
 stop_chatd
@@ -150,6 +153,7 @@ rm -rf "$out/data-sqlite"
 start_chatd "$label" "empty database" CHAT_DATA_DIR="$out/data-sqlite" DATABASE_URL= REDIS_URL=
 load "$label" write -groups "$write_groups" -members "$write_members" -inflight 2
 load "$label" history -clients "$history_clients" -seed 1000
+load "$label" search -clients "$search_clients" -seed "$search_seed"
 stop_chatd
 
 echo "== resume churn (issue 10): receivers resuming while senders send, two instances"
@@ -160,6 +164,11 @@ echo "== resume churn (issue 10): receivers resuming while senders send, two ins
 echo "== micro-benchmarks"
 (cd backend && TEST_DATABASE_URL="$pg_admin" go test -run '^$' -bench . -benchmem -count 1 ./chat ./realtime ./store) >"$micro" 2>>"$log" ||
   { echo "bench: micro-benchmarks failed (see $micro)" >&2; : >"$micro"; }
+# Message search over issue 15's 1,000,000 messages in 1,000 groups, seeded
+# by SQL (minutes on SQLite): the store's query, p50 and p99 per database.
+(cd backend && TEST_DATABASE_URL="$pg_admin" CHAT_SEARCH_BENCH_MESSAGES="$search_messages" \
+  go test -run '^$' -bench '^BenchmarkSearchMessages$' -benchtime 300x -count 1 -timeout 60m ./store) >>"$micro" 2>>"$log" ||
+  echo "bench: the search benchmark failed (see $log)" >&2
 
 render_md
 echo "== wrote $md (raw results: $results, log: $log)"

@@ -32,6 +32,7 @@ type fakeServer struct {
 type fakeGroup struct {
 	id, lastSeq int64
 	members     map[int64]bool
+	bodies      []string
 }
 
 type fakeConn struct {
@@ -109,6 +110,22 @@ func newFakeServer(t *testing.T) *httptest.Server {
 		}
 		writeJSON(w, 200, map[string]any{"items": items, "has_more": last > int64(limit)})
 	})
+	mux.HandleFunc("GET /api/v1/search/messages", func(w http.ResponseWriter, r *http.Request) {
+		word := r.URL.Query().Get("q")
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		uid := f.auth(r)
+		items := []map[string]any{}
+		for _, g := range f.groups {
+			for i, b := range g.bodies {
+				if g.members[uid] && len(items) < limit && strings.Contains(" "+b+" ", " "+word+" ") {
+					items = append(items, map[string]any{"group_id": g.id, "seq": i + 1, "body": b})
+				}
+			}
+		}
+		writeJSON(w, 200, map[string]any{"items": items, "next_cursor": nil})
+	})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		n := len(f.conns)
@@ -145,6 +162,7 @@ func (f *fakeServer) group(r *http.Request) *fakeGroup {
 // under f.mu so that every connection sees one order.
 func (f *fakeServer) store(g *fakeGroup, uid int64, body string) map[string]any {
 	g.lastSeq++
+	g.bodies = append(g.bodies, body)
 	f.nextMsg++
 	msg := map[string]any{"id": f.nextMsg, "group_id": g.id, "seq": g.lastSeq, "sender": map[string]any{"id": uid}, "body": body}
 	ev, _ := json.Marshal(map[string]any{"type": "message", "message": msg})
@@ -264,6 +282,8 @@ func TestScenariosAgainstFake(t *testing.T) {
 			[]string{"acked_msgs_per_s", "ack_samples", "deliveries"}, []string{"lost", "duplicated", "out_of_order", "write_errors"}},
 		{"history", []string{"-scenario", "history", "-clients", "4", "-seed", "60"},
 			[]string{"requests_per_s", "latency_samples"}, []string{"errors", "bad_pages"}},
+		{"search", []string{"-scenario", "search", "-clients", "4", "-seed", "60"},
+			[]string{"requests_per_s", "latency_samples", "seeded"}, []string{"errors", "bad_pages"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

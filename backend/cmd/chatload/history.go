@@ -16,30 +16,52 @@ import (
 // history: C REST clients reading the latest page of one group.
 func (r *runner) history(ctx context.Context, rep *report) error {
 	cfg := r.cfg
-	accts, err := r.accounts(ctx, rep, cfg.accounts())
+	accts, g, err := r.seededGroup(ctx, rep, "history", func(i int) string {
+		return string(sendBody(nil, time.Since(r.start), cfg.BodySize))
+	})
 	if err != nil {
 		return err
 	}
-	g, err := r.group(ctx, accts[0], accts, "history "+r.runID)
+	url := r.api.base + "/groups/" + strconv.FormatInt(g, 10) + "/messages?limit=" + strconv.Itoa(cfg.PageLimit)
+	wantItems := min(cfg.PageLimit, cfg.Seed)
+	rep.add("page_limit", cfg.PageLimit)
+	return r.readLoop(ctx, rep, accts, func(int) string { return url }, func(b []byte, _ int) bool { return validPage(b, wantItems) })
+}
+
+// seededGroup makes the accounts of the scenario and one group of them
+// holding cfg.Seed messages, the i-th with body(i).
+func (r *runner) seededGroup(ctx context.Context, rep *report, name string, body func(i int) string) ([]account, int64, error) {
+	cfg := r.cfg
+	accts, err := r.accounts(ctx, rep, cfg.accounts())
 	if err != nil {
-		return err
+		return nil, 0, err
+	}
+	g, err := r.group(ctx, accts[0], accts, name+" "+r.runID)
+	if err != nil {
+		return nil, 0, err
 	}
 	seedCtx, cancel := context.WithTimeout(ctx, cfg.Setup)
 	defer cancel()
 	t0 := time.Now()
 	err = forEach(seedCtx, cfg.Seed, cfg.SetupConc, func(ctx context.Context, i int) error {
-		body := string(sendBody(nil, time.Since(r.start), cfg.BodySize))
-		return r.api.postMessage(ctx, accts[0].Token, g.ID, body, "seed-"+strconv.Itoa(i))
+		return r.api.postMessage(ctx, accts[0].Token, g.ID, body(i), "seed-"+strconv.Itoa(i))
 	})
 	if err != nil {
-		return fmt.Errorf("seed: %w", err)
+		return nil, 0, fmt.Errorf("seed: %w", err)
 	}
 	rep.add("seeded", cfg.Seed)
 	rep.add("seed_posts_per_s", perSecond(int64(cfg.Seed), time.Since(t0)))
-	r.log.Info("measuring", "clients", cfg.Clients, "for", cfg.Duration)
+	return accts, g.ID, nil
+}
 
-	url := r.api.base + "/groups/" + strconv.FormatInt(g.ID, 10) + "/messages?limit=" + strconv.Itoa(cfg.PageLimit)
-	wantItems := min(cfg.PageLimit, cfg.Seed)
+// readLoop runs cfg.Clients REST clients for cfg.Duration, each looping
+// over GET urlOf(n) (n counting its requests) on a keep-alive connection,
+// and reports throughput and latency. The first answer of every client is
+// checked in full by valid; after that the status is enough (decoding
+// would load the generator).
+func (r *runner) readLoop(ctx context.Context, rep *report, accts []account, urlOf func(n int) string, valid func(body []byte, n int) bool) error {
+	cfg := r.cfg
+	r.log.Info("measuring", "clients", cfg.Clients, "for", cfg.Duration)
 	var (
 		lat      histogram
 		requests atomic.Int64
@@ -54,19 +76,17 @@ func (r *runner) history(ctx context.Context, rep *report) error {
 		token := accts[i%len(accts)].Token
 		wg.Go(func() {
 			var buf bytes.Buffer
-			for first := true; mctx.Err() == nil; first = false {
+			for n := i; mctx.Err() == nil; n += cfg.Clients {
 				t := time.Now()
-				status, err := r.get(ctx, url, token, &buf)
+				status, err := r.get(ctx, urlOf(n), token, &buf)
 				lat.record(time.Since(t))
 				requests.Add(1)
 				if err != nil || status != http.StatusOK {
 					errs.Add(1)
-					r.log.Debug("history", "status", status, "err", err)
+					r.log.Debug("read", "status", status, "err", err)
 					continue
 				}
-				// Check the first answer of every client in full; after that
-				// the status is enough (decoding would load the generator).
-				if first && !validPage(buf.Bytes(), wantItems) {
+				if n < cfg.Clients && !valid(buf.Bytes(), n) {
 					bad.Add(1)
 				}
 			}
@@ -75,7 +95,6 @@ func (r *runner) history(ctx context.Context, rep *report) error {
 	wg.Wait()
 	window := time.Since(start)
 	rep.add("clients", cfg.Clients)
-	rep.add("page_limit", cfg.PageLimit)
 	rep.add("duration_s", round(window.Seconds(), 2))
 	rep.add("requests", requests.Load())
 	rep.add("requests_per_s", perSecond(requests.Load(), window))

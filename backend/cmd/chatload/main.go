@@ -8,6 +8,7 @@
 //	chatload -scenario fanout  -conns 1000 -rate 10
 //	chatload -scenario write   -groups 1000 -members 5
 //	chatload -scenario history -clients 200
+//	chatload -scenario search -clients 20 -seed 10000
 //
 // For issue 13's comparison it also speaks the protocol of the peer,
 // Centrifugo v6, in the fanout scenario alone (centrifugo.go):
@@ -84,13 +85,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.URL, "url", "http://127.0.0.1:8080", "server base URL (loopback only)")
 	fs.StringVar(&c.Metrics, "metrics", "http://127.0.0.1:9464/metrics", "server metrics URL, on its CHAT_METRICS_ADDR (loopback only)")
-	fs.StringVar(&c.Scenario, "scenario", "", "idle | fanout | write | history")
+	fs.StringVar(&c.Scenario, "scenario", "", "idle | fanout | write | history | search")
 	fs.StringVar(&c.Label, "label", "", "free text copied into the JSON line (e.g. postgres+redis)")
 	fs.IntVar(&c.Conns, "conns", 100, "idle: connections; fanout: member connections")
 	fs.IntVar(&c.Users, "users", 0, "distinct accounts to spread connections/clients over (0: one per connection)")
 	fs.IntVar(&c.Groups, "groups", 10, "write: groups")
 	fs.IntVar(&c.Members, "members", 5, "write: members (connections) per group")
-	fs.IntVar(&c.Clients, "clients", 20, "history: concurrent REST clients")
+	fs.IntVar(&c.Clients, "clients", 20, "history, search: concurrent REST clients")
 	fs.IntVar(&c.Senders, "senders", 1, "fanout: members that send (centrifugo: HTTP API publishers)")
 	fs.Float64Var(&c.Rate, "rate", 0, "fanout: messages per second over all senders (0: as fast as acks allow)")
 	fs.IntVar(&c.Inflight, "inflight", 4, "fanout/write: unacknowledged sends allowed per connection (centrifugo: per publisher, each on a connection of its own)")
@@ -99,8 +100,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.Drain, "drain", 10*time.Second, "after sending stops, how long to wait for the last acks and deliveries")
 	fs.DurationVar(&c.Setup, "setup-timeout", 300*time.Second, "bound on creating users, groups and connections (at most 600s)")
 	fs.IntVar(&c.BodySize, "body-size", 64, "message body size in bytes (20..4000)")
-	fs.IntVar(&c.Seed, "seed", 1000, "history: messages stored in the group before reading")
-	fs.IntVar(&c.PageLimit, "limit", 50, "history: page size (limit=)")
+	fs.IntVar(&c.Seed, "seed", 1000, "history, search: messages stored in the group before reading")
+	fs.IntVar(&c.PageLimit, "limit", 50, "history: page size (limit=); search: results per page (at most 100)")
 	fs.IntVar(&c.PID, "pid", 0, "idle: server pid, to read VmRSS from /proc instead of /metrics")
 	fs.IntVar(&c.SetupConc, "setup-concurrency", 8, "concurrent REST calls while creating users and groups")
 	fs.IntVar(&c.DialConc, "dial-concurrency", 64, "concurrent WebSocket handshakes")
@@ -142,12 +143,12 @@ func (c *config) validate() error {
 		if c.Groups < 1 || c.Members < 1 || c.Groups*c.Members > maxConns {
 			bad("-groups × -members must be 1..%d connections", maxConns)
 		}
-	case "history":
+	case "history", "search":
 		if c.Clients < 1 || c.Clients > maxConns {
 			bad("-clients must be 1..%d", maxConns)
 		}
 	default:
-		bad("-scenario must be idle, fanout, write or history")
+		bad("-scenario must be idle, fanout, write, history or search")
 	}
 	if c.Users < 0 || c.Users > maxConns {
 		bad("-users must be 0..%d", maxConns)
@@ -208,7 +209,7 @@ func (c *config) connections() int {
 	switch c.Scenario {
 	case "write":
 		return c.Groups * c.Members
-	case "history":
+	case "history", "search":
 		return c.Clients
 	default:
 		return c.Conns

@@ -93,6 +93,14 @@ func goalsFor(run string, r map[string]any) []goal {
 			{"latency_max_ms", "latency max (ms)", "", 0, ""},
 			zero("errors", "failed requests"), zero("bad_pages", "wrong pages"),
 		}
+	case "search":
+		return []goal{
+			{"requests_per_s", "requests/s", "", 0, ""},
+			{"latency_p50_ms", "latency p50 (ms)", "", 0, ""},
+			{"latency_p99_ms", "latency p99 (ms)", "<=", 50, "issue 15"},
+			{"latency_max_ms", "latency max (ms)", "", 0, ""},
+			zero("errors", "failed requests"), zero("bad_pages", "wrong result pages"),
+		}
 	}
 	return nil
 }
@@ -146,6 +154,8 @@ func title(run string, r map[string]any) string {
 		return fmt.Sprintf("write: %s groups × %s members, %s in flight per connection", fmtNum(num(r, "groups")), fmtNum(num(r, "members_per_group")), fmtNum(num(r, "inflight_per_conn")))
 	case "history":
 		return fmt.Sprintf("history: %s clients, limit=%s, %s messages stored", fmtNum(num(r, "clients")), fmtNum(num(r, "page_limit")), fmtNum(num(r, "seeded")))
+	case "search":
+		return fmt.Sprintf("search: %s clients, limit=%s, %s messages stored", fmtNum(num(r, "clients")), fmtNum(num(r, "page_limit")), fmtNum(num(r, "seeded")))
 	}
 	return run
 }
@@ -299,6 +309,8 @@ func renderMarkdown(w io.Writer, in io.Reader) error {
 	p("  counts acks inside the measuring window; ack latency is send → `ack`.\n")
 	p("- history: each client loops over GET /groups/{id}/messages?limit=50 on a keep-alive connection;\n")
 	p("  the first answer of every client is checked in full (50 items, consecutive seq).\n")
+	p("- search: each client loops over GET /search/messages?q=<word> with the words of the seeded bodies\n")
+	p("  in turn; the first answer of every client is checked (results, each holding the word).\n")
 	p("- Percentiles come from a log-linear histogram (within 0.8 %% of the exact sample).\n\n")
 	p("## How to reproduce\n\n")
 	p("```sh\n")

@@ -41,6 +41,8 @@ func (r *runner) run(ctx context.Context) (*report, error) {
 		err = r.write(ctx, rep)
 	case "history":
 		err = r.history(ctx, rep)
+	case "search":
+		err = r.search(ctx, rep)
 	}
 	if err != nil {
 		return nil, err

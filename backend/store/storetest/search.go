@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,49 @@ func testSearchMembership(t *testing.T, s Store) {
 	got, _ = search(t, s, bob.ID, 0, "secret", 0, "")
 	if slices.Contains(got, "secret plan in a") {
 		t.Errorf("bob still finds group a's message after leaving: %q", got)
+	}
+}
+
+// A message found by search is whole, as history gives it: its reactions
+// too (docs/API.md: reactions on every Message the API returns).
+func testSearchResultsCarryReactions(t *testing.T, s Store) {
+	ctx := t.Context()
+	base := baseTime()
+	alice := newUser(t, s, "alice_sr", "")
+	g := newGroup(t, s, alice.ID, "search reactions", chat.Public)
+	m := send(t, s, g.ID, alice.ID, "kiwi season", base)
+	send(t, s, g.ID, alice.ID, "kiwi again", base.Add(time.Second))
+	_, err := s.AddReaction(ctx, m.ID, alice.ID, "👍", base.Add(2*time.Second))
+	noErr(t, err)
+	parsed, perr := chat.ParseSearch("kiwi season")
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	items, _, err := s.SearchMessages(ctx, alice.ID, 0, parsed, 10, "")
+	noErr(t, err)
+	if len(items) != 1 || items[0].ID != m.ID {
+		t.Fatalf("search = %+v, want message %d", items, m.ID)
+	}
+	r := items[0].Reactions
+	if len(r) != 1 || r[0].Emoji != "👍" || r[0].Count != 1 || len(r[0].UserIDs) != 1 || r[0].UserIDs[0] != alice.ID {
+		t.Fatalf("reactions of the search result = %+v", r)
+	}
+}
+
+// SQLite's index keeps each message's group as a token ("g17") beside the
+// body; a word of the query never matches it: searching "g17" finds bodies
+// that say g17, and excluding it keeps group 17's other messages.
+func testSearchGroupNameIsNoWord(t *testing.T, s Store) {
+	base := baseTime()
+	alice := newUser(t, s, "alice_gt", "")
+	g := newGroup(t, s, alice.ID, "group token", chat.Public)
+	token := "g" + strconv.FormatInt(g.ID, 10)
+	send(t, s, g.ID, alice.ID, "plain melon", base)
+	send(t, s, g.ID, alice.ID, "melon named "+token, base.Add(time.Second))
+	if got, _ := search(t, s, alice.ID, 0, token, 10, ""); !slices.Equal(got, []string{"melon named " + token}) {
+		t.Errorf("search %q = %q", token, got)
+	}
+	if got, _ := search(t, s, alice.ID, g.ID, "melon -"+token, 10, ""); !slices.Equal(got, []string{"plain melon"}) {
+		t.Errorf("search %q in the group = %q", "melon -"+token, got)
 	}
 }

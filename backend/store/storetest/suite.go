@@ -62,6 +62,8 @@ func Run(t *testing.T, open func(testing.TB) Store) {
 		{"Mentions", testMentions},
 		{"SearchMessages", testSearchMessages},
 		{"SearchMembership", testSearchMembership},
+		{"SearchResultsCarryReactions", testSearchResultsCarryReactions},
+		{"SearchGroupNameIsNoWord", testSearchGroupNameIsNoWord},
 		{"MarkRead", testMarkRead},
 		{"Replies", testReplies},
 		{"Reactions", testReactions},
