@@ -21,8 +21,11 @@ func (s *Store) SearchMessages(ctx context.Context, userID, groupID int64, q cha
 		return nil, "", fmt.Errorf("search messages: %w", err)
 	}
 	limit = chat.ClampSearchLimit(limit)
-	var query string
+	var query, order string
 	args := []any{userID}
+	// page is the LIMIT and OFFSET of the outer query (integers, so the
+	// text stays safe: see Messages for why not bound).
+	page := ` LIMIT ` + strconv.Itoa(limit+1) + ` OFFSET ` + strconv.Itoa(off)
 	if s.d == dialectPostgres {
 		tsq, tsArgs := postgresTSQuery(q, len(args)+1)
 		args = append(args, tsArgs...)
@@ -35,28 +38,38 @@ func (s *Store) SearchMessages(ctx context.Context, userID, groupID int64, q cha
 CROSS JOIN q
 WHERE msg.group_id = ANY(ARRAY(SELECT group_id FROM memberships WHERE user_id = $1))
 AND msg.search @@ q.q AND msg.deleted_at IS NULL`
+		order = ` ORDER BY ts_rank(msg.search, q.q) DESC, msg.id DESC`
 	} else {
-		match, err := s.sqliteGroupMatch(ctx, userID, groupID, sqliteMatch(q))
+		match, confined, err := s.sqliteGroupMatch(ctx, userID, groupID, sqliteMatch(q))
 		if err != nil {
 			return nil, "", s.wrap("search messages", err)
 		}
 		args = append(args, match)
-		query = messageSelect + `
+		if confined {
+			// The index alone holds exactly the caller's matches: rank
+			// and page there, then read the page's rows only instead of
+			// every match's (2,600 for a common word, BENCHMARKS.md
+			// "Message search"). The joins still apply the membership
+			// rule.
+			query = messageSelect + `
+JOIN (SELECT rowid, bm25(messages_fts) AS rank FROM messages_fts WHERE messages_fts MATCH $2
+	ORDER BY rank, rowid DESC` + page + `) AS ranked ON ranked.rowid = msg.id
+JOIN memberships mb ON mb.group_id = msg.group_id AND mb.user_id = $1
+WHERE msg.deleted_at IS NULL`
+			order, page = ` ORDER BY ranked.rank, msg.id DESC`, ""
+		} else {
+			query = messageSelect + `
 JOIN messages_fts ON messages_fts.rowid = msg.id
 JOIN memberships mb ON mb.group_id = msg.group_id AND mb.user_id = $1
 WHERE messages_fts MATCH $2 AND msg.deleted_at IS NULL`
+			order = ` ORDER BY bm25(messages_fts), msg.id DESC`
+		}
 	}
 	if groupID != 0 {
 		args = append(args, groupID)
 		query += ` AND msg.group_id = $` + strconv.Itoa(len(args))
 	}
-	if s.d == dialectPostgres {
-		query += ` ORDER BY ts_rank(msg.search, q.q) DESC, msg.id DESC`
-	} else {
-		query += ` ORDER BY bm25(messages_fts), msg.id DESC`
-	}
-	// Integers, so the text stays safe (see Messages for why not bound).
-	query += ` LIMIT ` + strconv.Itoa(limit+1) + ` OFFSET ` + strconv.Itoa(off)
+	query += order + page
 	rows, err := s.scanMessages(ctx, query, args)
 	if err != nil {
 		return nil, "", s.wrap("search messages", err)
@@ -104,21 +117,20 @@ func postgresTSQuery(q chat.SearchQuery, first int) (string, []any) {
 const sqliteGroupsInMatch = 200
 
 // sqliteGroupMatch confines an FTS5 body query to the caller's groups (or
-// to groupID) through the index's grp column (migration 0008), so that FTS5
+// to groupID; confined reports it did) through the index's grp column (migration 0008), so that FTS5
 // intersects the body's matches with those groups' messages instead of
 // returning every group's matches for the join to drop: 1,000,000
 // messages, a word in 13 % of them, BENCHMARKS.md "Message search". The
 // membership join of the query stays the rule; this only narrows the scan.
-func (s *Store) sqliteGroupMatch(ctx context.Context, userID, groupID int64, body string) (string, error) {
+func (s *Store) sqliteGroupMatch(ctx context.Context, userID, groupID int64, body string) (match string, confined bool, err error) {
 	groups := []int64{groupID}
 	if groupID == 0 {
-		var err error
 		groups, err = s.memberGroupIDs(ctx, userID, sqliteGroupsInMatch+1)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if len(groups) == 0 || len(groups) > sqliteGroupsInMatch {
-			return "body : (" + body + ")", nil
+			return "body : (" + body + ")", false, nil
 		}
 	}
 	var b strings.Builder
@@ -130,7 +142,7 @@ func (s *Store) sqliteGroupMatch(ctx context.Context, userID, groupID int64, bod
 		b.WriteString("g" + strconv.FormatInt(g, 10))
 	}
 	b.WriteString(") AND body : (" + body + ")")
-	return b.String(), nil
+	return b.String(), true, nil
 }
 
 // memberGroupIDs lists up to limit ids of the user's groups.
