@@ -85,6 +85,19 @@ describe('mentions in a body', () => {
     expect(container.textContent).toContain('ask @Alice <b>now</b>');
   });
 
+  it('sets it apart inside formatting too, but not inside code, keeping the formatting', () => {
+    const m = msg(1, { sender: bob, body: '**hey @Alice** and `@Alice`', mentions: [alice.id] });
+    const { container } = render(
+      <ChatContext.Provider value={chat}>
+        <MessageItem message={m} mine={false} showSender={false} canDelete={false} />
+      </ChatContext.Provider>,
+    );
+    const marks = container.querySelectorAll('mark[data-mention="me"]');
+    expect([...marks].map((x) => x.textContent)).toEqual(['@Alice']);
+    expect(marks[0]?.closest('strong')).not.toBeNull();
+    expect(container.querySelector('code')?.textContent).toBe('@Alice');
+  });
+
   it('leaves a body alone when the server says it does not mention me', () => {
     const m = msg(1, { sender: bob, body: 'ask @alice', mentions: [] });
     const { container } = render(
