@@ -16,6 +16,8 @@ type metrics struct {
 	gapFills        prometheus.Counter
 	publishFailures prometheus.Counter
 	publishDropped  prometheus.Counter
+	sendsHeld       prometheus.Counter
+	sendsRefused    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -34,7 +36,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		overflowCloses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chat_ws_queue_overflow_closes_total",
-			Help: "Connections closed with 1013 because their bounded queue overflowed.",
+			Help: "Connections closed with 1013 because their bounded queue overflowed or their oldest unsent event waited too long.",
 		}),
 		gapFills: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chat_realtime_gap_fills_total",
@@ -48,11 +50,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "chat_realtime_publish_dropped_total",
 			Help: "Events dropped from the full queue of publishes waiting for the broker.",
 		}),
+		sendsHeld: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_realtime_sends_held_total",
+			Help: "Sends held because this instance was behind on its deliveries (overload).",
+		}),
+		sendsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_realtime_sends_refused_total",
+			Help: "Sends answered rate_limited because this instance stayed behind on its deliveries.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.delivered, m.received, m.overflowCloses, m.gapFills, m.publishFailures, m.publishDropped} {
+	for _, c := range []prometheus.Collector{m.connections, m.delivered, m.received, m.overflowCloses, m.gapFills, m.publishFailures, m.publishDropped, m.sendsHeld, m.sendsRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("realtime: metrics (one hub per registry): %w", err)
 		}
