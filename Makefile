@@ -8,7 +8,7 @@ CHATD     := $(BIN)/chatd
 FRONTEND  := frontend
 DIST      := $(FRONTEND)/dist
 
-.PHONY: run build backend frontend test test-backend test-frontend test-e2e test-postman lint bench bench-peer clean
+.PHONY: run build backend frontend test test-backend test-frontend test-e2e test-postman lint bench bench-peer bench-scale clean
 
 ## run: build everything and serve the app and API on http://localhost:8080
 run: build
@@ -51,6 +51,10 @@ bench:
 ## bench-peer: the fan-out against Centrifugo v6.9.1 (go installed into bin/) and ours, one server at a time → BENCHMARKS.md "Against Centrifugo"
 bench-peer:
 	scripts/bench-peer.sh
+
+## bench-scale: 1, 2 and 3 instances on one Postgres and Redis, each serving its own groups → CPU per delivery, and what instances serving nobody spend
+bench-scale:
+	scripts/bench-scale.sh
 
 ## lint: container, compose, nginx and workflow checks (no Docker engine needed)
 lint:
