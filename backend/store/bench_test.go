@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -82,5 +83,40 @@ func seedBench(b *testing.B, s *store.Store) {
 		if _, err := s.DB().ExecContext(ctx, q, now); err != nil {
 			b.Fatalf("seed: %v\n%s", err, q)
 		}
+	}
+}
+
+// BenchmarkLoneSend measures the ack latency of a send with nothing to
+// batch with: one sender queues a plain message and waits for it, again
+// and again (the low-load case, where every send is a batch of one).
+func BenchmarkLoneSend(b *testing.B) {
+	for name, open := range storetest.Stores(b) {
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			ctx := context.Background()
+			u := chat.User{Username: "lone"}
+			if err := s.CreateUser(ctx, &u, "h"); err != nil {
+				b.Fatal(err)
+			}
+			g := chat.Group{Name: new("lone"), Visibility: chat.Public, OwnerID: u.ID}
+			if err := s.CreateGroup(ctx, &g); err != nil {
+				b.Fatal(err)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				cid := "lone-" + strconv.Itoa(i)
+				start := time.Now()
+				_, created, err := s.QueueMessage(ctx, chat.NewMessage{GroupID: g.ID, SenderID: u.ID, Body: "hello, alone", ClientID: &cid})()
+				lat = append(lat, time.Since(start))
+				if err != nil || !created {
+					b.Fatalf("send %d = created %v, %v", i, created, err)
+				}
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
 	}
 }
