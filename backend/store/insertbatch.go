@@ -62,6 +62,11 @@ var errBatchRace = errors.New("client_id stored concurrently")
 // batches of one, so one bad request fails alone; a failure of the
 // database itself fails them all.
 func (s *Store) commitInserts(ctx context.Context, ms []chat.NewMessage) []batchResult[inserted] {
+	if oneStatement(s.d, ms) {
+		if r, done, err := s.insertLone(ctx, ms[0]); done {
+			return []batchResult[inserted]{{val: r, err: err}}
+		}
+	}
 	res, err := s.insertBatch(ctx, ms)
 	if connClosed(err) {
 		res, err = s.insertBatch(ctx, ms)
