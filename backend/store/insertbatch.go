@@ -11,8 +11,10 @@ import (
 )
 
 // Group commit of message inserts (see batcher), the one way a message is
-// stored: a lone send is a batch of one. One batch is one transaction of
-// set-based statements, whatever its size:
+// stored: a lone send is a batch of one. On Postgres a batch of one plain
+// message runs as one statement (oneStatement, insertLone in lonesend.go);
+// every other batch, and a lone one that statement cannot answer, is one
+// transaction of set-based statements, whatever its size:
 //
 //  1. read the originals of client_ids already stored (only when some
 //     request has one);
@@ -55,7 +57,8 @@ type inserted struct {
 // one by one, and find the other instance's message.
 var errBatchRace = errors.New("client_id stored concurrently")
 
-// commitInserts is the batcher's commit function. A batch that never
+// commitInserts is the batcher's commit function. A batch that
+// oneStatement accepts tries insertLone first. A batch that never
 // reached the database (its connection had been dropped) is tried again at
 // once. A batch failure that may come from one request (a unique,
 // foreign-key or data error, a deadlock) makes the requests run again as
