@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,5 +119,46 @@ func BenchmarkLoneSend(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 		})
+	}
+}
+
+// BenchmarkFewSenders measures sends at low concurrency (2 to 8 senders,
+// each in a group of its own, sending one message at a time): the batches
+// are small, so it tells whether batches of a few would gain from the lone
+// path's single statement too.
+func BenchmarkFewSenders(b *testing.B) {
+	for name, open := range storetest.Stores(b) {
+		for _, senders := range []int{2, 4, 8} {
+			b.Run(fmt.Sprintf("%s/senders=%d", name, senders), func(b *testing.B) {
+				s := open(b)
+				seedBench(b, s)
+				var next atomic.Int64
+				lat := make([][]time.Duration, senders)
+				b.ResetTimer()
+				var wg sync.WaitGroup
+				for w := range senders {
+					wg.Go(func() {
+						ctx := context.Background()
+						gid := int64(w + 1)
+						uid := (gid-1)*benchMembers + 1
+						for next.Add(1) <= int64(b.N) {
+							start := time.Now()
+							_, _, err := s.InsertMessage(ctx, chat.NewMessage{GroupID: gid, SenderID: uid, Body: "hello, few"})
+							lat[w] = append(lat[w], time.Since(start))
+							if err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				b.StopTimer()
+				all := slices.Concat(lat...)
+				slices.Sort(all)
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+			})
+		}
 	}
 }
