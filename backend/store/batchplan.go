@@ -156,16 +156,26 @@ func planBatch(ms []chat.NewMessage, stored map[clientKey]chat.Message, senders 
 }
 
 // oneStatement decides which batches take the one-statement path
-// (insertLone) instead of insertBatch's transaction: on Postgres, a batch
-// of one plain message, with no reply, no attachment and no "@" that may
-// be a mention (resolving one needs the members' names first). SQLite runs
-// in-process, where a round trip costs no network; it keeps insertBatch.
+// (insertFew) instead of insertBatch's transaction: on Postgres, a batch of
+// up to fewMax plain messages, with no reply, no attachment and no "@" that
+// may be a mention (resolving one needs the members' names first), and no
+// client_id twice (the repeat answers with the first's message). SQLite
+// runs in-process, where a round trip costs no network; it keeps
+// insertBatch.
 func oneStatement(d dialect, ms []chat.NewMessage) bool {
-	if d != dialectPostgres || len(ms) != 1 {
+	if d != dialectPostgres || len(ms) == 0 || len(ms) > fewMax {
 		return false
 	}
-	m := ms[0]
-	return m.ReplyTo == nil && len(m.Attachments) == 0 && len(chat.ParseMentions(m.Body)) == 0
+	ids := 0
+	for _, m := range ms {
+		if m.ReplyTo != nil || len(m.Attachments) > 0 || len(chat.ParseMentions(m.Body)) > 0 {
+			return false
+		}
+		if m.StoredClientID() != nil {
+			ids++
+		}
+	}
+	return ids == len(clientKeys(ms))
 }
 
 // number gives the fresh requests their rows: last holds each group's

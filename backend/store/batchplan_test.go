@@ -187,7 +187,11 @@ func TestOneStatement(t *testing.T) {
 		{"a possible mention", dialectPostgres, with(func(m *chat.NewMessage) { m.Body = "hi @bob" }), false},
 		{"a reply", dialectPostgres, with(func(m *chat.NewMessage) { m.ReplyTo = new(int64(7)) }), false},
 		{"attachments", dialectPostgres, with(func(m *chat.NewMessage) { m.Attachments = []int64{3} }), false},
-		{"two sends", dialectPostgres, []chat.NewMessage{plain, plain}, false},
+		{"a few sends", dialectPostgres, []chat.NewMessage{plain, {GroupID: 3, SenderID: 4, Body: "x"}, {GroupID: 1, SenderID: 2, Body: "y", ClientID: new("")}}, true},
+		{"a client_id twice", dialectPostgres, []chat.NewMessage{plain, plain}, false},
+		{"one of a few is not plain", dialectPostgres, []chat.NewMessage{plain, {GroupID: 1, SenderID: 2, Body: "@bob"}}, false},
+		{"too many", dialectPostgres, slices.Repeat([]chat.NewMessage{{GroupID: 1, SenderID: 2, Body: "x"}}, fewMax+1), false},
+		{"as many as may", dialectPostgres, slices.Repeat([]chat.NewMessage{{GroupID: 1, SenderID: 2, Body: "x"}}, fewMax), true},
 		{"SQLite", dialectSQLite, []chat.NewMessage{plain}, false},
 	}
 	for _, tc := range tests {

@@ -12,3 +12,6 @@ import (
 func OpenPostgresWith(ctx context.Context, url string, log *slog.Logger, opts ...stdlib.OptionOpenDB) (*Store, error) {
 	return openPostgres(ctx, url, log, opts...)
 }
+
+// FewMax is the largest batch that takes the one-statement path.
+const FewMax = fewMax

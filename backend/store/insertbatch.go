@@ -65,11 +65,41 @@ var errBatchRace = errors.New("client_id stored concurrently")
 // batches of one, so one bad request fails alone; a failure of the
 // database itself fails them all.
 func (s *Store) commitInserts(ctx context.Context, ms []chat.NewMessage) []batchResult[inserted] {
-	if oneStatement(s.d, ms) {
-		if r, done, err := s.insertLone(ctx, ms[0]); done {
-			return []batchResult[inserted]{{val: r, err: err}}
-		}
+	if !oneStatement(s.d, ms) {
+		return s.commitBatch(ctx, ms)
 	}
+	res, rest, err := s.insertFew(ctx, ms)
+	switch {
+	case err != nil:
+		return failAll(len(ms), err)
+	case len(rest) == 0:
+		return res
+	case len(rest) == len(ms):
+		return s.commitBatch(ctx, ms)
+	}
+	// The statement stored the others: these are of a group deleted
+	// meanwhile, which insertBatch answers.
+	sub := make([]chat.NewMessage, len(rest))
+	for j, i := range rest {
+		sub[j] = ms[i]
+	}
+	for j, r := range s.commitBatch(ctx, sub) {
+		res[rest[j]] = r
+	}
+	return res
+}
+
+// failAll answers every request of a batch of n with err.
+func failAll(n int, err error) []batchResult[inserted] {
+	res := make([]batchResult[inserted], n)
+	for i := range res {
+		res[i].err = err
+	}
+	return res
+}
+
+// commitBatch commits a batch through insertBatch's transaction.
+func (s *Store) commitBatch(ctx context.Context, ms []chat.NewMessage) []batchResult[inserted] {
 	res, err := s.insertBatch(ctx, ms)
 	if connClosed(err) {
 		res, err = s.insertBatch(ctx, ms)
@@ -77,14 +107,11 @@ func (s *Store) commitInserts(ctx context.Context, ms []chat.NewMessage) []batch
 	if err == nil {
 		return res
 	}
-	res = make([]batchResult[inserted], len(ms))
 	if errors.Is(classify(err), chat.ErrUnavailable) || ctx.Err() != nil || s.closed.Load() ||
 		(len(ms) == 1 && !errors.Is(err, errBatchRace)) {
-		for i := range res {
-			res[i].err = err
-		}
-		return res
+		return failAll(len(ms), err)
 	}
+	res = make([]batchResult[inserted], len(ms))
 	s.log.DebugContext(ctx, "group commit failed; inserting one by one", "size", len(ms), "err", err)
 	for i, m := range ms {
 		res[i] = s.insertAlone(ctx, m)

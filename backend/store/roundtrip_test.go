@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -67,8 +68,9 @@ func (c countingConn) Write(p []byte) (int, error) {
 }
 
 // TestLoneSendRoundTrips: on Postgres a lone plain send costs one round
-// trip; sends that queue behind a commit still form one batch, which takes
-// the batch transaction (its round trips do not grow with its size).
+// trip, and so does a batch of a few; sends that queue behind a commit
+// still form one batch, and a larger one takes the batch transaction (its
+// round trips do not grow with its size).
 func TestLoneSendRoundTrips(t *testing.T) {
 	ctx := t.Context()
 	url := storetest.PostgresURL(t)
@@ -100,32 +102,38 @@ func TestLoneSendRoundTrips(t *testing.T) {
 		t.Errorf("lone plain send took %d round trips, want 1", n)
 	}
 
-	// The batch path, twice: the first prepares its statements.
-	var first int
-	for round := range 2 {
-		n, seqs := heldBatch(t, s, url, g.ID, u.ID, &rt)
-		for i := 1; i < len(seqs); i++ {
-			if seqs[i] != seqs[0]+int64(i) {
-				t.Fatalf("batch seqs = %v, want consecutive", seqs)
-			}
-		}
-		if round == 0 {
-			first = n
-			continue
-		}
+	// Each batch twice: the first prepares its statements.
+	for _, tc := range []struct {
+		size, want int
+	}{
+		{3, 1},
+		{store.FewMax, 1},
 		// BEGIN, memberships, seqs, insert, read markers, COMMIT (no
 		// client_id: no originals to read).
-		if n != 6 {
-			t.Errorf("a batch of 3 took %d round trips (%d unprepared), want the batch transaction's 6", n, first)
+		{store.FewMax + 1, 6},
+	} {
+		var first int
+		for round := range 2 {
+			n, seqs := heldBatch(t, s, url, g.ID, u.ID, tc.size, &rt)
+			for i := 1; i < len(seqs); i++ {
+				if seqs[i] != seqs[0]+int64(i) {
+					t.Fatalf("batch seqs = %v, want consecutive", seqs)
+				}
+			}
+			if round == 0 {
+				first = n
+			} else if n != tc.want {
+				t.Errorf("a batch of %d took %d round trips (%d unprepared), want %d", tc.size, n, first, tc.want)
+			}
 		}
 	}
 }
 
 // heldBatch holds group gid's row lock on a connection of its own while a
-// plug send waits for it, queues three sends behind the plug, then lets
+// plug send waits for it, queues size sends behind the plug, then lets
 // them go: they commit as one batch. It returns the batch's round trips and
 // its seqs.
-func heldBatch(t *testing.T, s *store.Store, url string, gid, uid int64, rt *roundTrips) (int, []int64) {
+func heldBatch(t *testing.T, s *store.Store, url string, gid, uid int64, size int, rt *roundTrips) (int, []int64) {
 	t.Helper()
 	ctx := t.Context()
 	other, err := pgx.Connect(ctx, url)
@@ -144,12 +152,12 @@ WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
 		return waiting > 0
 	})
 	var waits []func() (chat.Message, bool, error)
-	for _, body := range []string{"one", "two", "three"} {
-		waits = append(waits, s.QueueMessage(ctx, chat.NewMessage{GroupID: gid, SenderID: uid, Body: body}))
+	for i := range size {
+		waits = append(waits, s.QueueMessage(ctx, chat.NewMessage{GroupID: gid, SenderID: uid, Body: "queued " + strconv.Itoa(i)}))
 	}
-	waitFor(t, "three sends queued behind the plug", func() bool {
+	waitFor(t, "the sends queued behind the plug", func() bool {
 		w, c := s.InsertQueue()
-		return w == 3 && c == 1
+		return w == size && c == 1
 	})
 	rt.reset()
 	noErr(t, tx.Commit(ctx))
