@@ -11,10 +11,10 @@ import (
 )
 
 // Group commit of message inserts (see batcher), the one way a message is
-// stored: a lone send is a batch of one. On Postgres a batch of one plain
-// message runs as one statement (oneStatement, insertLone in lonesend.go);
-// every other batch, and a lone one that statement cannot answer, is one
-// transaction of set-based statements, whatever its size:
+// stored: a lone send is a batch of one. On Postgres a batch of up to
+// fewMax plain messages runs as one statement (oneStatement, insertFew in
+// lonesend.go); every other batch, and a small one that statement cannot
+// answer, is one transaction of set-based statements, whatever its size:
 //
 //  1. read the originals of client_ids already stored (only when some
 //     request has one);
@@ -58,7 +58,7 @@ type inserted struct {
 var errBatchRace = errors.New("client_id stored concurrently")
 
 // commitInserts is the batcher's commit function. A batch that
-// oneStatement accepts tries insertLone first. A batch that never
+// oneStatement accepts tries insertFew first. A batch that never
 // reached the database (its connection had been dropped) is tried again at
 // once. A batch failure that may come from one request (a unique,
 // foreign-key or data error, a deadlock) makes the requests run again as
