@@ -122,13 +122,13 @@ func BenchmarkLoneSend(b *testing.B) {
 	}
 }
 
-// BenchmarkFewSenders measures sends at low concurrency (2 to 8 senders,
+// BenchmarkFewSenders measures sends at low concurrency (2 to 32 senders,
 // each in a group of its own, sending one message at a time): the batches
 // are small, so it tells whether batches of a few would gain from the lone
 // path's single statement too.
 func BenchmarkFewSenders(b *testing.B) {
 	for name, open := range storetest.Stores(b) {
-		for _, senders := range []int{2, 4, 8} {
+		for _, senders := range []int{2, 4, 8, 16, 32} {
 			b.Run(fmt.Sprintf("%s/senders=%d", name, senders), func(b *testing.B) {
 				s := open(b)
 				seedBench(b, s)
