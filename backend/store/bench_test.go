@@ -123,9 +123,9 @@ func BenchmarkLoneSend(b *testing.B) {
 }
 
 // BenchmarkFewSenders measures sends at low concurrency (2 to 32 senders,
-// each in a group of its own, sending one message at a time): the batches
-// are small, so it tells whether batches of a few would gain from the lone
-// path's single statement too.
+// each in a group of its own, sending one message at a time): batches of
+// one to a few, what the one-statement path (insertFew) is for, and where
+// batches begin to outgrow it.
 func BenchmarkFewSenders(b *testing.B) {
 	for name, open := range storetest.Stores(b) {
 		for _, senders := range []int{2, 4, 8, 16, 32} {
