@@ -58,12 +58,8 @@ type inserted struct {
 var errBatchRace = errors.New("client_id stored concurrently")
 
 // commitInserts is the batcher's commit function. A batch that
-// oneStatement accepts tries insertFew first. A batch that never
-// reached the database (its connection had been dropped) is tried again at
-// once. A batch failure that may come from one request (a unique,
-// foreign-key or data error, a deadlock) makes the requests run again as
-// batches of one, so one bad request fails alone; a failure of the
-// database itself fails them all.
+// oneStatement accepts tries insertFew first; what that leaves, and every
+// other batch, goes through commitBatch.
 func (s *Store) commitInserts(ctx context.Context, ms []chat.NewMessage) []batchResult[inserted] {
 	if !oneStatement(s.d, ms) {
 		return s.commitBatch(ctx, ms)
@@ -98,7 +94,12 @@ func failAll(n int, err error) []batchResult[inserted] {
 	return res
 }
 
-// commitBatch commits a batch through insertBatch's transaction.
+// commitBatch commits a batch through insertBatch's transaction. A batch
+// that never reached the database (its connection had been dropped) is
+// tried again at once. A batch failure that may come from one request (a
+// unique, foreign-key or data error, a deadlock) makes the requests run
+// again as batches of one, so one bad request fails alone; a failure of the
+// database itself fails them all.
 func (s *Store) commitBatch(ctx context.Context, ms []chat.NewMessage) []batchResult[inserted] {
 	res, err := s.insertBatch(ctx, ms)
 	if connClosed(err) {
