@@ -155,6 +155,29 @@ func planBatch(ms []chat.NewMessage, stored map[clientKey]chat.Message, senders 
 	return p
 }
 
+// oneStatement decides which batches take the one-statement path
+// (insertFew) instead of insertBatch's transaction: on Postgres, a batch of
+// up to fewMax plain messages, with no reply, no attachment and no "@" that
+// may be a mention (resolving one needs the members' names first), and no
+// client_id twice (the repeat answers with the first's message). SQLite
+// runs in-process, where a round trip costs no network; it keeps
+// insertBatch.
+func oneStatement(d dialect, ms []chat.NewMessage) bool {
+	if d != dialectPostgres || len(ms) == 0 || len(ms) > fewMax {
+		return false
+	}
+	ids := 0
+	for _, m := range ms {
+		if m.ReplyTo != nil || len(m.Attachments) > 0 || len(chat.ParseMentions(m.Body)) > 0 {
+			return false
+		}
+		if m.StoredClientID() != nil {
+			ids++
+		}
+	}
+	return ids == len(clientKeys(ms))
+}
+
 // number gives the fresh requests their rows: last holds each group's
 // last_seq after the batch added its need, so a group's new messages take
 // the seqs up to it in request order. A group missing from last was
@@ -194,10 +217,7 @@ func (p *batchPlan) answers(ms []chat.NewMessage, rows []messageRow, rowOf []int
 		switch p.outcomes[i] {
 		case fresh:
 			r := rows[rowOf[i]]
-			u := senders[member{r.GroupID, r.SenderID}]
-			res[i].val = inserted{created: true, msg: messageView{
-				Msg: r, SenderUsername: u.Username, SenderDisplayName: u.DisplayName, SenderCreatedAt: u.CreatedAt,
-			}.message()}
+			res[i].val = freshAnswer(r, senders[member{r.GroupID, r.SenderID}])
 		case storedBefore:
 			res[i].val = inserted{msg: p.original[i]}
 		case repeat:
@@ -213,6 +233,14 @@ func (p *batchPlan) answers(ms []chat.NewMessage, rows []messageRow, rowOf []int
 		}
 	}
 	return res
+}
+
+// freshAnswer is the answer to a send that stored row r (with its id), sent
+// by u.
+func freshAnswer(r messageRow, u userRow) inserted {
+	return inserted{created: true, msg: messageView{
+		Msg: r, SenderUsername: u.Username, SenderDisplayName: u.DisplayName, SenderCreatedAt: u.CreatedAt,
+	}.message()}
 }
 
 // ErrReplyElsewhere answers a send whose reply_to_id names no message of

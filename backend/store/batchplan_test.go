@@ -168,3 +168,35 @@ func TestBatchReads(t *testing.T) {
 		t.Errorf("senderPairs = %+v, want %+v", got, want)
 	}
 }
+
+func TestOneStatement(t *testing.T) {
+	plain := chat.NewMessage{GroupID: 1, SenderID: 2, Body: "hello", ClientID: new("c1")}
+	with := func(f func(m *chat.NewMessage)) []chat.NewMessage {
+		m := plain
+		f(&m)
+		return []chat.NewMessage{m}
+	}
+	tests := []struct {
+		name string
+		d    dialect
+		ms   []chat.NewMessage
+		want bool
+	}{
+		{"a lone plain send", dialectPostgres, []chat.NewMessage{plain}, true},
+		{"an e-mail address names no one", dialectPostgres, with(func(m *chat.NewMessage) { m.Body = "write to bob@example.com" }), true},
+		{"a possible mention", dialectPostgres, with(func(m *chat.NewMessage) { m.Body = "hi @bob" }), false},
+		{"a reply", dialectPostgres, with(func(m *chat.NewMessage) { m.ReplyTo = new(int64(7)) }), false},
+		{"attachments", dialectPostgres, with(func(m *chat.NewMessage) { m.Attachments = []int64{3} }), false},
+		{"a few sends", dialectPostgres, []chat.NewMessage{plain, {GroupID: 3, SenderID: 4, Body: "x"}, {GroupID: 1, SenderID: 2, Body: "y", ClientID: new("")}}, true},
+		{"a client_id twice", dialectPostgres, []chat.NewMessage{plain, plain}, false},
+		{"one of a few is not plain", dialectPostgres, []chat.NewMessage{plain, {GroupID: 1, SenderID: 2, Body: "@bob"}}, false},
+		{"too many", dialectPostgres, slices.Repeat([]chat.NewMessage{{GroupID: 1, SenderID: 2, Body: "x"}}, fewMax+1), false},
+		{"as many as may", dialectPostgres, slices.Repeat([]chat.NewMessage{{GroupID: 1, SenderID: 2, Body: "x"}}, fewMax), true},
+		{"SQLite", dialectSQLite, []chat.NewMessage{plain}, false},
+	}
+	for _, tc := range tests {
+		if got := oneStatement(tc.d, tc.ms); got != tc.want {
+			t.Errorf("%s: oneStatement = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,6 +83,82 @@ func seedBench(b *testing.B, s *store.Store) {
 	for _, q := range stmts {
 		if _, err := s.DB().ExecContext(ctx, q, now); err != nil {
 			b.Fatalf("seed: %v\n%s", err, q)
+		}
+	}
+}
+
+// BenchmarkLoneSend measures the ack latency of a send with nothing to
+// batch with: one sender queues a plain message and waits for it, again
+// and again (the low-load case, where every send is a batch of one).
+func BenchmarkLoneSend(b *testing.B) {
+	for name, open := range storetest.Stores(b) {
+		b.Run(name, func(b *testing.B) {
+			s := open(b)
+			ctx := context.Background()
+			u := chat.User{Username: "lone"}
+			if err := s.CreateUser(ctx, &u, "h"); err != nil {
+				b.Fatal(err)
+			}
+			g := chat.Group{Name: new("lone"), Visibility: chat.Public, OwnerID: u.ID}
+			if err := s.CreateGroup(ctx, &g); err != nil {
+				b.Fatal(err)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				cid := "lone-" + strconv.Itoa(i)
+				start := time.Now()
+				_, created, err := s.QueueMessage(ctx, chat.NewMessage{GroupID: g.ID, SenderID: u.ID, Body: "hello, alone", ClientID: &cid})()
+				lat = append(lat, time.Since(start))
+				if err != nil || !created {
+					b.Fatalf("send %d = created %v, %v", i, created, err)
+				}
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
+
+// BenchmarkFewSenders measures sends at low concurrency (2 to 32 senders,
+// each in a group of its own, sending one message at a time): batches of
+// one to a few, what the one-statement path (insertFew) is for, and where
+// batches begin to outgrow it.
+func BenchmarkFewSenders(b *testing.B) {
+	for name, open := range storetest.Stores(b) {
+		for _, senders := range []int{2, 4, 8, 16, 32} {
+			b.Run(fmt.Sprintf("%s/senders=%d", name, senders), func(b *testing.B) {
+				s := open(b)
+				seedBench(b, s)
+				var next atomic.Int64
+				lat := make([][]time.Duration, senders)
+				b.ResetTimer()
+				var wg sync.WaitGroup
+				for w := range senders {
+					wg.Go(func() {
+						ctx := context.Background()
+						gid := int64(w + 1)
+						uid := (gid-1)*benchMembers + 1
+						for next.Add(1) <= int64(b.N) {
+							start := time.Now()
+							_, _, err := s.InsertMessage(ctx, chat.NewMessage{GroupID: gid, SenderID: uid, Body: "hello, few"})
+							lat[w] = append(lat[w], time.Since(start))
+							if err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+				}
+				wg.Wait()
+				b.StopTimer()
+				all := slices.Concat(lat...)
+				slices.Sort(all)
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+			})
 		}
 	}
 }

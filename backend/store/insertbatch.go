@@ -11,8 +11,10 @@ import (
 )
 
 // Group commit of message inserts (see batcher), the one way a message is
-// stored: a lone send is a batch of one. One batch is one transaction of
-// set-based statements, whatever its size:
+// stored: a lone send is a batch of one. On Postgres a batch of up to
+// fewMax plain messages runs as one statement (oneStatement, insertFew in
+// lonesend.go); every other batch, and a small one that statement cannot
+// answer, is one transaction of set-based statements, whatever its size:
 //
 //  1. read the originals of client_ids already stored (only when some
 //     request has one);
@@ -55,13 +57,50 @@ type inserted struct {
 // one by one, and find the other instance's message.
 var errBatchRace = errors.New("client_id stored concurrently")
 
-// commitInserts is the batcher's commit function. A batch that never
-// reached the database (its connection had been dropped) is tried again at
-// once. A batch failure that may come from one request (a unique,
-// foreign-key or data error, a deadlock) makes the requests run again as
-// batches of one, so one bad request fails alone; a failure of the
-// database itself fails them all.
+// commitInserts is the batcher's commit function. A batch that
+// oneStatement accepts tries insertFew first; what that leaves, and every
+// other batch, goes through commitBatch.
 func (s *Store) commitInserts(ctx context.Context, ms []chat.NewMessage) []batchResult[inserted] {
+	if !oneStatement(s.d, ms) {
+		return s.commitBatch(ctx, ms)
+	}
+	res, rest, err := s.insertFew(ctx, ms)
+	switch {
+	case err != nil:
+		return failAll(len(ms), err)
+	case len(rest) == 0:
+		return res
+	case len(rest) == len(ms):
+		return s.commitBatch(ctx, ms)
+	}
+	// The statement stored the others: these are of a group deleted
+	// meanwhile, which insertBatch answers.
+	sub := make([]chat.NewMessage, len(rest))
+	for j, i := range rest {
+		sub[j] = ms[i]
+	}
+	for j, r := range s.commitBatch(ctx, sub) {
+		res[rest[j]] = r
+	}
+	return res
+}
+
+// failAll answers every request of a batch of n with err.
+func failAll(n int, err error) []batchResult[inserted] {
+	res := make([]batchResult[inserted], n)
+	for i := range res {
+		res[i].err = err
+	}
+	return res
+}
+
+// commitBatch commits a batch through insertBatch's transaction. A batch
+// that never reached the database (its connection had been dropped) is
+// tried again at once. A batch failure that may come from one request (a
+// unique, foreign-key or data error, a deadlock) makes the requests run
+// again as batches of one, so one bad request fails alone; a failure of the
+// database itself fails them all.
+func (s *Store) commitBatch(ctx context.Context, ms []chat.NewMessage) []batchResult[inserted] {
 	res, err := s.insertBatch(ctx, ms)
 	if connClosed(err) {
 		res, err = s.insertBatch(ctx, ms)
@@ -69,14 +108,11 @@ func (s *Store) commitInserts(ctx context.Context, ms []chat.NewMessage) []batch
 	if err == nil {
 		return res
 	}
-	res = make([]batchResult[inserted], len(ms))
 	if errors.Is(classify(err), chat.ErrUnavailable) || ctx.Err() != nil || s.closed.Load() ||
 		(len(ms) == 1 && !errors.Is(err, errBatchRace)) {
-		for i := range res {
-			res[i].err = err
-		}
-		return res
+		return failAll(len(ms), err)
 	}
+	res = make([]batchResult[inserted], len(ms))
 	s.log.DebugContext(ctx, "group commit failed; inserting one by one", "size", len(ms), "err", err)
 	for i, m := range ms {
 		res[i] = s.insertAlone(ctx, m)

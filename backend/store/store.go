@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
@@ -75,10 +76,16 @@ func (s *Store) admitPage(ctx context.Context) (release func(), err error) {
 // OpenPostgres connects to Postgres at url (postgres://…), applies pending
 // migrations and returns the store.
 func OpenPostgres(ctx context.Context, url string, log *slog.Logger) (*Store, error) {
+	return openPostgres(ctx, url, log)
+}
+
+// openPostgres is OpenPostgres with options for pgx's connections (tests
+// count round trips with a dialer of their own).
+func openPostgres(ctx context.Context, url string, log *slog.Logger, opts ...stdlib.OptionOpenDB) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := gorm.Open(postgres.Open(url), gormConfig(log))
+	db, err := gorm.Open(postgres.New(postgres.Config{DSN: url, OptionOpenDB: opts}), gormConfig(log))
 	if err != nil {
 		return nil, translate("open postgres", err)
 	}

@@ -29,6 +29,17 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// TestConformanceInstances runs the cases of the suite that need two
+// instances of the server on one database.
+func TestConformanceInstances(t *testing.T) {
+	for name, open := range storetest.Twins(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			storetest.RunInstances(t, func(tb testing.TB) (storetest.Store, storetest.Store) { return open(tb) })
+		})
+	}
+}
+
 // TestPools: every pool of a store is named for statistics, the write pool
 // among them.
 func TestPools(t *testing.T) {

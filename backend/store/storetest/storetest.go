@@ -34,9 +34,16 @@ const EnvDatabaseURL = "TEST_DATABASE_URL"
 // when the test ends.
 func SQLite(t testing.TB) *store.Store {
 	t.Helper()
+	return sqliteAt(t, filepath.Join(t.TempDir(), "chat.db"))
+}
+
+// sqliteAt opens a store on the SQLite file at path, closed when the test
+// ends.
+func sqliteAt(t testing.TB, path string) *store.Store {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "chat.db"), testLogger(t))
+	s, err := store.OpenSQLite(ctx, path, testLogger(t))
 	if err != nil {
 		t.Fatalf("open sqlite store: %v", err)
 	}
@@ -53,7 +60,13 @@ func SQLite(t testing.TB) *store.Store {
 // variable is unset (fails it when CI is set).
 func Postgres(t testing.TB) *store.Store {
 	t.Helper()
-	dbURL := PostgresURL(t)
+	return postgresAt(t, PostgresURL(t))
+}
+
+// postgresAt opens a store on the Postgres database at dbURL, closed when
+// the test ends.
+func postgresAt(t testing.TB, dbURL string) *store.Store {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	s, err := store.OpenPostgres(ctx, dbURL, testLogger(t))
@@ -144,6 +157,25 @@ func Stores(t testing.TB) map[string]func(testing.TB) *store.Store {
 	out := map[string]func(testing.TB) *store.Store{"sqlite": SQLite}
 	if _, ok := postgresURL(t); ok {
 		out["postgres"] = Postgres
+	}
+	return out
+}
+
+// Twins is Stores for two instances of the server: each opener returns two
+// stores on one fresh database.
+func Twins(t testing.TB) map[string]func(testing.TB) (*store.Store, *store.Store) {
+	t.Helper()
+	out := map[string]func(testing.TB) (*store.Store, *store.Store){
+		"sqlite": func(t testing.TB) (*store.Store, *store.Store) {
+			path := filepath.Join(t.TempDir(), "chat.db")
+			return sqliteAt(t, path), sqliteAt(t, path)
+		},
+	}
+	if _, ok := postgresURL(t); ok {
+		out["postgres"] = func(t testing.TB) (*store.Store, *store.Store) {
+			dbURL := PostgresURL(t)
+			return postgresAt(t, dbURL), postgresAt(t, dbURL)
+		}
 	}
 	return out
 }

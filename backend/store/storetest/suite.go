@@ -74,6 +74,10 @@ func Run(t *testing.T, open func(testing.TB) Store) {
 		{"QueuedKeepOrder", testQueuedKeepOrder},
 		{"ConcurrentSenders", testConcurrentSenders},
 		{"ConcurrentRetries", testConcurrentRetries},
+		{"LoneSendRepeat", testLoneSendRepeat},
+		{"LoneSendNonMember", testLoneSendNonMember},
+		{"LoneSendReadMarker", testLoneSendReadMarker},
+		{"LoneSendAnswerIsHistory", testLoneSendAnswerIsHistory},
 		{"BatchDuplicateClientID", testBatchDuplicateClientID},
 		{"BatchMixedGroups", testBatchMixedGroups},
 		{"BatchNonMember", testBatchNonMember},
@@ -86,6 +90,23 @@ func Run(t *testing.T, open func(testing.TB) Store) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
+		})
+	}
+}
+
+// RunInstances is the part of the suite that needs two instances of the
+// server: open returns two stores on one fresh, empty database.
+func RunInstances(t *testing.T, open func(testing.TB) (Store, Store)) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, one, two Store)
+	}{
+		{"ClientIDOnTwoInstances", testClientIDOnTwoInstances},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			one, two := open(t)
+			tc.fn(t, one, two)
 		})
 	}
 }
