@@ -145,6 +145,7 @@ func (m *Memory) Subscribe(ctx context.Context, topics *Topics, deliver func(Mes
 			}
 			m.mu.Unlock()
 			if len(added) > 0 {
+				topics.activate(added)
 				connected(added)
 			}
 		})

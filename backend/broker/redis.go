@@ -162,7 +162,9 @@ func (r *Redis) Subscribe(ctx context.Context, topics *Topics, deliver func(Mess
 				backoff = 50 * time.Millisecond
 				connected(nil)
 			} else if topic, ok := r.topic(m.Channel); ok {
-				connected([]string{topic})
+				active := []string{topic}
+				topics.activate(active)
+				connected(active)
 			}
 		case *redis.Message:
 			if topic, ok := r.topic(m.Channel); ok {

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -23,7 +25,8 @@ type Message struct {
 // reconnects at once, or a group whose last member on the instance hops
 // between connections, does not cost two commands and a re-sync.
 //
-// One subscription follows one Topics at a time.
+// One subscription follows one Topics at a time. It reports the topics it
+// has in place (Await waits for them).
 type Topics struct {
 	linger time.Duration
 
@@ -31,6 +34,10 @@ type Topics struct {
 	refs    map[string]int       // joined topics, with their join count
 	leaving map[string]time.Time // topics no longer joined: held until then
 	changed chan struct{}        // capacity 1: a change is waiting
+	// active are the topics the subscription reported in place; activated
+	// is closed (and replaced) whenever some become active.
+	active    map[string]struct{}
+	activated chan struct{}
 }
 
 // DefaultLinger is how long a topic left stays subscribed.
@@ -43,7 +50,57 @@ const Batch = 2 * time.Millisecond
 // NewTopics returns an empty set whose left topics linger for linger
 // (0: at once).
 func NewTopics(linger time.Duration) *Topics {
-	return &Topics{linger: max(linger, 0), refs: make(map[string]int), leaving: make(map[string]time.Time), changed: make(chan struct{}, 1)}
+	return &Topics{
+		linger: max(linger, 0), refs: make(map[string]int), leaving: make(map[string]time.Time), changed: make(chan struct{}, 1),
+		active: make(map[string]struct{}), activated: make(chan struct{}),
+	}
+}
+
+// Await waits until every one of topics is active (their messages reach
+// the subscription), or ctx ends. The caller has joined them.
+func (t *Topics) Await(ctx context.Context, topics ...string) error {
+	for {
+		t.mu.Lock()
+		missing := slices.ContainsFunc(topics, func(name string) bool {
+			_, ok := t.active[name]
+			return !ok
+		})
+		ch := t.activated
+		t.mu.Unlock()
+		if !missing {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("broker: waiting for topics: %w", ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+// activate records topics the subscription has in place (a topic no longer
+// wanted is not: its confirmation came late).
+func (t *Topics) activate(topics []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, name := range topics {
+		_, joined := t.refs[name]
+		_, lingers := t.leaving[name]
+		if joined || lingers {
+			t.active[name] = struct{}{}
+		}
+	}
+	close(t.activated)
+	t.activated = make(chan struct{})
+}
+
+// deactivate records topics the subscription is dropping.
+func (t *Topics) deactivate(topics []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, name := range topics {
+		delete(t.active, name)
+	}
 }
 
 // Join adds one reference to each topic.
@@ -152,6 +209,9 @@ func follow(done <-chan struct{}, t *Topics, apply func(added, removed []string)
 		}
 		for _, name := range removed {
 			delete(have, name)
+		}
+		if len(removed) > 0 {
+			t.deactivate(removed)
 		}
 		if len(added) > 0 || len(removed) > 0 {
 			apply(added, removed)

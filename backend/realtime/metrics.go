@@ -16,6 +16,9 @@ type metrics struct {
 	gapFills        prometheus.Counter
 	publishFailures prometheus.Counter
 	publishDropped  prometheus.Counter
+	// brokerDeliveries counts what the subscription hears: with topics,
+	// only the groups and users this instance serves.
+	brokerDeliveries prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -48,11 +51,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "chat_realtime_publish_dropped_total",
 			Help: "Events dropped from the full queue of publishes waiting for the broker.",
 		}),
+		brokerDeliveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_realtime_broker_messages_received_total",
+			Help: "Messages the broker subscription delivered to this instance (its own publishes included).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.delivered, m.received, m.overflowCloses, m.gapFills, m.publishFailures, m.publishDropped} {
+	for _, c := range []prometheus.Collector{m.connections, m.delivered, m.received, m.overflowCloses, m.gapFills, m.publishFailures, m.publishDropped, m.brokerDeliveries} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("realtime: metrics (one hub per registry): %w", err)
 		}

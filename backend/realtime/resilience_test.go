@@ -22,30 +22,34 @@ type flapBroker struct {
 	*broker.Memory
 	mu        sync.Mutex
 	down      bool
-	connected func()
+	topics    *broker.Topics
+	connected func([]string)
 }
 
-func (b *flapBroker) Subscribe(ctx context.Context, deliver func([]byte), connected func()) error {
+func (b *flapBroker) Subscribe(ctx context.Context, topics *broker.Topics, deliver func(broker.Message), connected func([]string)) error {
 	b.mu.Lock()
-	b.connected = connected
+	b.topics, b.connected = topics, connected
 	b.mu.Unlock()
-	return b.Memory.Subscribe(ctx, func(p []byte) {
+	return b.Memory.Subscribe(ctx, topics, func(m broker.Message) {
 		b.mu.Lock()
 		down := b.down
 		b.mu.Unlock()
 		if !down {
-			deliver(p)
+			deliver(m)
 		}
 	}, connected)
 }
 
+// setDown(false) reports every topic subscribed again, as a Redis
+// subscription does after a reconnect.
 func (b *flapBroker) setDown(v bool) {
 	b.mu.Lock()
 	b.down = v
-	c := b.connected
+	c, topics := b.connected, b.topics
 	b.mu.Unlock()
 	if !v && c != nil {
-		c()
+		all, _ := topics.Wanted()
+		c(all)
 	}
 }
 

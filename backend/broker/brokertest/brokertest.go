@@ -231,6 +231,26 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 		}
 	})
 
+	t.Run("AwaitReturnsOnceTopicsAreActive", func(t *testing.T) {
+		bus := newBus(t)
+		s := subscribe(t, bus())
+		s.topics.Join("p", "q")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.topics.Await(ctx, "p", "q"); err != nil {
+			t.Fatalf("Await: %v", err)
+		}
+		publish(t, bus(), "q", "q1") // no waiting for connected: active means delivered
+		if got := s.waitN(t, 1); got[0] != "q1" {
+			t.Fatalf("got %q", got)
+		}
+		short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if err := s.topics.Await(short, "never joined"); err == nil {
+			t.Fatal("Await of a topic never joined returned nil")
+		}
+	})
+
 	t.Run("ALeftTopicLingers", func(t *testing.T) {
 		bus := newBus(t)
 		topics := broker.NewTopics(time.Hour)
