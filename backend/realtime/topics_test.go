@@ -103,7 +103,9 @@ func deliveries(conns []testConn, group int64, a chat.Audience, skip []int64) []
 	}
 	var out []string
 	for _, c := range conns {
-		in := func(gs []int64) bool { return slices.ContainsFunc(gs, func(g int64) bool { return slices.Contains(c.groups, g) }) }
+		in := func(gs []int64) bool {
+			return slices.ContainsFunc(gs, func(g int64) bool { return slices.Contains(c.groups, g) })
+		}
 		if c.uid == a.ExceptUser || c.id == a.ExceptConn {
 			continue
 		}
