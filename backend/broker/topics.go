@@ -221,6 +221,11 @@ func follow(done <-chan struct{}, t *Topics, apply func(added, removed []string)
 			linger.Reset(time.Until(next))
 		}
 	}
+	// A new subscription has nothing in place yet, whatever an earlier
+	// one had.
+	t.mu.Lock()
+	clear(t.active)
+	t.mu.Unlock()
 	step()
 	for {
 		select {
