@@ -105,6 +105,13 @@ func (s *Service) StartSend(ctx context.Context, uid, gid int64, in Outgoing) (w
 	if err := chat.Merge(bodyErr, cidErr, replyErr, chat.ValidateAttachmentIDs(in.Attachments)); err != nil {
 		return func(func(chat.Message, bool)) error { return err }
 	}
+	if s.Admission != nil {
+		// Held here, before the message is queued: a send that is refused
+		// took no seq, and the sends of one connection keep their order.
+		if err := s.Admission.Admit(ctx); err != nil {
+			return func(func(chat.Message, bool)) error { return fmt.Errorf("send: %w", err) }
+		}
+	}
 	m := chat.NewMessage{
 		GroupID: gid, SenderID: uid, Body: body, ClientID: clientID, At: s.now(),
 		ReplyTo: in.ReplyTo, Attachments: in.Attachments,

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -167,5 +168,38 @@ func TestEvents(t *testing.T) {
 		}
 		_, err = f.svc.CreateGroup(ctx, w.member, app.GroupInput{Name: "x", Visibility: "secret"})
 		wantCode(t, err, "validation_failed")
+	})
+}
+
+// admission is a fake Admission that refuses while busy is set.
+type admission struct{ busy bool }
+
+func (a *admission) Admit(context.Context) error {
+	if a.busy {
+		e := chat.Fail(chat.ErrRateLimited, "busy")
+		e.RetryAfter = 1
+		return e
+	}
+	return nil
+}
+
+// A send the Admission refuses answers rate_limited before anything is
+// stored: no seq is taken and nobody hears of it; the same send goes
+// through once the instance has caught up.
+func TestSendRefusedByAdmissionTakesNoSeq(t *testing.T) {
+	eachStore(t, nil, func(t *testing.T, f *fx) {
+		w := f.world(t) // pub already holds seq 1 and 2
+		adm := &admission{busy: true}
+		f.svc.Admission = adm
+		_, _, err := f.svc.Send(ctx, w.member, w.pub, app.Outgoing{Body: "later", ClientID: ptr("c-late")})
+		wantCode(t, err, "rate_limited")
+		if evs := f.rec.take(); len(evs) != 0 {
+			t.Fatalf("a refused send was announced: %+v", evs)
+		}
+		adm.busy = false
+		m, created, err := f.svc.Send(ctx, w.member, w.pub, app.Outgoing{Body: "later", ClientID: ptr("c-late")})
+		if err != nil || !created || m.Seq != 3 {
+			t.Fatalf("the send again: %+v %v %v (want seq 3: the refusal took none)", m, created, err)
+		}
 	})
 }

@@ -213,6 +213,14 @@ type Notifier interface {
 	Notify(ctx context.Context, ev chat.Event)
 }
 
+// Admission decides whether a send may go ahead now (package realtime: not
+// while this instance is behind on its deliveries). Admit may hold the send
+// for a while; it fails with chat.ErrRateLimited (RetryAfter set) when the
+// send should be made again later, before anything is stored.
+type Admission interface {
+	Admit(ctx context.Context) error
+}
+
 // Presence tells whether a user has a live connection on any instance.
 type Presence interface {
 	Online(ctx context.Context, userID int64) (bool, error)

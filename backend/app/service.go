@@ -38,6 +38,9 @@ type Deps struct {
 	Hasher   PasswordHasher
 	Notifier Notifier // nil: events are dropped (tests of pure use cases)
 	Presence Presence // nil: everyone is reported offline
+	// Admission slows senders down while the instance cannot deliver what
+	// it is asked to (the realtime hub). nil: sends are never held.
+	Admission Admission
 	// Logins limits password checks (login, password change) by their
 	// failures per username and client address (WithClient). nil: no limit.
 	Logins LoginGuard

@@ -60,7 +60,7 @@ type conn struct {
 func newConn(h *Hub, ws *websocket.Conn, out *corkWriter, uid int64, session string, ctx context.Context, cancel context.CancelFunc) *conn {
 	seq, id := h.newConnID()
 	c := &conn{hub: h, ws: ws, out: out, seq: seq, id: id, uid: uid, session: session, ctx: ctx, cancel: cancel}
-	c.sendQueue = sendQueue{limit: h.opt.QueueSize, uid: uid, out: c, m: h.metrics}
+	c.sendQueue = sendQueue{limit: h.opt.QueueSize, uid: uid, out: c, m: h.metrics, press: h.press, maxDelay: h.opt.MaxQueueDelay}
 	return c
 }
 

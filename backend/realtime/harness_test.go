@@ -96,7 +96,7 @@ func startInstance(t *testing.T, cfg instanceConfig) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := app.New(app.Deps{Store: cfg.store, Tokens: cfg.tokens, Hasher: hasher, Notifier: hub, Presence: hub, Sessions: sessions, Clock: cfg.clock, Blobs: cfg.blobs}, app.Config{})
+	svc := app.New(app.Deps{Store: cfg.store, Tokens: cfg.tokens, Hasher: hasher, Notifier: hub, Presence: hub, Admission: hub, Sessions: sessions, Clock: cfg.clock, Blobs: cfg.blobs}, app.Config{})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -107,6 +107,14 @@ type Options struct {
 	// once, package store) several times over, or a busy group would cut
 	// readers that keep up perfectly well.
 	QueueSize int
+	// MaxQueueDelay cuts a connection (1013, it resumes) whose oldest
+	// unsent event has waited longer (default 1 s): a reader that far
+	// behind would only see stale events and hold the others' memory.
+	MaxQueueDelay time.Duration
+	// MaxSendDelay is how long a send is held while the instance is behind
+	// on its deliveries before it is refused with rate_limited (default
+	// 500 ms; see Hub.Admit).
+	MaxSendDelay time.Duration
 
 	AuthTimeout      time.Duration // first auth frame (default 10 s)
 	WriteTimeout     time.Duration // every write (default 10 s)
@@ -180,6 +188,8 @@ func (o *Options) defaults() {
 	def(&o.TypingInterval, 2*time.Second)
 	def(&o.SessionCheck, 250*time.Millisecond)
 	def(&o.TopicLinger, broker.DefaultLinger)
+	def(&o.MaxQueueDelay, time.Second)
+	def(&o.MaxSendDelay, 500*time.Millisecond)
 }
 
 // Hub is the realtime side of one instance. It implements app.Notifier and
@@ -210,6 +220,7 @@ type Hub struct {
 	// again (events sent before were not heard).
 	regroupQ    map[int64]struct{}
 	regroupKick chan struct{}
+	press       *pressure // whether deliveries keep up (overload.go)
 
 	fillKick     chan struct{}
 	presenceKick chan struct{}
@@ -253,6 +264,7 @@ func NewHub(opt Options) (*Hub, error) {
 		regroupKick:  make(chan struct{}, 1),
 	}
 	h.pub = newPublisher(h)
+	h.press = newPressure()
 	return h, nil
 }
 

@@ -19,6 +19,8 @@ type metrics struct {
 	// brokerDeliveries counts what the subscription hears: with topics,
 	// only the groups and users this instance serves.
 	brokerDeliveries prometheus.Counter
+	sendsHeld        prometheus.Counter
+	sendsRefused     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -37,7 +39,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		overflowCloses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chat_ws_queue_overflow_closes_total",
-			Help: "Connections closed with 1013 because their bounded queue overflowed.",
+			Help: "Connections closed with 1013 because their bounded queue overflowed or their oldest unsent event waited too long.",
 		}),
 		gapFills: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chat_realtime_gap_fills_total",
@@ -55,11 +57,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "chat_realtime_broker_messages_received_total",
 			Help: "Messages the broker subscription delivered to this instance (its own publishes included).",
 		}),
+		sendsHeld: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_realtime_sends_held_total",
+			Help: "Sends held because this instance was behind on its deliveries (overload).",
+		}),
+		sendsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_realtime_sends_refused_total",
+			Help: "Sends answered rate_limited because this instance stayed behind on its deliveries.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.delivered, m.received, m.overflowCloses, m.gapFills, m.publishFailures, m.publishDropped, m.brokerDeliveries} {
+	for _, c := range []prometheus.Collector{m.connections, m.delivered, m.received, m.overflowCloses, m.gapFills, m.publishFailures, m.publishDropped, m.brokerDeliveries, m.sendsHeld, m.sendsRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("realtime: metrics (one hub per registry): %w", err)
 		}

@@ -26,6 +26,7 @@ type publisher struct {
 
 	mu      sync.Mutex
 	local   []envelope // not yet routed on this instance
+	localAt time.Time  // when local[0] was queued
 	remote  []queued   // not yet published, oldest first
 	nextID  uint64
 	failing bool // the last publish failed
@@ -59,6 +60,9 @@ func newPublisher(h *Hub) *publisher {
 // enqueue takes one event for both ways; it never blocks.
 func (p *publisher) enqueue(env envelope, msgs []broker.Message) {
 	p.mu.Lock()
+	if len(p.local) == 0 {
+		p.localAt = time.Now()
+	}
 	p.local = append(p.local, env)
 	if len(p.remote) >= publishQueueMax {
 		p.dropOldestLocked()
@@ -101,9 +105,13 @@ func (p *publisher) routeLoop(ctx context.Context) {
 		case <-p.routeKick:
 		}
 		p.mu.Lock()
-		batch := p.local
+		batch, since := p.local, p.localAt
 		p.local = nil
 		p.mu.Unlock()
+		if len(batch) > 0 {
+			now := time.Now()
+			p.h.press.routed(now, now.Sub(since))
+		}
 		for i := range batch {
 			p.h.route(batch[i], nil)
 			batch[i] = envelope{}

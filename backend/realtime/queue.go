@@ -28,11 +28,17 @@ type sendQueue struct {
 	uid   int64 // the connection's user: whose messages wait for acks
 	out   frameWriter
 	m     *metrics
+	// press hears how long each batch waited (nil: nobody listens).
+	press *pressure
+	// maxDelay cuts a connection whose oldest unsent frame has waited
+	// longer (1013, like an overflow: it reconnects and resumes); 0: none.
+	maxDelay time.Duration
 
 	mu       sync.Mutex
-	queue    [][]byte // unsent frames, oldest first
-	inflight int      // frames taken by the writer and not yet written
-	writing  bool     // a writer goroutine is running
+	queue    [][]byte  // unsent frames, oldest first
+	oldestAt time.Time // when queue[0] was queued
+	inflight int       // frames taken by the writer and not yet written
+	writing  bool      // a writer goroutine is running
 	// lingering: the writer waits on wake for more frames before exiting.
 	lingering bool
 	wake      chan struct{}
@@ -174,6 +180,18 @@ func (q *sendQueue) enqueueLocked(frame []byte) {
 	if len(q.queue)+q.inflight >= q.limit {
 		q.overflowLocked()
 		return
+	}
+	if q.maxDelay > 0 || q.press != nil {
+		now := time.Now()
+		if len(q.queue) == 0 {
+			q.oldestAt = now
+		} else if q.maxDelay > 0 && now.Sub(q.oldestAt) > q.maxDelay {
+			// Far behind: what it would get is already stale, and the
+			// frames would pile up to the bound anyway. A resume brings
+			// it back in step from the database.
+			q.overflowLocked()
+			return
+		}
 	}
 	q.queue = append(q.queue, frame)
 	q.startWriterLocked()
@@ -359,7 +377,11 @@ func (q *sendQueue) writeLoop() {
 		batch := q.queue
 		q.queue = nil
 		q.inflight = len(batch)
+		oldest := q.oldestAt
 		q.mu.Unlock()
+		if q.press != nil {
+			q.press.wrote(time.Since(oldest))
+		}
 
 		err := q.out.writeBatch(batch, func(n int) {
 			q.mu.Lock()

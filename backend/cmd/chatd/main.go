@@ -151,16 +151,17 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	}
 
 	svc := app.New(app.Deps{
-		Store:    st,
-		Tokens:   tokens,
-		Hasher:   hasher,
-		Notifier: hub,
-		Presence: hub,
-		Logins:   auth.NewLoginGuard(auth.GuardConfig{}),
-		Sessions: sessions,
-		Blobs:    blobs,
-		Links:    links,
-		Log:      log,
+		Store:     st,
+		Tokens:    tokens,
+		Hasher:    hasher,
+		Notifier:  hub,
+		Presence:  hub,
+		Admission: hub,
+		Logins:    auth.NewLoginGuard(auth.GuardConfig{}),
+		Sessions:  sessions,
+		Blobs:     blobs,
+		Links:     links,
+		Log:       log,
 	}, app.Config{RefreshTTL: cfg.RefreshTTL, MaxUpload: cfg.MaxUpload})
 
 	handler := httpapi.New(httpapi.Options{

@@ -157,6 +157,41 @@ describe('SocketClient', () => {
     expect(t.last().frames('send').map((f) => f.client_id)).toEqual(['b', 'c']);
   });
 
+  it('sends a rate_limited send again on the same connection after a pause, once', async () => {
+    const t = setup();
+    t.outbox.push(item('a'), item('b'));
+    t.client.start();
+    await t.connect();
+    const ws = t.last();
+    expect(ws.frames('send').map((f) => f.client_id)).toEqual(['a', 'b']);
+    // The server was behind and refused "a" (nothing stored); "b" went through.
+    t.outbox.splice(1, 1);
+    t.client.sendAgainLater('a');
+    t.client.sendAgainLater('a'); // a second refusal of the same frame schedules nothing more
+    t.timers.advance(1400); // 1000 ms + 0.5 · 1000 ms of jitter
+    expect(ws.frames('send')).toHaveLength(2);
+    t.timers.advance(200);
+    expect(ws.frames('send').map((f) => f.client_id)).toEqual(['a', 'b', 'a']);
+    t.timers.advance(5000);
+    expect(ws.frames('send')).toHaveLength(3);
+  });
+
+  it('does not send a rate_limited send again once it was delivered or after a reconnect sent it', async () => {
+    const t = setup();
+    t.outbox.push(item('a'), item('b'));
+    t.client.start();
+    await t.connect();
+    t.client.sendAgainLater('a');
+    t.client.sendAgainLater('b');
+    t.outbox.splice(0, 1); // "a" arrived after all (an earlier try of it was stored)
+    t.last().serverClose(1013);
+    t.timers.advance(1000);
+    await t.connect();
+    expect(t.last().frames('send').map((f) => f.client_id)).toEqual(['b']);
+    t.timers.advance(5000);
+    expect(t.last().frames('send').map((f) => f.client_id)).toEqual(['b']);
+  });
+
   it('does not send while disconnected and skips refused items', async () => {
     const t = setup();
     t.client.start();

@@ -37,6 +37,9 @@ export function sendFrame(item: OutboxItem): ClientFrame {
   return { type: 'send', group_id: item.group_id, body: item.body, client_id: item.client_id, ref: item.client_id, ...extras };
 }
 
+/** The pause before a send refused with rate_limited goes out again (the server's Retry-After is 1 s), plus up to as much again at random. */
+const RETRY_REFUSED_MS = 1000;
+
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
@@ -153,6 +156,25 @@ export class SocketClient {
     if (!this.ready || this.sentOnConnection.has(item.client_id) || (item.uploads?.length ?? 0) > 0) return false;
     this.sentOnConnection.add(item.client_id);
     return this.frame(sendFrame(item));
+  }
+
+  /**
+   * A send the server refused for now (rate_limited: it is behind on its
+   * deliveries): the same item goes out again on this connection after a
+   * pause of about a second, unless it has been delivered or refused for good
+   * meanwhile. A new connection sends it anyway (flushOutbox).
+   */
+  sendAgainLater(clientId: string): void {
+    if (!this.sentOnConnection.delete(clientId)) return;
+    const sent = this.sentOnConnection;
+    this.o.timers.setTimeout(
+      () => {
+        if (this.sentOnConnection !== sent) return; // a new connection sent it already
+        const item = this.o.outbox().find((o) => o.client_id === clientId);
+        if (item !== undefined && item.error === undefined) this.send(item);
+      },
+      RETRY_REFUSED_MS + this.o.random() * RETRY_REFUSED_MS,
+    );
   }
 
   typing(groupId: number): boolean {

@@ -200,6 +200,16 @@ describe('ChatStore', () => {
     expect(store.outbox.items.value[0]?.error).toBeUndefined();
   });
 
+  it('sends a message refused with rate_limited again by itself, without marking it failed', async () => {
+    const { store, ws, timers } = await started();
+    const item = store.send(7, 'x')!;
+    expect(ws.frames('send')).toHaveLength(1);
+    ws.receive({ type: 'error', ref: item.client_id, error: { code: 'rate_limited', message: 'The server is busy.' } });
+    expect(store.outbox.items.value[0]?.error).toBeUndefined();
+    timers.advance(2000);
+    expect(ws.frames('send').map((f) => f.client_id)).toEqual([item.client_id, item.client_id]);
+  });
+
   it('updates only the conversation and the message list that a new message belongs to', async () => {
     const other = myGroup({ id: 8, name: 'Other', last_seq: 1, last_read_seq: 1, created_at: '2024-01-01T00:00:00Z' });
     const { store, ws } = await started([msg(1), msg(2), msg(3), msg(1, { id: 2001, group_id: 8 })], [other]);

@@ -437,7 +437,9 @@ export class ChatStore {
       if (this.conversations.has(ev.group_id)) this.forgetGroup(ev.group_id);
     },
     error: (ev) => {
-      if (ev.ref !== undefined) this.outbox.refused(ev.ref, ev.error);
+      if (ev.ref === undefined) return;
+      this.outbox.refused(ev.ref, ev.error);
+      if (ev.error.code === 'rate_limited') this.socket.sendAgainLater(ev.ref);
     },
   };
 
