@@ -7,7 +7,9 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/broker"
 	"github.com/chatapp/chat/chat"
 )
@@ -224,5 +226,46 @@ func TestAnInstanceHearsNothingOfGroupsItDoesNotServe(t *testing.T) {
 				t.Fatal("the third instance never subscribed to the group of its new member")
 			}
 		})
+	}
+}
+
+// When the last local member of a group disconnects, the instance stops
+// hearing the group once the topic's linger has passed.
+func TestAnInstanceStopsHearingAGroupItNoLongerServes(t *testing.T) {
+	cl := startCluster(t, 2, clusterConfig{mod: func(o *Options) { o.TopicLinger = 50 * time.Millisecond }})
+	svc := cl.insts[0].svc
+	alice := register(t, svc, "alice")
+	bob := register(t, svc, "bob")
+	gid := createGroup(t, svc, alice, "g")
+	join(t, svc, bob, gid)
+	ca := connect(t, cl.insts[0], alice)
+	cb := connect(t, cl.insts[1], bob)
+	heard := func() int { return cl.heard[1].heard()[groupTopic(gid)] }
+	send := func(body string) {
+		t.Helper()
+		if _, _, err := svc.Send(context.Background(), alice.ID, gid, app.Outgoing{Body: body}); err != nil {
+			t.Fatal(err)
+		}
+		ca.until(t, "message")
+	}
+	send("while bob is here")
+	cb.until(t, "message")
+	if heard() == 0 {
+		t.Fatal("the instance of a member did not hear the group")
+	}
+	closeClient(t, cb)
+	eventually(t, "the group's topic left", func() bool {
+		before := heard()
+		send("probe")
+		time.Sleep(30 * time.Millisecond)
+		return heard() == before
+	})
+	before := heard()
+	for i := range 20 {
+		send(fmt.Sprintf("after %d", i))
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := heard() - before; got != 0 {
+		t.Fatalf("the instance without members heard %d messages of the group", got)
 	}
 }
