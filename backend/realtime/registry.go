@@ -246,12 +246,16 @@ func (h *Hub) awaitTopics(ctx context.Context, uid int64, groups []int64) (relea
 		topics = append(topics, groupTopic(g))
 	}
 	h.topics.Join(topics...)
+	release = func() { h.topics.Leave(topics...) }
+	if h.pub.brokerFailing() {
+		return release // the broker is away: no point in making the client wait
+	}
 	wctx, cancel := context.WithTimeout(ctx, topicWait)
 	defer cancel()
 	if err := h.topics.Await(wctx, topics...); err != nil && ctx.Err() == nil {
 		h.log.Warn("realtime: the broker has not subscribed a new connection's topics yet; going on", "err", err, "user", uid)
 	}
-	return func() { h.topics.Leave(topics...) }
+	return release
 }
 
 // capUserLocked closes the oldest open connection of a user who has more
