@@ -9,9 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,12 +37,27 @@ func TestMemoryBroker(t *testing.T) {
 
 func TestRedisBroker(t *testing.T) {
 	url := redisURL(t)
+	var mu sync.Mutex
+	clients := map[brokertest.Broker]*countingClient{}
+	of := func(b brokertest.Broker) *countingClient {
+		mu.Lock()
+		defer mu.Unlock()
+		return clients[b]
+	}
 	brokertest.Run(t, func(t *testing.T) brokertest.Bus {
-		channel := "brokertest:" + unique(t)
+		prefix := "brokertest:" + unique(t)
 		return func() brokertest.Broker {
-			return broker.NewRedis(newClient(t, url, "brokertest-"+unique(t)), channel, nil)
+			c := newCountingClient(t, url, "brokertest-"+unique(t))
+			b := broker.NewRedis(c.Client, prefix, nil)
+			mu.Lock()
+			clients[b] = c
+			mu.Unlock()
+			return b
 		}
-	}, brokertest.Options{Disconnect: killSubscriptions})
+	}, brokertest.Options{
+		Disconnect: func(t *testing.T, b brokertest.Broker) { killSubscriptions(t, of(b).name) },
+		Subscribes: func(b brokertest.Broker) int { return int(of(b).subscribes.Load()) },
+	})
 }
 
 func TestFaultyBrokerPassesTheSuiteWhenDroppingNothing(t *testing.T) {
@@ -72,19 +90,25 @@ func TestFaultyDropsTheChosenFractionDeterministically(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				connected := make(chan struct{})
 				done := make(chan struct{})
+				topics := broker.NewTopics(0)
+				topics.Join("t")
 				go func() {
 					defer close(done)
-					_ = f.Subscribe(ctx, func(p []byte) {
-						if string(p) == "end" {
+					_ = f.Subscribe(ctx, topics, func(m broker.Message) {
+						if string(m.Payload) == "end" {
 							close(end)
 							return
 						}
-						got = append(got, string(p))
-					}, func() { close(connected) })
+						got = append(got, string(m.Payload))
+					}, func(active []string) {
+						if slices.Contains(active, "t") {
+							close(connected)
+						}
+					})
 				}()
 				<-connected
 				for i := range tc.publishes {
-					if err := f.Publish(context.Background(), fmt.Appendf(nil, "%d", i)); err != nil {
+					if err := f.Publish(context.Background(), broker.Message{Topic: "t", Payload: fmt.Appendf(nil, "%d", i)}); err != nil {
 						t.Fatalf("Publish: %v", err)
 					}
 				}
@@ -94,7 +118,7 @@ func TestFaultyDropsTheChosenFractionDeterministically(t *testing.T) {
 				// The memory broker delivers in order: once a marker
 				// published past the faulty one arrives, every payload
 				// that was not dropped has arrived too.
-				if err := m.Publish(context.Background(), []byte("end")); err != nil {
+				if err := m.Publish(context.Background(), broker.Message{Topic: "t", Payload: []byte("end")}); err != nil {
 					t.Fatal(err)
 				}
 				select {
@@ -129,9 +153,12 @@ func TestMemoryBrokerSignalsLossWhenASubscriberFallsBehind(t *testing.T) {
 	connected := make(chan struct{}, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	topics := broker.NewTopics(0)
+	topics.Join("t")
 	go func() {
 		defer close(done)
-		_ = m.Subscribe(ctx, func(p []byte) {
+		_ = m.Subscribe(ctx, topics, func(msg broker.Message) {
+			p := msg.Payload
 			select {
 			case taken <- struct{}{}:
 			default:
@@ -143,7 +170,10 @@ func TestMemoryBrokerSignalsLossWhenASubscriberFallsBehind(t *testing.T) {
 			if string(p) == "after" {
 				close(after)
 			}
-		}, func() {
+		}, func(active []string) {
+			if !slices.Contains(active, "t") {
+				return // the subscription is in place; the topic not yet
+			}
 			mu.Lock()
 			connects++
 			mu.Unlock()
@@ -154,7 +184,7 @@ func TestMemoryBrokerSignalsLossWhenASubscriberFallsBehind(t *testing.T) {
 	// The first payload blocks the subscriber; the next ones overflow its
 	// buffer of 4.
 	for i := range 10 {
-		if err := m.Publish(context.Background(), fmt.Appendf(nil, "%d", i)); err != nil {
+		if err := m.Publish(context.Background(), broker.Message{Topic: "t", Payload: fmt.Appendf(nil, "%d", i)}); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {
@@ -167,7 +197,7 @@ func TestMemoryBrokerSignalsLossWhenASubscriberFallsBehind(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no re-sync signal after the buffer overflowed")
 	}
-	if err := m.Publish(context.Background(), []byte("after")); err != nil {
+	if err := m.Publish(context.Background(), broker.Message{Topic: "t", Payload: []byte("after")}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -192,7 +222,9 @@ func TestMemoryBrokerClose(t *testing.T) {
 	ctx := context.Background()
 	done := make(chan error, 1)
 	connected := make(chan struct{})
-	go func() { done <- m.Subscribe(ctx, func([]byte) {}, func() { close(connected) }) }()
+	go func() {
+		done <- m.Subscribe(ctx, broker.NewTopics(0), func(broker.Message) {}, func([]string) { close(connected) })
+	}()
 	<-connected
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
@@ -206,9 +238,9 @@ func TestMemoryBrokerClose(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"Publish", m.Publish(ctx, []byte("x"))},
+		{"Publish", m.Publish(ctx, broker.Message{Topic: "t", Payload: []byte("x")})},
 		{"Ping", m.Ping(ctx)},
-		{"Subscribe", m.Subscribe(ctx, func([]byte) {}, func() {})},
+		{"Subscribe", m.Subscribe(ctx, broker.NewTopics(0), func(broker.Message) {}, func([]string) {})},
 	}
 	for _, c := range checks {
 		if !errors.Is(c.err, broker.ErrClosed) {
@@ -331,12 +363,54 @@ func unique(t *testing.T) string {
 	return hex.EncodeToString(b[:])
 }
 
-// killSubscriptions cuts the pub/sub connections of the broker's client on
-// the server side, as a network failure or a Redis restart would.
-func killSubscriptions(t *testing.T, b brokertest.Broker) {
+// countingClient is a Redis client that counts the SUBSCRIBE commands it
+// writes (go-redis's hooks do not see a subscription's commands; the bytes
+// on the socket do).
+type countingClient struct {
+	*redis.Client
+	name       string
+	subscribes atomic.Int64
+}
+
+func newCountingClient(t *testing.T, url, name string) *countingClient {
 	t.Helper()
-	r := b.(*broker.Redis)
-	name := r.ClientName()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("TEST_REDIS_URL: %v", err)
+	}
+	opt.ClientName = name
+	c := &countingClient{name: name}
+	var d net.Dialer
+	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: conn, n: &c.subscribes}, nil
+	}
+	c.Client = redis.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+// subscribeCmd is how the command's name goes on the wire (RESP), whole in
+// one write (go-redis writes each command from one buffer).
+var subscribeCmd = []byte("$9\r\nsubscribe\r\n")
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.n.Add(int64(bytes.Count(bytes.ToLower(p), subscribeCmd)))
+	return c.Conn.Write(p)
+}
+
+// killSubscriptions cuts the pub/sub connections of the client named name
+// on the server side, as a network failure or a Redis restart would.
+func killSubscriptions(t *testing.T, name string) {
+	t.Helper()
 	admin := newClient(t, os.Getenv("TEST_REDIS_URL"), "")
 	ctx := context.Background()
 	list, err := admin.ClientList(ctx).Result()
@@ -345,7 +419,7 @@ func killSubscriptions(t *testing.T, b brokertest.Broker) {
 	}
 	killed := 0
 	for _, line := range strings.Split(list, "\n") {
-		if !strings.Contains(line, " name="+name+" ") || !strings.Contains(line, "sub=1") {
+		if !strings.Contains(line, " name="+name+" ") || strings.Contains(line, " sub=0 ") {
 			continue
 		}
 		for _, f := range strings.Fields(line) {

@@ -7,8 +7,8 @@ import (
 
 // Inner is the broker a Faulty wraps.
 type Inner interface {
-	Publish(ctx context.Context, payloads ...[]byte) error
-	Subscribe(ctx context.Context, deliver func([]byte), connected func()) error
+	Publish(ctx context.Context, msgs ...Message) error
+	Subscribe(ctx context.Context, topics *Topics, deliver func(Message), connected func([]string)) error
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -37,11 +37,11 @@ func NewFaulty(inner Inner, num, den int) *Faulty {
 	return &Faulty{inner: inner, num: num, den: den}
 }
 
-// Publish forwards the payloads except the chosen losses.
-func (f *Faulty) Publish(ctx context.Context, payloads ...[]byte) error {
-	kept := make([][]byte, 0, len(payloads))
+// Publish forwards the messages except the chosen losses.
+func (f *Faulty) Publish(ctx context.Context, msgs ...Message) error {
+	kept := make([]Message, 0, len(msgs))
 	f.mu.Lock()
-	for _, p := range payloads {
+	for _, p := range msgs {
 		f.n++
 		// Drop publish k when k·num/den crosses an integer: exactly num of
 		// every den consecutive publishes, evenly spaced.
@@ -66,8 +66,8 @@ func (f *Faulty) Dropped() int {
 }
 
 // Subscribe subscribes to the wrapped broker.
-func (f *Faulty) Subscribe(ctx context.Context, deliver func([]byte), connected func()) error {
-	return f.inner.Subscribe(ctx, deliver, connected)
+func (f *Faulty) Subscribe(ctx context.Context, topics *Topics, deliver func(Message), connected func([]string)) error {
+	return f.inner.Subscribe(ctx, topics, deliver, connected)
 }
 
 // Ping pings the wrapped broker.

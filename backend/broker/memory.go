@@ -4,17 +4,20 @@
 // the truth and the consumer (package realtime) re-reads it after a gap or a
 // reconnect. The package also keeps cross-instance presence.
 //
-// Both brokers have the same shape: Publish sends one payload to every
-// subscriber; Subscribe runs ONE subscription that hands every payload, in
-// the order a publisher published it, to a callback and calls a second
-// callback each time the subscription is (re)established, so the consumer can
-// re-sync what it may have missed meanwhile.
+// Both brokers have the same shape: Publish sends each payload to the
+// subscribers of its topic; Subscribe runs ONE subscription that follows a
+// changing set of topics (Topics), hands every payload of those topics, in
+// the order a publisher published them, to a callback, and calls a second
+// callback with the topics that became active (newly subscribed, or again
+// after a loss), so the consumer can re-sync what it may have missed
+// before.
 package broker
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -26,7 +29,7 @@ var ErrClosed = errors.New("broker: closed")
 const DefaultMemoryBuffer = 1 << 16
 
 // Memory is the in-process broker. Every subscription of one Memory gets
-// every payload published on it, in publish order. Publish never blocks on a
+// every payload published on its topics, in publish order. Publish never blocks on a
 // slow subscriber: a subscriber that falls more than its buffer behind drops
 // the backlog and gets a re-sync signal instead, the same contract as a
 // Redis subscription that reconnects.
@@ -40,8 +43,10 @@ type Memory struct {
 }
 
 type memSub struct {
+	topics map[string]struct{} // guarded by Memory.mu
+
 	mu      sync.Mutex
-	queue   [][]byte
+	queue   []Message
 	lost    bool // the backlog overflowed: the subscriber must re-sync
 	wake    chan struct{}
 	maxSize int
@@ -59,9 +64,10 @@ func NewMemorySize(buffer int) *Memory {
 	return &Memory{buffer: buffer, subs: make(map[*memSub]struct{}), done: make(chan struct{})}
 }
 
-// Publish hands the payloads, in order, to every current subscriber. They
-// must not be changed afterwards (they are shared, not copied).
-func (m *Memory) Publish(ctx context.Context, payloads ...[]byte) error {
+// Publish hands the messages, in order, to every current subscriber of
+// their topics. The payloads must not be changed afterwards (they are
+// shared, not copied).
+func (m *Memory) Publish(ctx context.Context, msgs ...Message) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("broker: publish: %w", err)
 	}
@@ -73,12 +79,25 @@ func (m *Memory) Publish(ctx context.Context, payloads ...[]byte) error {
 	// Enqueueing under m.mu gives every subscriber one total order, which
 	// includes the order of each publisher.
 	for s := range m.subs {
+		n := 0
+		for _, msg := range msgs {
+			if _, ok := s.topics[msg.Topic]; ok {
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
 		s.mu.Lock()
-		if len(s.queue)+len(payloads) > s.maxSize {
+		if len(s.queue)+n > s.maxSize {
 			s.queue = nil
 			s.lost = true
 		} else {
-			s.queue = append(s.queue, payloads...)
+			for _, msg := range msgs {
+				if _, ok := s.topics[msg.Topic]; ok {
+					s.queue = append(s.queue, msg)
+				}
+			}
 		}
 		s.mu.Unlock()
 		select {
@@ -89,12 +108,14 @@ func (m *Memory) Publish(ctx context.Context, payloads ...[]byte) error {
 	return nil
 }
 
-// Subscribe delivers every payload published from now on to deliver, one at
-// a time and in order, until ctx ends or the broker is closed. connected is
-// called once the subscription is in place and again whenever payloads were
-// lost, before the payloads that follow the loss.
-func (m *Memory) Subscribe(ctx context.Context, deliver func([]byte), connected func()) error {
-	s := &memSub{wake: make(chan struct{}, 1), maxSize: m.buffer}
+// Subscribe delivers every message published from now on to the topics of
+// topics, to deliver, one at a time and in order, until ctx ends or the
+// broker is closed. connected is called once the subscription is in place
+// (with no topic), with the topics joined each time some are (from then on
+// their messages arrive), and with all of them whenever messages were lost,
+// before the messages that follow the loss.
+func (m *Memory) Subscribe(ctx context.Context, topics *Topics, deliver func(Message), connected func([]string)) error {
+	s := &memSub{topics: make(map[string]struct{}), wake: make(chan struct{}, 1), maxSize: m.buffer}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -102,13 +123,33 @@ func (m *Memory) Subscribe(ctx context.Context, deliver func([]byte), connected 
 	}
 	m.subs[s] = struct{}{}
 	m.mu.Unlock()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
 	defer func() {
+		close(stop)
+		wg.Wait()
 		m.mu.Lock()
 		delete(m.subs, s)
 		m.mu.Unlock()
 	}()
 
-	connected()
+	connected(nil)
+	wg.Go(func() {
+		follow(stop, topics, func(added, removed []string) {
+			m.mu.Lock()
+			for _, name := range added {
+				s.topics[name] = struct{}{}
+			}
+			for _, name := range removed {
+				delete(s.topics, name)
+			}
+			m.mu.Unlock()
+			if len(added) > 0 {
+				topics.activate(added)
+				connected(added)
+			}
+		})
+	})
 	for {
 		select {
 		case <-ctx.Done():
@@ -122,12 +163,23 @@ func (m *Memory) Subscribe(ctx context.Context, deliver func([]byte), connected 
 		s.queue, s.lost = nil, false
 		s.mu.Unlock()
 		if lost {
-			connected()
+			connected(m.topicsOf(s))
 		}
-		for _, p := range batch {
-			deliver(p)
+		for _, msg := range batch {
+			deliver(msg)
 		}
 	}
+}
+
+func (m *Memory) topicsOf(s *memSub) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	names := make([]string, 0, len(s.topics))
+	for name := range s.topics {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Ping reports whether the broker is usable.

@@ -71,7 +71,7 @@ func (p *MemoryPresence) Sweep(context.Context) ([]int64, error) { return nil, n
 // every instance; exactly one wins each user) reports those users offline
 // within about TTL.
 type RedisPresence struct {
-	client   *redis.Client
+	client   redis.UniversalClient
 	prefix   string
 	instance string
 	// TTL is how long an entry lives without a heartbeat.
@@ -84,7 +84,7 @@ type RedisPresence struct {
 
 // NewRedisPresence returns a presence stored under keys starting with prefix.
 // Each call gets its own random instance id.
-func NewRedisPresence(client *redis.Client, prefix string) (*RedisPresence, error) {
+func NewRedisPresence(client redis.UniversalClient, prefix string) (*RedisPresence, error) {
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("broker: presence instance id: %w", err)

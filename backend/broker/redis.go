@@ -6,18 +6,25 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Redis is a broker over one Redis pub/sub channel. Redis pub/sub is
-// at-most-once: a subscriber that is disconnected misses what is published
-// meanwhile, which is why every (re)subscription is reported to the consumer.
+// Redis is a broker over Redis pub/sub, one channel per topic (the prefix,
+// a colon, the topic), through any go-redis client: one node, Sentinel or
+// Cluster (classic PUBLISH/SUBSCRIBE works on all three; in a cluster every
+// node forwards every publish to the others, which sharded pub/sub, SPUBLISH
+// and SSUBSCRIBE, would avoid: not used yet). Redis pub/sub is at-most-once:
+// a subscriber that is disconnected misses what is published meanwhile,
+// which is why every (re)subscription of a topic is reported to the
+// consumer.
 type Redis struct {
-	client  *redis.Client
-	channel string
-	log     *slog.Logger
+	client redis.UniversalClient
+	prefix string
+	log    *slog.Logger
 
 	// HealthInterval is how long the subscription may stay silent before it
 	// pings Redis to find out whether the connection is still alive.
@@ -26,25 +33,32 @@ type Redis struct {
 	MaxBackoff time.Duration
 }
 
-// NewRedis returns a broker publishing on and subscribing to channel.
-func NewRedis(client *redis.Client, channel string, log *slog.Logger) *Redis {
+// NewRedis returns a broker whose channels are named prefix:topic.
+func NewRedis(client redis.UniversalClient, prefix string, log *slog.Logger) *Redis {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Redis{client: client, channel: channel, log: log, HealthInterval: 15 * time.Second, MaxBackoff: 2 * time.Second}
+	return &Redis{client: client, prefix: prefix, log: log, HealthInterval: 15 * time.Second, MaxBackoff: 2 * time.Second}
 }
 
-// Publish sends the payloads, in order, to every subscriber of the channel
+func (r *Redis) channel(topic string) string { return r.prefix + ":" + topic }
+
+// anchor is a channel nobody publishes on that every subscription holds:
+// its confirmation tells that the subscription is (re)established even
+// when it has no topic.
+func (r *Redis) anchor() string { return r.prefix + "!" }
+
+// Publish sends the messages, in order, to the subscribers of their topics
 // on every instance: one round trip however many there are (a pipeline, in
 // chunks of pipelineMax). The caller batches (package realtime publishes
 // from one goroutine, taking whatever queued meanwhile).
-func (r *Redis) Publish(ctx context.Context, payloads ...[]byte) error {
-	for len(payloads) > 0 {
-		n := min(len(payloads), pipelineMax)
-		if err := r.publishChunk(ctx, payloads[:n]); err != nil {
+func (r *Redis) Publish(ctx context.Context, msgs ...Message) error {
+	for len(msgs) > 0 {
+		n := min(len(msgs), pipelineMax)
+		if err := r.publishChunk(ctx, msgs[:n]); err != nil {
 			return err
 		}
-		payloads = payloads[n:]
+		msgs = msgs[n:]
 	}
 	return nil
 }
@@ -52,29 +66,33 @@ func (r *Redis) Publish(ctx context.Context, payloads ...[]byte) error {
 // pipelineMax bounds one pipeline's commands (and its buffers).
 const pipelineMax = 512
 
-func (r *Redis) publishChunk(ctx context.Context, payloads [][]byte) error {
-	if len(payloads) == 1 {
-		if err := r.client.Publish(ctx, r.channel, payloads[0]).Err(); err != nil {
+func (r *Redis) publishChunk(ctx context.Context, msgs []Message) error {
+	if len(msgs) == 1 {
+		if err := r.client.Publish(ctx, r.channel(msgs[0].Topic), msgs[0].Payload).Err(); err != nil {
 			return fmt.Errorf("broker: redis publish: %w", err)
 		}
 		return nil
 	}
 	pipe := r.client.Pipeline()
-	for _, p := range payloads {
-		pipe.Publish(ctx, r.channel, p)
+	for _, m := range msgs {
+		pipe.Publish(ctx, r.channel(m.Topic), m.Payload)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("broker: redis publish (%d pipelined): %w", len(payloads), err)
+		return fmt.Errorf("broker: redis publish (%d pipelined): %w", len(msgs), err)
 	}
 	return nil
 }
 
-// Subscribe holds ONE subscription to the channel until ctx ends, delivering
-// every payload to deliver in the order Redis sends them. It reconnects on
-// its own (with backoff) and calls connected after every successful
-// (re)subscription, before the payloads received on it.
-func (r *Redis) Subscribe(ctx context.Context, deliver func([]byte), connected func()) error {
-	ps := r.client.Subscribe(ctx, r.channel)
+// Subscribe holds ONE subscription until ctx ends, following the topics of
+// topics (one SUBSCRIBE and one UNSUBSCRIBE per batch of changes) and
+// delivering every message of them in the order Redis sends them. It
+// reconnects on its own (with backoff; go-redis subscribes every channel
+// again) and calls connected with each topic whose subscription Redis
+// confirms, before the messages received on it, and with no topic when the
+// subscription itself is (re)established. connected and deliver are called
+// from one goroutine.
+func (r *Redis) Subscribe(ctx context.Context, topics *Topics, deliver func(Message), connected func([]string)) error {
+	ps := r.client.Subscribe(ctx, r.anchor())
 	// Receive does not watch ctx while it waits on the socket; closing the
 	// PubSub is what unblocks it.
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
@@ -83,6 +101,26 @@ func (r *Redis) Subscribe(ctx context.Context, deliver func([]byte), connected f
 			_ = ps.Close()
 		}
 	}()
+	// The topic changes go out from their own goroutine: go-redis lets a
+	// command be written while the receive below waits.
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() {
+		close(done)
+		wg.Wait()
+	}()
+	wg.Go(func() {
+		follow(done, topics, func(added, removed []string) {
+			// Errors need no handling here: go-redis records the channels
+			// either way, and its reconnect subscribes them all.
+			if len(removed) > 0 {
+				_ = ps.Unsubscribe(ctx, r.channels(removed)...)
+			}
+			if len(added) > 0 {
+				_ = ps.Subscribe(ctx, r.channels(added)...)
+			}
+		})
+	})
 
 	backoff := 50 * time.Millisecond
 	healthy := true
@@ -113,19 +151,40 @@ func (r *Redis) Subscribe(ctx context.Context, deliver func([]byte), connected f
 		}
 		switch m := msg.(type) {
 		case *redis.Subscription:
-			if m.Kind == "subscribe" && m.Channel == r.channel {
+			if m.Kind != "subscribe" {
+				continue
+			}
+			if m.Channel == r.anchor() {
 				if !healthy {
 					r.log.Info("broker: redis subscription restored")
 				}
 				healthy = true
 				backoff = 50 * time.Millisecond
-				connected()
+				connected(nil)
+			} else if topic, ok := r.topic(m.Channel); ok {
+				active := []string{topic}
+				topics.activate(active)
+				connected(active)
 			}
 		case *redis.Message:
-			deliver([]byte(m.Payload))
+			if topic, ok := r.topic(m.Channel); ok {
+				deliver(Message{Topic: topic, Payload: []byte(m.Payload)})
+			}
 		case *redis.Pong:
 		}
 	}
+}
+
+func (r *Redis) channels(topics []string) []string {
+	out := make([]string, len(topics))
+	for i, t := range topics {
+		out[i] = r.channel(t)
+	}
+	return out
+}
+
+func (r *Redis) topic(channel string) (string, bool) {
+	return strings.CutPrefix(channel, r.prefix+":")
 }
 
 // Ping reports whether Redis answers.
@@ -150,10 +209,6 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
-
-// ClientName is the connection name of the Redis client (tests use it to
-// find the subscription's connection on the server).
-func (r *Redis) ClientName() string { return r.client.Options().ClientName }
 
 // RedisLogger routes go-redis's own messages (dial failures, pool and
 // pub/sub trouble) into the structured log at WARN level, instead of the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/chatapp/chat/broker"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -224,7 +225,7 @@ func BenchmarkHubFanout(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h.deliver(payload)
+		h.deliver(broker.Message{Topic: groupTopic(gid), Payload: payload})
 		if seq%32 == 0 {
 			// Keep the queues below their bound, as a reading client would.
 			waitWritten()

@@ -24,6 +24,7 @@ import (
 type cluster struct {
 	insts  []*instance
 	faulty []*broker.Faulty
+	heard  []*countingBroker // what each instance's subscription delivered
 }
 
 type clusterConfig struct {
@@ -99,7 +100,9 @@ func startCluster(t *testing.T, n int, cfg clusterConfig) *cluster {
 			cl.faulty = append(cl.faulty, f)
 			inner = f
 		}
-		ic.broker = inner
+		heard := &countingBroker{Inner: inner, topics: map[string]int{}}
+		cl.heard = append(cl.heard, heard)
+		ic.broker = heard
 		cl.insts = append(cl.insts, startInstance(t, ic))
 	}
 	return cl

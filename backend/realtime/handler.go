@@ -140,7 +140,10 @@ func (hd *Endpoint) Open(w http.ResponseWriter, r *http.Request) error {
 	c := newConn(h, ws, sb.out, uid, claims.Session, ctx, cancel)
 	// Ends with the connection (cancel runs in finish) or the hub.
 	context.AfterFunc(ctx, c.abortWrite)
-	if err := h.register(ctx, c, groups, cursors, encode(simpleFrame{Type: "ready", User: &user})); err != nil {
+	release := h.awaitTopics(ctx, uid, groups)
+	err = h.register(ctx, c, groups, cursors, encode(simpleFrame{Type: "ready", User: &user}))
+	release()
+	if err != nil {
 		if errors.Is(err, errStopped) {
 			_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
 			return nil

@@ -452,7 +452,7 @@ type downBroker struct {
 	*broker.Memory
 }
 
-func (downBroker) Publish(context.Context, ...[]byte) error {
+func (downBroker) Publish(context.Context, ...broker.Message) error {
 	return errors.New("down broker: connection refused")
 }
 
@@ -462,7 +462,7 @@ type hangingBroker struct {
 	*broker.Memory
 }
 
-func (hangingBroker) Publish(ctx context.Context, _ ...[]byte) error {
+func (hangingBroker) Publish(ctx context.Context, _ ...broker.Message) error {
 	<-ctx.Done()
 	return fmt.Errorf("hanging broker: %w", ctx.Err())
 }

@@ -2,8 +2,11 @@
 // authenticates connections, reads client frames into the use cases, and
 // delivers events to every local connection that should see them.
 //
-// One Hub per instance. It publishes every event once through the broker and
-// holds ONE broker subscription, whatever the number of connections. Message
+// One Hub per instance. It publishes every event through the broker on the
+// topics its audience needs (topics.go) and holds ONE broker subscription,
+// whatever the number of connections, to the topics of the groups and users
+// it has connections of: an instance hears nothing of groups it does not
+// serve. Message
 // events pass a per-group sequencer that remembers the last seq delivered on
 // this instance: an event that jumps ahead makes the hub read the gap from
 // the database (the rows are committed before any event is published), an
@@ -31,13 +34,17 @@ import (
 	"github.com/chatapp/chat/chat"
 )
 
-// Broker carries encoded events to every instance (package broker).
+// Broker carries encoded events to the instances that subscribe to their
+// topics (package broker).
 type Broker interface {
-	// Publish sends payloads, in order, to every instance's subscription.
-	Publish(ctx context.Context, payloads ...[]byte) error
-	// Subscribe runs one subscription until ctx ends, calling deliver for
-	// every payload in order and connected after every (re)subscription.
-	Subscribe(ctx context.Context, deliver func([]byte), connected func()) error
+	// Publish sends messages, in order, to the subscriptions of their
+	// topics.
+	Publish(ctx context.Context, msgs ...broker.Message) error
+	// Subscribe runs one subscription to the topics of topics (as they
+	// change) until ctx ends, calling deliver for every message in order,
+	// and connected once the subscription is (re)established (no topic)
+	// and with the topics that became active.
+	Subscribe(ctx context.Context, topics *broker.Topics, deliver func(broker.Message), connected func([]string)) error
 	Ping(ctx context.Context) error
 }
 
@@ -122,6 +129,10 @@ type Options struct {
 	// SessionCheck is how often the connections are checked against the
 	// sessions recorded as ended (default 250 ms).
 	SessionCheck time.Duration
+	// TopicLinger is how long the broker topic of a group or user that no
+	// local connection needs any more stays subscribed (default 5 s), so
+	// that reconnects do not churn subscriptions.
+	TopicLinger time.Duration
 
 	// MaxPerUser bounds the open connections of one user on this instance
 	// (CHAT_WS_MAX_PER_USER): a new one beyond it closes the user's oldest
@@ -176,6 +187,7 @@ func (o *Options) defaults() {
 	def(&o.PublishTimeout, 2*time.Second)
 	def(&o.TypingInterval, 2*time.Second)
 	def(&o.SessionCheck, 250*time.Millisecond)
+	def(&o.TopicLinger, broker.DefaultLinger)
 	def(&o.MaxQueueDelay, time.Second)
 	def(&o.MaxSendDelay, 500*time.Millisecond)
 }
@@ -201,7 +213,14 @@ type Hub struct {
 
 	corkPool sync.Pool // *[]byte buffers of corkWriter, shared by all connections
 	pub      *publisher
-	press    *pressure // whether deliveries keep up (overload.go)
+	// topics are the broker topics of the groups and users with local
+	// connections (joined and left under mu).
+	topics *broker.Topics
+	// regroupQ are users whose topic became active: their groups are read
+	// again (events sent before were not heard).
+	regroupQ    map[int64]struct{}
+	regroupKick chan struct{}
+	press       *pressure // whether deliveries keep up (overload.go)
 
 	fillKick     chan struct{}
 	presenceKick chan struct{}
@@ -240,6 +259,9 @@ func NewHub(opt Options) (*Hub, error) {
 		fillKick:     make(chan struct{}, 1),
 		presenceKick: make(chan struct{}, 1),
 		ready:        make(chan struct{}),
+		topics:       broker.NewTopics(opt.TopicLinger),
+		regroupQ:     make(map[int64]struct{}),
+		regroupKick:  make(chan struct{}, 1),
 	}
 	h.pub = newPublisher(h)
 	h.press = newPressure()
@@ -300,6 +322,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	wg.Go(func() { h.resyncLoop(workCtx) })
 	wg.Go(func() { h.writeWatchdog(workCtx) })
 	wg.Go(func() { h.sessionsLoop(workCtx) })
+	wg.Go(func() { h.regroupLoop(workCtx) })
 	presenceCtx, cancelPresence := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelPresence()
 	var pwg sync.WaitGroup
@@ -344,12 +367,12 @@ func (h *Hub) Notify(_ context.Context, ev chat.Event) {
 		h.log.Error("realtime: notify", "err", err, "type", ev.Type)
 		return
 	}
-	h.pub.enqueue(env, payload)
+	h.pub.enqueue(env, messagesOf(&env, payload))
 }
 
 func (h *Hub) subscribe(ctx context.Context) {
 	for ctx.Err() == nil {
-		err := h.opt.Broker.Subscribe(ctx, h.deliver, h.connected)
+		err := h.opt.Broker.Subscribe(ctx, h.topics, h.deliver, h.connected)
 		if ctx.Err() != nil {
 			return
 		}
@@ -360,23 +383,52 @@ func (h *Hub) subscribe(ctx context.Context) {
 	}
 }
 
-// connected runs after every (re)subscription: whatever was published while
-// the subscription was down is read from the database.
-func (h *Hub) connected() {
+// connected runs when the subscription is (re)established and when topics
+// become active: whatever those topics carried before is read from the
+// database (groups: their messages; users: their groups).
+func (h *Hub) connected(topics []string) {
 	h.readyOnce.Do(func() { close(h.ready) })
-	h.resyncAll()
+	if len(topics) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	users := 0
+	for _, t := range topics {
+		kind, id, ok := parseTopic(t)
+		switch {
+		case !ok:
+		case kind == 'g':
+			h.resyncLocked(id)
+		case h.users[id] != nil:
+			h.regroupQ[id] = struct{}{}
+			users++
+		}
+	}
+	if users > 0 {
+		kick(h.regroupKick)
+	}
 }
 
-func (h *Hub) deliver(payload []byte) {
-	env, err := decodeEnvelope(payload)
+// deliver routes a broker message: the share of its event's audience that
+// its topic carries (share), unless this instance published it (routed
+// here when it was published).
+func (h *Hub) deliver(msg broker.Message) {
+	env, err := decodeEnvelope(msg.Payload)
 	if err != nil {
 		h.log.Warn("realtime: undecodable broker payload", "err", err)
 		return
 	}
+	h.metrics.brokerDeliveries.Inc()
 	if env.Origin == h.instance {
-		return // routed here when it was published
+		return
 	}
-	h.route(env)
+	part, skip, ok := share(msg.Topic, env.Group, env.Audience)
+	if !ok {
+		return
+	}
+	env.Audience = part
+	h.route(env, skip)
 }
 
 // ---- database fills ----

@@ -16,8 +16,11 @@ type metrics struct {
 	gapFills        prometheus.Counter
 	publishFailures prometheus.Counter
 	publishDropped  prometheus.Counter
-	sendsHeld       prometheus.Counter
-	sendsRefused    prometheus.Counter
+	// brokerDeliveries counts what the subscription hears: with topics,
+	// only the groups and users this instance serves.
+	brokerDeliveries prometheus.Counter
+	sendsHeld        prometheus.Counter
+	sendsRefused     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -50,6 +53,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "chat_realtime_publish_dropped_total",
 			Help: "Events dropped from the full queue of publishes waiting for the broker.",
 		}),
+		brokerDeliveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chat_realtime_broker_messages_received_total",
+			Help: "Messages the broker subscription delivered to this instance (its own publishes included).",
+		}),
 		sendsHeld: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chat_realtime_sends_held_total",
 			Help: "Sends held because this instance was behind on its deliveries (overload).",
@@ -62,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.delivered, m.received, m.overflowCloses, m.gapFills, m.publishFailures, m.publishDropped, m.sendsHeld, m.sendsRefused} {
+	for _, c := range []prometheus.Collector{m.connections, m.delivered, m.received, m.overflowCloses, m.gapFills, m.publishFailures, m.publishDropped, m.brokerDeliveries, m.sendsHeld, m.sendsRefused} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("realtime: metrics (one hub per registry): %w", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatapp/chat/broker"
 	"github.com/chatapp/chat/chat"
 )
 
@@ -44,11 +45,12 @@ const (
 	publishFlushTimeout = 2 * time.Second
 )
 
-// queued is one event waiting for the broker.
+// queued is one event waiting for the broker: its payload on each of its
+// topics.
 type queued struct {
-	id      uint64 // increasing in queue order
-	payload []byte
-	typing  bool
+	id     uint64 // increasing in queue order
+	msgs   []broker.Message
+	typing bool
 }
 
 func newPublisher(h *Hub) *publisher {
@@ -56,7 +58,7 @@ func newPublisher(h *Hub) *publisher {
 }
 
 // enqueue takes one event for both ways; it never blocks.
-func (p *publisher) enqueue(env envelope, payload []byte) {
+func (p *publisher) enqueue(env envelope, msgs []broker.Message) {
 	p.mu.Lock()
 	if len(p.local) == 0 {
 		p.localAt = time.Now()
@@ -66,7 +68,7 @@ func (p *publisher) enqueue(env envelope, payload []byte) {
 		p.dropOldestLocked()
 	}
 	p.nextID++
-	p.remote = append(p.remote, queued{id: p.nextID, payload: payload, typing: env.Type == chat.EventTyping})
+	p.remote = append(p.remote, queued{id: p.nextID, msgs: msgs, typing: env.Type == chat.EventTyping})
 	p.mu.Unlock()
 	kick(p.routeKick)
 	kick(p.sendKick)
@@ -111,7 +113,7 @@ func (p *publisher) routeLoop(ctx context.Context) {
 			p.h.press.routed(now, now.Sub(since))
 		}
 		for i := range batch {
-			p.h.route(batch[i])
+			p.h.route(batch[i], nil)
 			batch[i] = envelope{}
 		}
 	}
@@ -178,9 +180,9 @@ func (p *publisher) publishNext(ctx context.Context) (bool, error) {
 		p.mu.Unlock()
 		return false, nil
 	}
-	batch := make([][]byte, n)
-	for i, q := range p.remote[:n] {
-		batch[i] = q.payload
+	var batch []broker.Message
+	for _, q := range p.remote[:n] {
+		batch = append(batch, q.msgs...)
 	}
 	last := p.remote[n-1].id
 	p.mu.Unlock()

@@ -48,11 +48,12 @@ func (h *Hub) writeWatchdog(ctx context.Context) {
 	}
 }
 
-// route applies one event's audience (chat.Event.Audience) to this
-// instance's connections: message events go through the group's sequencer,
-// everything else to the connections the audience names, with the
-// subscription changes it carries.
-func (h *Hub) route(env envelope) {
+// route applies one event's audience (chat.Event.Audience, or the share of
+// it one broker topic carries) to this instance's connections: message
+// events go through the group's sequencer, everything else to the
+// connections the audience names, with the subscription changes it
+// carries. Connections of the groups in skip get nothing (see share).
+func (h *Hub) route(env envelope, skip []int64) {
 	frame, a := env.Event, env.Audience
 	if len(a.Sessions) > 0 && h.opt.Sessions != nil {
 		// Recorded before the connections are looked at: one registering
@@ -87,7 +88,7 @@ func (h *Hub) route(env envelope) {
 	case len(a.Users) > 0:
 		h.toUsers(a, frame)
 	case len(a.Groups) > 0:
-		h.toGroups(a, frame)
+		h.toGroups(a, frame, skip)
 	}
 	for c := range h.users[a.Leave] {
 		h.unsubscribeLocked(c, env.Group)
@@ -112,8 +113,9 @@ func (h *Hub) toUsers(a chat.Audience, frame []byte) {
 	}
 }
 
-// toGroups delivers to the connections of the listed groups, each once.
-func (h *Hub) toGroups(a chat.Audience, frame []byte) {
+// toGroups delivers to the connections of the listed groups, each once,
+// but those of the groups in skip.
+func (h *Hub) toGroups(a chat.Audience, frame []byte, skip []int64) {
 	var sent map[*conn]struct{} // only needed when groups can overlap
 	if len(a.Groups) > 1 {
 		sent = make(map[*conn]struct{})
@@ -124,7 +126,7 @@ func (h *Hub) toGroups(a chat.Audience, frame []byte) {
 			continue
 		}
 		for c := range st.conns {
-			if c.uid == a.ExceptUser || c.id == a.ExceptConn {
+			if c.uid == a.ExceptUser || c.id == a.ExceptConn || h.inAnyLocked(c, skip) {
 				continue
 			}
 			if sent != nil {
@@ -136,6 +138,18 @@ func (h *Hub) toGroups(a chat.Audience, frame []byte) {
 			c.push(frame)
 		}
 	}
+}
+
+// inAnyLocked tells whether c is subscribed to any of groups; h.mu is held.
+func (h *Hub) inAnyLocked(c *conn, groups []int64) bool {
+	for _, g := range groups {
+		if st := h.groups[g]; st != nil {
+			if _, ok := st.conns[c]; ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (h *Hub) fanout(st *groupState, frame []byte, except string, exceptUser int64) {
@@ -186,6 +200,7 @@ func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map
 	if set == nil {
 		set = make(map[*conn]struct{}, 1)
 		h.users[c.uid] = set
+		h.topics.Join(userTopic(c.uid))
 	}
 	set[c] = struct{}{}
 	h.metrics.connections.Inc()
@@ -212,6 +227,35 @@ func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map
 		c.closeWith(CloseUnauthorized, "session ended")
 	}
 	return nil
+}
+
+// topicWait bounds how long a new connection waits for the broker to have
+// its topics in place.
+const topicWait = 2 * time.Second
+
+// awaitTopics joins the broker topics of a connection about to register
+// (its user's and its groups') and waits until the subscription has them in
+// place, so that the connection hears every event published after its
+// ready frame. The wait is bounded by topicWait: a broker that is away
+// reports the topics when it is back, and their groups are re-read then.
+// The returned func leaves the topics again, once register holds them.
+func (h *Hub) awaitTopics(ctx context.Context, uid int64, groups []int64) (release func()) {
+	topics := make([]string, 0, len(groups)+1)
+	topics = append(topics, userTopic(uid))
+	for _, g := range groups {
+		topics = append(topics, groupTopic(g))
+	}
+	h.topics.Join(topics...)
+	release = func() { h.topics.Leave(topics...) }
+	if h.pub.brokerFailing() {
+		return release // the broker is away: no point in making the client wait
+	}
+	wctx, cancel := context.WithTimeout(ctx, topicWait)
+	defer cancel()
+	if err := h.topics.Await(wctx, topics...); err != nil && ctx.Err() == nil {
+		h.log.Warn("realtime: the broker has not subscribed a new connection's topics yet; going on", "err", err, "user", uid)
+	}
+	return release
 }
 
 // capUserLocked closes the oldest open connection of a user who has more
@@ -252,6 +296,54 @@ func (h *Hub) regroup(c *conn, groups []int64) {
 	for _, g := range groups {
 		if !slices.Contains(c.groups, g) {
 			h.subscribeLocked(c, g, -1)
+		}
+	}
+}
+
+// regroupLoop reads the groups of the users whose topic became active, in
+// batches, and subscribes their connections to exactly those: a join or a
+// removal published before the topic was active was not heard here.
+func (h *Hub) regroupLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.regroupKick:
+		}
+		h.mu.Lock()
+		users := make([]int64, 0, len(h.regroupQ))
+		for u := range h.regroupQ {
+			users = append(users, u)
+		}
+		clear(h.regroupQ)
+		h.mu.Unlock()
+		groups, err := h.opt.Store.GroupIDsOfUsers(ctx, users)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			h.log.Warn("realtime: reading the groups of newly subscribed users failed; will retry", "err", err)
+			h.mu.Lock()
+			for _, u := range users {
+				h.regroupQ[u] = struct{}{}
+			}
+			h.mu.Unlock()
+			if !sleepCtx(ctx, 500*time.Millisecond) {
+				return
+			}
+			kick(h.regroupKick)
+			continue
+		}
+		for _, u := range users {
+			h.mu.Lock()
+			open := make([]*conn, 0, len(h.users[u]))
+			for c := range h.users[u] {
+				open = append(open, c)
+			}
+			h.mu.Unlock()
+			for _, c := range open {
+				h.regroup(c, groups[u])
+			}
 		}
 	}
 }
@@ -334,6 +426,7 @@ func (h *Hub) unregister(c *conn) {
 	h.metrics.connections.Dec()
 	if len(set) == 0 {
 		delete(h.users, c.uid)
+		h.topics.Leave(userTopic(c.uid))
 		h.markDirtyLocked(c.uid)
 	}
 }

@@ -22,30 +22,49 @@ type flapBroker struct {
 	*broker.Memory
 	mu        sync.Mutex
 	down      bool
-	connected func()
+	topics    *broker.Topics
+	connected func([]string)
+	lost      map[string]int // payloads lost while down, by topic
 }
 
-func (b *flapBroker) Subscribe(ctx context.Context, deliver func([]byte), connected func()) error {
+func (b *flapBroker) Subscribe(ctx context.Context, topics *broker.Topics, deliver func(broker.Message), connected func([]string)) error {
 	b.mu.Lock()
-	b.connected = connected
+	b.topics, b.connected = topics, connected
 	b.mu.Unlock()
-	return b.Memory.Subscribe(ctx, func(p []byte) {
+	return b.Memory.Subscribe(ctx, topics, func(m broker.Message) {
 		b.mu.Lock()
 		down := b.down
 		b.mu.Unlock()
 		if !down {
-			deliver(p)
+			deliver(m)
+			return
 		}
+		b.mu.Lock()
+		if b.lost == nil {
+			b.lost = map[string]int{}
+		}
+		b.lost[m.Topic]++
+		b.mu.Unlock()
 	}, connected)
 }
 
+// lostOn tells how many payloads of topic were lost while down.
+func (b *flapBroker) lostOn(topic string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lost[topic]
+}
+
+// setDown(false) reports every topic subscribed again, as a Redis
+// subscription does after a reconnect.
 func (b *flapBroker) setDown(v bool) {
 	b.mu.Lock()
 	b.down = v
-	c := b.connected
+	c, topics := b.connected, b.topics
 	b.mu.Unlock()
 	if !v && c != nil {
-		c()
+		all, _ := topics.Wanted()
+		c(all)
 	}
 }
 
@@ -301,4 +320,61 @@ func TestShutdownClosesConnections1001AndRefusesNewOnes(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("dial after shutdown = %v, %v; want 503", err, resp)
 	}
+}
+
+// A join and a removal published while an instance's broker subscription is
+// down are not heard there; when it comes back, the users' groups are read
+// again from the database: the removed member stops receiving the group,
+// the one who joined starts.
+func TestBrokerReconnectRegroupsUsersFromTheDatabase(t *testing.T) {
+	m := broker.NewMemory()
+	t.Cleanup(func() { _ = m.Close() })
+	st := storetest.SQLite(t)
+	tokens := newTokens(t)
+	presence := broker.NewMemoryPresence()
+	sender := startInstance(t, instanceConfig{store: st, tokens: tokens, broker: m, presence: presence})
+	fb := &flapBroker{Memory: m}
+	f := newFixtureOn(t, instanceConfig{store: st, tokens: tokens, broker: fb, presence: presence})
+	b := connect(t, f.inst, f.bob)
+	c := connect(t, f.inst, f.carol)
+	fb.setDown(true)
+	ctx := context.Background()
+	if err := sender.svc.RemoveMember(ctx, f.alice.ID, f.gid, f.bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	join(t, sender.svc, f.carol, f.gid)
+	eventually(t, "the member_left and member_joined lost", func() bool {
+		return fb.lostOn(userTopic(f.bob.ID)) > 0 && fb.lostOn(userTopic(f.carol.ID)) > 0
+	})
+	if f.inst.hub.connsInGroup(f.bob.ID, f.gid) != 1 || f.inst.hub.connsInGroup(f.carol.ID, f.gid) != 0 {
+		t.Fatal("the instance heard of the changes through a broken subscription")
+	}
+	fb.setDown(false)
+	eventually(t, "bob out of the group, carol in", func() bool {
+		return f.inst.hub.connsInGroup(f.bob.ID, f.gid) == 0 && f.inst.hub.connsInGroup(f.carol.ID, f.gid) == 1
+	})
+	if _, _, err := sender.svc.Send(ctx, f.alice.ID, f.gid, app.Outgoing{Body: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.until(t, "message"); got.Message.Body != "after" {
+		t.Fatalf("carol got %s", got.raw)
+	}
+	if got := ofType(b.sync(t), "message"); len(got) != 0 {
+		t.Fatalf("bob, removed, got %v", got)
+	}
+}
+
+// connsInGroup counts the connections of uid subscribed to gid.
+func (h *Hub) connsInGroup(uid, gid int64) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	if st := h.groups[gid]; st != nil {
+		for c := range st.conns {
+			if c.uid == uid {
+				n++
+			}
+		}
+	}
+	return n
 }

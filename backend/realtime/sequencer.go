@@ -24,6 +24,9 @@ type groupState struct {
 	// read to the end).
 	target int64
 	queued bool // in the fill queue or being filled
+	// again: a re-sync was asked while the group was queued or being
+	// filled; the fill reads one more page, begun after the request.
+	again bool
 	// based is closed once delivered is known (replays wait for it); nil
 	// until someone waits.
 	based chan struct{}
@@ -109,6 +112,7 @@ func (h *Hub) subscribeLocked(c *conn, gid, baseline int64) {
 			st.target = math.MaxInt64
 		}
 		h.groups[gid] = st
+		h.topics.Join(groupTopic(gid))
 		h.queueFill(gid, st)
 	}
 	if _, ok := st.conns[c]; ok {
@@ -141,6 +145,7 @@ func (h *Hub) unsubscribeLocked(c *conn, gid int64) {
 	}
 	if len(st.conns) == 0 {
 		delete(h.groups, gid)
+		h.topics.Leave(groupTopic(gid))
 		st.released()
 	}
 }
@@ -158,17 +163,31 @@ func (h *Hub) queueFill(gid int64, st *groupState) {
 }
 
 // resyncAll makes every group with local connections read the database to
-// its end: after a broker reconnect, and periodically, because pub/sub may
-// have lost the last message of a group (a later one would reveal the gap).
+// its end, periodically, because pub/sub may have lost the last message of
+// a group (a later one would reveal the gap).
 func (h *Hub) resyncAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for gid, st := range h.groups {
-		if st.delivered >= 0 {
-			st.target = math.MaxInt64
-			h.queueFill(gid, st)
-		}
+	for gid := range h.groups {
+		h.resyncLocked(gid)
 	}
+}
+
+// resyncLocked makes a group read the database to its end (its topic
+// became active: what was published before was not heard); h.mu is held.
+// A fill under way may have read its page before the request: it reads
+// one more.
+func (h *Hub) resyncLocked(gid int64) {
+	st := h.groups[gid]
+	if st == nil {
+		return
+	}
+	st.target = math.MaxInt64
+	if st.queued {
+		st.again = true
+		return
+	}
+	h.queueFill(gid, st)
 }
 
 func (h *Hub) resyncLoop(ctx context.Context) {
@@ -268,7 +287,7 @@ func (h *Hub) fill(ctx context.Context, gid int64) error {
 				st.conns[c] = sub{from: b, sent: b}
 			}
 		}
-		if st.target <= b {
+		if st.target <= b && !st.again {
 			st.target, st.queued = 0, false
 			h.mu.Unlock()
 			return nil
@@ -298,8 +317,12 @@ func (h *Hub) fill(ctx context.Context, gid int64) error {
 			st.target = st.delivered // "to the end" is reached
 		}
 		// target is checked under the lock: a gap revealed while the page was
-		// being read keeps the fill going.
-		if len(items) == 0 || (!more && st.target <= st.delivered) {
+		// being read keeps the fill going, and so does a re-sync asked.
+		done := len(items) == 0 || (!more && st.target <= st.delivered)
+		if done && st.again {
+			st.again, st.target, done = false, math.MaxInt64, false
+		}
+		if done {
 			st.target, st.queued = 0, false
 			h.mu.Unlock()
 			return nil

@@ -139,7 +139,7 @@ type lossyBroker struct {
 	*broker.Memory
 }
 
-func (lossyBroker) Publish(context.Context, ...[]byte) error { return nil }
+func (lossyBroker) Publish(context.Context, ...broker.Message) error { return nil }
 
 // TestSessionEndReachesEveryInstance: a logout on one instance closes the
 // socket of that session on another and has its token refused there, on

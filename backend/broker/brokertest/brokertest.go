@@ -11,12 +11,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chatapp/chat/broker"
 )
 
 // Broker is the shape under test (package broker; consumed by realtime).
 type Broker interface {
-	Publish(ctx context.Context, payloads ...[]byte) error
-	Subscribe(ctx context.Context, deliver func([]byte), connected func()) error
+	Publish(ctx context.Context, msgs ...broker.Message) error
+	Subscribe(ctx context.Context, topics *broker.Topics, deliver func(broker.Message), connected func([]string)) error
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -30,6 +32,25 @@ type Options struct {
 	// Disconnect, when set, cuts the subscription of b from the outside (a
 	// network failure); the broker must reconnect and signal it.
 	Disconnect func(t *testing.T, b Broker)
+	// Subscribes, when set, counts the subscribe commands b has sent to its
+	// server so far.
+	Subscribes func(b Broker) int
+}
+
+// msgs makes one message per payload, all on topic.
+func msgs(topic string, payloads ...string) []broker.Message {
+	out := make([]broker.Message, len(payloads))
+	for i, p := range payloads {
+		out[i] = broker.Message{Topic: topic, Payload: []byte(p)}
+	}
+	return out
+}
+
+func publish(t *testing.T, b Broker, topic string, payloads ...string) {
+	t.Helper()
+	if err := b.Publish(context.Background(), msgs(topic, payloads...)...); err != nil {
+		t.Fatalf("Publish on %s: %v", topic, err)
+	}
 }
 
 // Run runs the broker suite; newBus is called once per test.
@@ -46,12 +67,10 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 	t.Run("OrderPerPublisherAndEverySubscriberGetsEverything", func(t *testing.T) {
 		bus := newBus(t)
 		pub := bus()
-		subs := []*recorder{subscribe(t, bus()), subscribe(t, bus()), subscribe(t, bus())}
+		subs := []*recorder{subscribe(t, bus(), "t"), subscribe(t, bus(), "t"), subscribe(t, bus(), "t")}
 		const n = 300
 		for i := range n {
-			if err := pub.Publish(context.Background(), []byte(strconv.Itoa(i))); err != nil {
-				t.Fatalf("Publish %d: %v", i, err)
-			}
+			publish(t, pub, "t", strconv.Itoa(i))
 		}
 		for si, s := range subs {
 			got := s.waitN(t, n)
@@ -65,20 +84,14 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 
 	t.Run("ABatchArrivesInOrder", func(t *testing.T) {
 		bus := newBus(t)
-		subs := []*recorder{subscribe(t, bus()), subscribe(t, bus())}
-		var batch [][]byte
+		subs := []*recorder{subscribe(t, bus(), "t"), subscribe(t, bus(), "t")}
 		var want []string
 		for i := range 1200 { // more than one pipeline
-			batch = append(batch, []byte(strconv.Itoa(i)))
 			want = append(want, strconv.Itoa(i))
 		}
 		pub := bus()
-		if err := pub.Publish(context.Background(), batch[:1]...); err != nil {
-			t.Fatalf("Publish one: %v", err)
-		}
-		if err := pub.Publish(context.Background(), batch[1:]...); err != nil {
-			t.Fatalf("Publish batch: %v", err)
-		}
+		publish(t, pub, "t", want[:1]...)
+		publish(t, pub, "t", want[1:]...)
 		for si, s := range subs {
 			if got := s.waitN(t, len(want)); !slices.Equal(got, want) {
 				t.Fatalf("subscriber %d: batch arrived out of order or incomplete", si)
@@ -88,14 +101,14 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 
 	t.Run("ConcurrentPublishersKeepTheirOwnOrder", func(t *testing.T) {
 		bus := newBus(t)
-		subs := []*recorder{subscribe(t, bus()), subscribe(t, bus())}
+		subs := []*recorder{subscribe(t, bus(), "t"), subscribe(t, bus(), "t")}
 		const pubs, each = 4, 60
 		var wg sync.WaitGroup
 		for p := range pubs {
 			b := bus()
 			wg.Go(func() {
 				for i := range each {
-					if err := b.Publish(context.Background(), fmt.Appendf(nil, "%d:%d", p, i)); err != nil {
+					if err := b.Publish(context.Background(), msgs("t", fmt.Sprintf("%d:%d", p, i))...); err != nil {
 						t.Errorf("Publish: %v", err)
 						return
 					}
@@ -121,13 +134,9 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 
 	t.Run("PayloadBytesArriveUnchanged", func(t *testing.T) {
 		bus := newBus(t)
-		s := subscribe(t, bus())
+		s := subscribe(t, bus(), "t")
 		payloads := []string{`{"t":"message","e":{"body":"héllo \u2028 <b>"}}`, strings.Repeat("x", 64<<10), "\x00\x01binary"}
-		for _, p := range payloads {
-			if err := bus().Publish(context.Background(), []byte(p)); err != nil {
-				t.Fatalf("Publish: %v", err)
-			}
-		}
+		publish(t, bus(), "t", payloads...)
 		got := s.waitN(t, len(payloads))
 		if !slices.Equal(got, payloads) {
 			t.Fatalf("payloads changed in transit")
@@ -140,7 +149,7 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 		connected := make(chan struct{}, 1)
 		done := make(chan error, 1)
 		go func() {
-			done <- b.Subscribe(ctx, func([]byte) {}, func() {
+			done <- b.Subscribe(ctx, broker.NewTopics(0), func(broker.Message) {}, func([]string) {
 				select {
 				case connected <- struct{}{}:
 				default:
@@ -163,103 +172,144 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 		}
 	})
 
+	t.Run("ASubscriberGetsOnlyTheTopicsItJoined", func(t *testing.T) {
+		bus := newBus(t)
+		a, b := subscribe(t, bus(), "a"), subscribe(t, bus(), "b", "c")
+		pub := bus()
+		for i := range 20 {
+			for _, topic := range []string{"a", "b", "c", "d"} {
+				publish(t, pub, topic, fmt.Sprintf("%s%d", topic, i))
+			}
+		}
+		// The markers come last from one publisher: once they are in,
+		// anything else would be too.
+		publish(t, pub, "a", "end")
+		publish(t, pub, "b", "end")
+		for _, c := range []struct {
+			r      *recorder
+			topics string
+		}{{a, "a"}, {b, "bc"}} {
+			got := c.r.waitFor(t, "end", len(c.topics)*20+1)
+			var want []string
+			for i := range 20 {
+				for _, topic := range c.topics {
+					want = append(want, fmt.Sprintf("%c%d", topic, i))
+				}
+			}
+			want = append(want, "end")
+			if !slices.Equal(got, want) {
+				t.Fatalf("subscriber of %q got %q, want %q", c.topics, got, want)
+			}
+			if wrong := c.r.wrongTopics(); wrong != "" {
+				t.Fatalf("subscriber of %q: %s", c.topics, wrong)
+			}
+		}
+	})
+
+	t.Run("LeaveStopsDelivery", func(t *testing.T) {
+		bus := newBus(t)
+		s := subscribe(t, bus(), "x", "y")
+		pub := bus()
+		publish(t, pub, "x", "x1")
+		publish(t, pub, "y", "y1")
+		s.waitN(t, 2)
+		s.topics.Leave("x")
+		// Changes are applied in order: once z is active, x is gone.
+		s.topics.Join("z")
+		s.waitActive(t, "z", 1)
+		publish(t, pub, "x", "x2")
+		publish(t, pub, "y", "y2")
+		if got := s.waitN(t, 3); got[2] != "y2" {
+			t.Fatalf("after leaving x got %q", got)
+		}
+		// Joining again delivers again, and is reported.
+		s.topics.Join("x")
+		s.waitActive(t, "x", 2)
+		publish(t, pub, "x", "x3")
+		if got := s.waitN(t, 4); got[3] != "x3" {
+			t.Fatalf("after joining x again got %q", got)
+		}
+	})
+
+	t.Run("AwaitReturnsOnceTopicsAreActive", func(t *testing.T) {
+		bus := newBus(t)
+		s := subscribe(t, bus())
+		s.topics.Join("p", "q")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.topics.Await(ctx, "p", "q"); err != nil {
+			t.Fatalf("Await: %v", err)
+		}
+		publish(t, bus(), "q", "q1") // no waiting for connected: active means delivered
+		if got := s.waitN(t, 1); got[0] != "q1" {
+			t.Fatalf("got %q", got)
+		}
+		short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if err := s.topics.Await(short, "never joined"); err == nil {
+			t.Fatal("Await of a topic never joined returned nil")
+		}
+	})
+
+	t.Run("ALeftTopicLingers", func(t *testing.T) {
+		bus := newBus(t)
+		topics := broker.NewTopics(time.Hour)
+		topics.Join("x")
+		s := subscribeTo(t, bus(), topics)
+		topics.Leave("x")
+		topics.Join("y")
+		s.waitActive(t, "y", 1)
+		publish(t, bus(), "x", "still")
+		if got := s.waitN(t, 1); got[0] != "still" {
+			t.Fatalf("got %q", got)
+		}
+	})
+
+	t.Run("JoinsAreBatched", func(t *testing.T) {
+		bus := newBus(t)
+		s := subscribe(t, bus())
+		b := s.b
+		before := 0
+		if opt.Subscribes != nil {
+			before = opt.Subscribes(b)
+		}
+		const n = 300
+		for i := range n {
+			s.topics.Join("t" + strconv.Itoa(i)) // one at a time, as connections arrive
+		}
+		for i := range n {
+			s.waitActive(t, "t"+strconv.Itoa(i), 1)
+		}
+		if opt.Subscribes != nil {
+			if cmds := opt.Subscribes(b) - before; cmds > 3 {
+				t.Fatalf("%d joins took %d subscribe commands, want at most 3", n, cmds)
+			}
+		}
+		pub := bus()
+		for i := range n {
+			publish(t, pub, "t"+strconv.Itoa(i), strconv.Itoa(i))
+		}
+		s.waitN(t, n)
+	})
+
 	if opt.Disconnect != nil {
-		t.Run("ReconnectsAndSignalsIt", func(t *testing.T) {
+		t.Run("ReconnectsAndResubscribesEveryTopic", func(t *testing.T) {
 			bus := newBus(t)
 			b := bus()
-			s := subscribe(t, b)
-			if err := bus().Publish(context.Background(), []byte("before")); err != nil {
-				t.Fatal(err)
-			}
+			s := subscribe(t, b, "a", "b")
+			publish(t, bus(), "a", "before")
 			s.waitN(t, 1)
 			opt.Disconnect(t, b)
 			s.waitConnects(t, 2)
-			if err := bus().Publish(context.Background(), []byte("after")); err != nil {
-				t.Fatal(err)
-			}
-			got := s.waitN(t, 2)
-			if got[1] != "after" {
+			s.waitActive(t, "a", 2)
+			s.waitActive(t, "b", 2)
+			publish(t, bus(), "a", "after a")
+			publish(t, bus(), "b", "after b")
+			got := s.waitN(t, 3)
+			if got[1] != "after a" || got[2] != "after b" {
 				t.Fatalf("after reconnect got %q", got)
 			}
 		})
-	}
-}
-
-// recorder is a running subscription that records what it receives.
-type recorder struct {
-	mu       sync.Mutex
-	got      []string
-	connects int
-	changed  chan struct{}
-}
-
-func subscribe(t *testing.T, b Broker) *recorder {
-	t.Helper()
-	r := &recorder{changed: make(chan struct{}, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = b.Subscribe(ctx, func(p []byte) {
-			r.mu.Lock()
-			r.got = append(r.got, string(p))
-			r.mu.Unlock()
-			r.kick()
-		}, func() {
-			r.mu.Lock()
-			r.connects++
-			r.mu.Unlock()
-			r.kick()
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	r.waitConnects(t, 1)
-	return r
-}
-
-func (r *recorder) kick() {
-	select {
-	case r.changed <- struct{}{}:
-	default:
-	}
-}
-
-func (r *recorder) waitConnects(t *testing.T, n int) {
-	t.Helper()
-	r.wait(t, func() bool { return r.connects >= n }, fmt.Sprintf("%d connects", n))
-}
-
-func (r *recorder) waitN(t *testing.T, n int) []string {
-	t.Helper()
-	r.wait(t, func() bool { return len(r.got) >= n }, fmt.Sprintf("%d payloads", n))
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.got) != n {
-		t.Fatalf("got %d payloads, want exactly %d", len(r.got), n)
-	}
-	return slices.Clone(r.got)
-}
-
-func (r *recorder) wait(t *testing.T, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		r.mu.Lock()
-		ok := cond()
-		got := len(r.got)
-		r.mu.Unlock()
-		if ok {
-			// Give stray extra deliveries a moment to show up.
-			return
-		}
-		select {
-		case <-r.changed:
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s (have %d payloads)", what, got)
-		}
 	}
 }
 

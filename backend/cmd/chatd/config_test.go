@@ -119,6 +119,7 @@ func TestLoadConfigRejects(t *testing.T) {
 		{"mysql url", "DATABASE_URL", "mysql://root:hunter2@db/chat", true},
 		{"no scheme", "DATABASE_URL", "db:5432", true},
 		{"http redis", "REDIS_URL", "http://cache:6379", true},
+		{"unknown redis option", "REDIS_URL", "redis://:hunter2@cache:6379?addr=b:6379&colour=blue", true},
 		{"missing static dir", "CHAT_STATIC_DIR", "/no/such/dir", false},
 		{"origin with path", "CORS_ORIGINS", "https://a.example/app", false},
 		{"origin without scheme", "CORS_ORIGINS", "a.example", false},

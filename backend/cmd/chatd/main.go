@@ -368,14 +368,14 @@ func openBroker(ctx context.Context, cfg Config, log *slog.Logger) (realtime.Bro
 	if cfg.RedisURL == "" {
 		return broker.NewMemory(), broker.NewMemoryPresence(), func() {}, nil
 	}
-	opt, err := redis.ParseURL(cfg.RedisURL)
+	setup, err := parseRedisURL(cfg.RedisURL)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		return nil, nil, nil, err
 	}
 	// The client library logs through our structured log, not plain text
 	// on stderr (its logger is per process).
 	redis.SetLogger(broker.RedisLogger{Log: log})
-	rc := redis.NewClient(opt)
+	rc := setup.client()
 	release := func() {
 		if err := rc.Close(); err != nil {
 			log.Warn("close redis client", "err", err)
@@ -388,10 +388,14 @@ func openBroker(ctx context.Context, cfg Config, log *slog.Logger) (realtime.Bro
 	if err := rc.Ping(pctx).Err(); err != nil {
 		log.Warn("redis does not answer yet; will keep trying", "err", err)
 	}
-	pres, err := broker.NewRedisPresence(rc, "chat:presence")
+	// The braces are a Cluster hash tag: every presence key lives in one
+	// slot, so its scripts, which touch a user's key and the index
+	// together, run on one node.
+	pres, err := broker.NewRedisPresence(rc, "{chat:presence}")
 	if err != nil {
 		release()
 		return nil, nil, nil, fmt.Errorf("redis presence: %w", err)
 	}
+	// Channels chat:events:g:<group> and chat:events:u:<user>.
 	return broker.NewRedis(rc, "chat:events", log), pres, release, nil
 }
