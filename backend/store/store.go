@@ -140,7 +140,7 @@ func OpenSQLite(ctx context.Context, path string, log *slog.Logger) (*Store, err
 	rq.Add("_pragma", "query_only(1)")
 	// Readers map the file instead of reading each page into their own
 	// cache through a system call: a search reads thousands of index
-	// pages (1,000,000 messages: a third less CPU per search,
+	// pages (1,000,000 messages: a quarter less CPU per search,
 	// BENCHMARKS.md "Message search"). The pages are the OS's, shared by
 	// all readers.
 	rq.Add("_pragma", "mmap_size("+strconv.Itoa(sqliteReadMmap)+")")
