@@ -52,7 +52,7 @@ AND msg.search @@ q.q AND msg.deleted_at IS NULL`
 			// "Message search"). The joins still apply the membership
 			// rule.
 			query = messageSelect + `
-JOIN (SELECT rowid, bm25(messages_fts) AS rank FROM messages_fts WHERE messages_fts MATCH $2
+JOIN (SELECT rowid, ` + sqliteRank + ` AS rank FROM messages_fts WHERE messages_fts MATCH $2
 	ORDER BY rank, rowid DESC` + page + `) AS ranked ON ranked.rowid = msg.id
 JOIN memberships mb ON mb.group_id = msg.group_id AND mb.user_id = $1
 WHERE msg.deleted_at IS NULL`
@@ -62,7 +62,7 @@ WHERE msg.deleted_at IS NULL`
 JOIN messages_fts ON messages_fts.rowid = msg.id
 JOIN memberships mb ON mb.group_id = msg.group_id AND mb.user_id = $1
 WHERE messages_fts MATCH $2 AND msg.deleted_at IS NULL`
-			order = ` ORDER BY bm25(messages_fts), msg.id DESC`
+			order = ` ORDER BY ` + sqliteRank + `, msg.id DESC`
 		}
 	}
 	if groupID != 0 {
@@ -111,6 +111,11 @@ func postgresTSQuery(q chat.SearchQuery, first int) (string, []any) {
 	}
 	return strings.Join(parts, " && "), args
 }
+
+// sqliteRank scores an FTS5 match by its body alone: the group token
+// column weighs nothing, or a message of a small group (whose token is
+// rarer) would outrank an equal, newer one of a large group.
+const sqliteRank = `bm25(messages_fts, 1.0, 0.0)`
 
 // sqliteGroupsInMatch bounds the groups named in one FTS5 query: beyond it
 // the membership join alone keeps the search to the caller's groups.

@@ -97,6 +97,7 @@ func TestSQLiteReopen(t *testing.T) {
 		{"read", "foreign_keys", "1"},
 		{"read", "query_only", "1"},
 		{"read", "busy_timeout", "10000"},
+		{"read", "mmap_size", "1073741824"},
 	}
 	for _, tc := range tests {
 		var got string

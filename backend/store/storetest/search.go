@@ -67,8 +67,11 @@ func testSearchMessages(t *testing.T, s Store) {
 		{"lunch -pizza", []string{bodies[7]}},          // exclusion
 		{`lunch -"deep dish"`, []string{bodies[7]}},    // excluded phrase
 		{"internation", []string{bodies[10]}},          // prefix on the last word
+		{"interna", []string{bodies[10]}},              // a prefix of 2 to 8 letters (SQLite: its own index)
+		{"ap", []string{bodies[1], bodies[0]}},         // ranked like the whole word
 		{"internation is", nil},                        // not on an earlier word
 		{"CAFE", nil},                                  // accents and case folded (set below)
+		{"caf", nil},                                   // folded in a prefix too (set below)
 		{"crème", []string{bodies[4]}},
 		{"nothing matches this", nil},
 	}
@@ -80,7 +83,7 @@ func testSearchMessages(t *testing.T, s Store) {
 			if want := []string{bodies[3], bodies[2]}; !slices.Equal(got, want) {
 				t.Errorf("search %q = %q, want %q", tc.q, got, want)
 			}
-		case "CAFE":
+		case "CAFE", "caf":
 			slices.Sort(got)
 			if want := []string{bodies[4], bodies[5]}; !slices.Equal(got, want) {
 				t.Errorf("search %q = %q, want %q", tc.q, got, want)
@@ -228,5 +231,30 @@ func testSearchGroupNameIsNoWord(t *testing.T, s Store) {
 	}
 	if got, _ := search(t, s, alice.ID, g.ID, "melon -"+token, 10, ""); !slices.Equal(got, []string{"plain melon"}) {
 		t.Errorf("search %q in the group = %q", "melon -"+token, got)
+	}
+}
+
+// Equal matches in groups of different sizes rank newest first: the
+// group a message is in weighs nothing (SQLite indexes it as a token,
+// rarer in a small group).
+func testSearchEqualsAcrossGroups(t *testing.T, s Store) {
+	base := baseTime()
+	alice := newUser(t, s, "alice_eq", "")
+	small := newGroup(t, s, alice.ID, "small", chat.Public)
+	big := newGroup(t, s, alice.ID, "big", chat.Public)
+	send(t, s, small.ID, alice.ID, "kiwi pie", base)
+	for i := range 6 {
+		send(t, s, big.ID, alice.ID, "filler number "+strconv.Itoa(i), base.Add(time.Duration(i+1)*time.Second))
+	}
+	send(t, s, big.ID, alice.ID, "kiwi tart", base.Add(time.Minute))
+	for _, gid := range []int64{0, big.ID} {
+		got, _ := search(t, s, alice.ID, gid, "kiwi", 10, "")
+		want := []string{"kiwi tart", "kiwi pie"}
+		if gid != 0 {
+			want = want[:1]
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("search kiwi in %d = %q, want %q", gid, got, want)
+		}
 	}
 }

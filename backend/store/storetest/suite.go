@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(testing.TB) Store) {
 		{"SearchMembership", testSearchMembership},
 		{"SearchResultsCarryReactions", testSearchResultsCarryReactions},
 		{"SearchGroupNameIsNoWord", testSearchGroupNameIsNoWord},
+		{"SearchEqualsAcrossGroups", testSearchEqualsAcrossGroups},
 		{"MarkRead", testMarkRead},
 		{"Replies", testReplies},
 		{"Reactions", testReactions},
