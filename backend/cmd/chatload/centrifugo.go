@@ -357,7 +357,10 @@ func (s *peerSession) readLoop(ctx context.Context) {
 func (s *peerSession) onFrame(ctx context.Context, f *peerFrame) {
 	switch f.kind {
 	case peerPing:
-		if err := s.c.Write(ctx, websocket.MessageText, pingFrame); err != nil {
+		// A ping read just as the run closes its connections finds the
+		// socket closing: that answer failing is no write error, as a
+		// read failing then is no disconnect.
+		if err := s.c.Write(ctx, websocket.MessageText, pingFrame); err != nil && !s.closing.Load() && ctx.Err() == nil {
 			s.p.writeErrs.Add(1)
 		}
 	case peerReply:
