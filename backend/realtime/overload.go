@@ -35,9 +35,11 @@ type pressure struct {
 	// longer than lateAfter (UnixNano; 0: never).
 	routeLate atomic.Int64
 
+	// The verdict, read by every send without a lock; mu serialises its
+	// revision once per window.
+	evalAt atomic.Int64 // UnixNano of the last revision
+	behind atomic.Bool
 	mu     sync.Mutex
-	evalAt time.Time
-	behind bool
 }
 
 const (
@@ -78,24 +80,25 @@ func (p *pressure) routed(now time.Time, wait time.Duration) {
 
 // overloaded is the verdict at now.
 func (p *pressure) overloaded(now time.Time) bool {
+	if now.Sub(time.Unix(0, p.evalAt.Load())) < p.window {
+		return p.behind.Load()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	elapsed := now.Sub(p.evalAt)
+	elapsed := now.Sub(time.Unix(0, p.evalAt.Load()))
 	if elapsed < p.window {
-		return p.behind
+		return p.behind.Load() // revised meanwhile by another send
 	}
 	b, l := p.batches.Swap(0), p.late.Swap(0)
-	p.evalAt = now
-	p.behind = false
-	if elapsed <= 4*p.window && b >= pressureMinBatches && 4*l >= b {
-		// Counted over a recent window only: after a quiet spell the
-		// counts are old news.
-		p.behind = true
-	}
+	// Counted over a recent window only: after a quiet spell the counts
+	// are old news.
+	behind := elapsed <= 4*p.window && b >= pressureMinBatches && 4*l >= b
 	if at := p.routeLate.Load(); at != 0 && now.Sub(time.Unix(0, at)) < p.window {
-		p.behind = true
+		behind = true
 	}
-	return p.behind
+	p.behind.Store(behind)
+	p.evalAt.Store(now.UnixNano())
+	return behind
 }
 
 // Admit holds a send while this instance is behind on its deliveries, up

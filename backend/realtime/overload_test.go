@@ -28,9 +28,11 @@ func TestSendQueueCutsAReaderTooFarBehind(t *testing.T) {
 		t.Fatal("closed before any event waited too long")
 	}
 	time.Sleep(60 * time.Millisecond)
-	q.push([]byte("third"))
+	for i := 0; i < delayCheckEvery && !q.isClosing(); i++ {
+		q.push([]byte("later"))
+	}
 	if !q.isClosing() {
-		t.Fatal("not closing after the oldest event waited beyond maxDelay")
+		t.Fatalf("not closing within %d frames after the oldest event waited beyond maxDelay", delayCheckEvery)
 	}
 	close(w.gate)
 	q.finish()
@@ -111,9 +113,7 @@ func overload(h *Hub) {
 	for range 2 * pressureMinBatches {
 		h.press.wrote(time.Hour)
 	}
-	h.press.mu.Lock()
-	h.press.evalAt = time.Now().Add(-pressureWindow)
-	h.press.mu.Unlock()
+	h.press.evalAt.Store(time.Now().Add(-pressureWindow).UnixNano())
 }
 
 // keepBehind makes the hub's writers report late batches until the returned
@@ -231,5 +231,24 @@ func TestSendsAreRefusedWhileTheInstanceIsBehind(t *testing.T) {
 	}
 	if m := b.until(t, "message"); m.Message == nil || m.Message.Seq != 1 || m.Message.Body != "busy" {
 		t.Fatalf("bob got %s", m.raw)
+	}
+}
+
+// The writers are what the pressure hears: a batch taken at once counts as
+// on time, one whose oldest frame waited behind a slow write counts as late.
+func TestSendQueueReportsHowLongItsBatchesWaited(t *testing.T) {
+	w := &gatedWriter{recordingWriter: &recordingWriter{}, taken: make(chan struct{}, 1), gate: make(chan struct{})}
+	m, _ := newMetrics(nil)
+	p := newPressure()
+	q := &sendQueue{limit: 1024, uid: 1, out: w, m: m, press: p}
+	q.push([]byte("first"))
+	<-w.taken // taken at once; its write is held
+	q.push([]byte("second"))
+	time.Sleep(pressureLateAfter + 20*time.Millisecond)
+	close(w.gate)
+	<-w.taken // "second", which waited behind the held write
+	q.finish()
+	if b, l := p.batches.Load(), p.late.Load(); b != 2 || l != 1 {
+		t.Fatalf("batches %d, late %d; want 2 batches, 1 late", b, l)
 	}
 }

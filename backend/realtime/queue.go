@@ -76,6 +76,11 @@ type heldEvent struct {
 	frame       []byte
 }
 
+// delayCheckEvery: the age of a queue's oldest frame is checked when the
+// queue holds a multiple of this many frames, so a reader too far behind is
+// cut within that many more frames at the most.
+const delayCheckEvery = 16
+
 // writerLinger is how long an idle writer waits for more frames.
 const writerLinger = 200 * time.Millisecond
 
@@ -181,17 +186,17 @@ func (q *sendQueue) enqueueLocked(frame []byte) {
 		q.overflowLocked()
 		return
 	}
-	if q.maxDelay > 0 || q.press != nil {
-		now := time.Now()
-		if len(q.queue) == 0 {
-			q.oldestAt = now
-		} else if q.maxDelay > 0 && now.Sub(q.oldestAt) > q.maxDelay {
-			// Far behind: what it would get is already stale, and the
-			// frames would pile up to the bound anyway. A resume brings
-			// it back in step from the database.
-			q.overflowLocked()
-			return
-		}
+	switch n := len(q.queue); {
+	case n == 0:
+		// One clock read per batch, not per frame (a busy group queues
+		// a frame per member per message).
+		q.oldestAt = time.Now()
+	case q.maxDelay > 0 && n%delayCheckEvery == 0 && time.Since(q.oldestAt) > q.maxDelay:
+		// Far behind: what it would get is already stale, and the
+		// frames would pile up to the bound anyway. A resume brings it
+		// back in step from the database.
+		q.overflowLocked()
+		return
 	}
 	q.queue = append(q.queue, frame)
 	q.startWriterLocked()
