@@ -34,6 +34,21 @@ type clusterConfig struct {
 	mod func(*Options)
 }
 
+// eachStack runs f on the in-process broker and on Redis (instances on
+// Postgres), as subtests named after them.
+func eachStack(t *testing.T, f func(t *testing.T, cfg clusterConfig)) {
+	t.Helper()
+	for _, s := range []struct {
+		name string
+		cfg  clusterConfig
+	}{
+		{"memory", clusterConfig{}},
+		{"postgres-redis", clusterConfig{redis: true}},
+	} {
+		t.Run(s.name, func(t *testing.T) { f(t, s.cfg) })
+	}
+}
+
 func startCluster(t *testing.T, n int, cfg clusterConfig) *cluster {
 	t.Helper()
 	tokens := newTokens(t)
@@ -228,63 +243,55 @@ func collect(c *client, gid int64, total, acks int) error {
 // Presence and membership changes made on one instance reach the
 // connections of the other at once.
 func TestTwoInstancesShareMembershipAndPresence(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  clusterConfig
-	}{
-		{"memory", clusterConfig{}},
-		{"postgres-redis", clusterConfig{redis: true}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cl := startCluster(t, 2, tc.cfg)
-			a0, a1 := cl.insts[0], cl.insts[1]
-			alice := register(t, a0.svc, "alice")
-			bob := register(t, a0.svc, "bob")
-			gid := createGroup(t, a0.svc, alice, "g")
-			join(t, a0.svc, bob, gid)
+	eachStack(t, func(t *testing.T, cfg clusterConfig) {
+		cl := startCluster(t, 2, cfg)
+		a0, a1 := cl.insts[0], cl.insts[1]
+		alice := register(t, a0.svc, "alice")
+		bob := register(t, a0.svc, "bob")
+		gid := createGroup(t, a0.svc, alice, "g")
+		join(t, a0.svc, bob, gid)
 
-			ca := connect(t, a0, alice)
-			cb := connect(t, a1, bob)
-			if p := ca.until(t, "presence"); p.UserID != bob.ID || !*p.Online {
-				t.Fatalf("presence = %s", p.raw)
+		ca := connect(t, a0, alice)
+		cb := connect(t, a1, bob)
+		if p := ca.until(t, "presence"); p.UserID != bob.ID || !*p.Online {
+			t.Fatalf("presence = %s", p.raw)
+		}
+		online, err := a0.hub.Online(context.Background(), bob.ID)
+		if err != nil || !online {
+			t.Fatalf("Online(bob) on the other instance = %v, %v", online, err)
+		}
+		// Removal on instance 0 stops delivery on instance 1 at once.
+		if err := a0.svc.RemoveMember(context.Background(), alice.ID, gid, bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		cb.until(t, "member_left")
+		if _, _, err := a0.svc.Send(context.Background(), alice.ID, gid, app.Outgoing{Body: "private now"}); err != nil {
+			t.Fatal(err)
+		}
+		ca.until(t, "message")
+		// bob's instance has had the message event by now if it would
+		// deliver it: a second message from a1's own publish path shows
+		// ordering on the bus.
+		if _, _, err := a1.svc.Send(context.Background(), alice.ID, gid, app.Outgoing{Body: "again"}); err != nil {
+			t.Fatal(err)
+		}
+		ca.until(t, "message")
+		for _, f := range cb.sync(t) {
+			if f.Type == "message" {
+				t.Fatalf("bob got %s after removal", f.raw)
 			}
+		}
+		// bob shares no group with alice any more: his going offline is
+		// recorded but not announced to her.
+		closeClient(t, cb)
+		eventually(t, "bob offline on the other instance", func() bool {
 			online, err := a0.hub.Online(context.Background(), bob.ID)
-			if err != nil || !online {
-				t.Fatalf("Online(bob) on the other instance = %v, %v", online, err)
-			}
-			// Removal on instance 0 stops delivery on instance 1 at once.
-			if err := a0.svc.RemoveMember(context.Background(), alice.ID, gid, bob.ID); err != nil {
-				t.Fatal(err)
-			}
-			cb.until(t, "member_left")
-			if _, _, err := a0.svc.Send(context.Background(), alice.ID, gid, app.Outgoing{Body: "private now"}); err != nil {
-				t.Fatal(err)
-			}
-			ca.until(t, "message")
-			// bob's instance has had the message event by now if it would
-			// deliver it: a second message from a1's own publish path shows
-			// ordering on the bus.
-			if _, _, err := a1.svc.Send(context.Background(), alice.ID, gid, app.Outgoing{Body: "again"}); err != nil {
-				t.Fatal(err)
-			}
-			ca.until(t, "message")
-			for _, f := range cb.sync(t) {
-				if f.Type == "message" {
-					t.Fatalf("bob got %s after removal", f.raw)
-				}
-			}
-			// bob shares no group with alice any more: his going offline is
-			// recorded but not announced to her.
-			closeClient(t, cb)
-			eventually(t, "bob offline on the other instance", func() bool {
-				online, err := a0.hub.Online(context.Background(), bob.ID)
-				return err == nil && !online
-			})
-			if got := ofType(ca.sync(t), "presence"); len(got) != 0 {
-				t.Fatalf("alice got %v", got)
-			}
+			return err == nil && !online
 		})
-	}
+		if got := ofType(ca.sync(t), "presence"); len(got) != 0 {
+			t.Fatalf("alice got %v", got)
+		}
+	})
 }
 
 // Connecting, disconnecting and stopping the hub leave no goroutine behind.

@@ -165,68 +165,60 @@ func (b *countingBroker) total() int {
 // (resuming from the start) gets every message once, in order, and the
 // ones sent after it connected live.
 func TestAnInstanceHearsNothingOfGroupsItDoesNotServe(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  clusterConfig
-	}{
-		{"memory", clusterConfig{}},
-		{"postgres-redis", clusterConfig{redis: true}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cl := startCluster(t, 3, tc.cfg)
-			svc := cl.insts[0].svc
-			owner := register(t, svc, "owner")
-			busy := createGroup(t, svc, owner, "busy")
-			other := createGroup(t, svc, owner, "other")
-			var members []*client
-			for i := range 4 {
-				a := register(t, svc, fmt.Sprintf("member%d", i))
-				join(t, svc, a, busy)
-				members = append(members, connect(t, cl.insts[i%2], a))
-			}
-			late := register(t, svc, "late")
-			join(t, svc, late, busy)
-			loner := register(t, svc, "loner")
-			join(t, svc, loner, other)
-			connect(t, cl.insts[2], loner)
-			before := cl.heard[2].total()
+	eachStack(t, func(t *testing.T, cfg clusterConfig) {
+		cl := startCluster(t, 3, cfg)
+		svc := cl.insts[0].svc
+		owner := register(t, svc, "owner")
+		busy := createGroup(t, svc, owner, "busy")
+		other := createGroup(t, svc, owner, "other")
+		var members []*client
+		for i := range 4 {
+			a := register(t, svc, fmt.Sprintf("member%d", i))
+			join(t, svc, a, busy)
+			members = append(members, connect(t, cl.insts[i%2], a))
+		}
+		late := register(t, svc, "late")
+		join(t, svc, late, busy)
+		loner := register(t, svc, "loner")
+		join(t, svc, loner, other)
+		connect(t, cl.insts[2], loner)
+		before := cl.heard[2].total()
 
-			const n = 60
-			for i := range n {
-				m := members[i%len(members)]
-				m.send(map[string]any{"type": "send", "group_id": busy, "body": fmt.Sprintf("before %d", i), "ref": itoa(int64(i))})
-			}
-			for _, m := range members {
-				if err := collect(m, busy, n, n/len(members)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			heard := cl.heard[2].heard()
-			if got := heard[groupTopic(busy)]; got != 0 {
-				t.Fatalf("the third instance heard %d messages of a group it does not serve", got)
-			}
-			t.Logf("%d messages into the busy group: instances 0 and 1 heard %d and %d broker messages, instance 2 heard %d (%v)",
-				n, cl.heard[0].total(), cl.heard[1].total(), cl.heard[2].total()-before, heard)
-
-			// A member connects on the third instance and resumes from the start
-			// while the others go on sending.
-			lc, _, err := dial(t, cl.insts[2].url, dialOpt{authMsg: map[string]any{"type": "auth", "token": late.token, "cursors": map[string]int64{itoa(busy): 0}}})
-			if err != nil {
+		const n = 60
+		for i := range n {
+			m := members[i%len(members)]
+			m.send(map[string]any{"type": "send", "group_id": busy, "body": fmt.Sprintf("before %d", i), "ref": itoa(int64(i))})
+		}
+		for _, m := range members {
+			if err := collect(m, busy, n, n/len(members)); err != nil {
 				t.Fatal(err)
 			}
-			lc.name = late.Username
-			for i := range n {
-				m := members[i%len(members)]
-				m.send(map[string]any{"type": "send", "group_id": busy, "body": fmt.Sprintf("after %d", i), "ref": itoa(int64(n + i))})
-			}
-			if err := collect(lc, busy, 2*n, 0); err != nil {
-				t.Fatal(err)
-			}
-			if got := cl.heard[2].heard()[groupTopic(busy)]; got == 0 {
-				t.Fatal("the third instance never subscribed to the group of its new member")
-			}
-		})
-	}
+		}
+		heard := cl.heard[2].heard()
+		if got := heard[groupTopic(busy)]; got != 0 {
+			t.Fatalf("the third instance heard %d messages of a group it does not serve", got)
+		}
+		t.Logf("%d messages into the busy group: instances 0 and 1 heard %d and %d broker messages, instance 2 heard %d (%v)",
+			n, cl.heard[0].total(), cl.heard[1].total(), cl.heard[2].total()-before, heard)
+
+		// A member connects on the third instance and resumes from the start
+		// while the others go on sending.
+		lc, _, err := dial(t, cl.insts[2].url, dialOpt{authMsg: map[string]any{"type": "auth", "token": late.token, "cursors": map[string]int64{itoa(busy): 0}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc.name = late.Username
+		for i := range n {
+			m := members[i%len(members)]
+			m.send(map[string]any{"type": "send", "group_id": busy, "body": fmt.Sprintf("after %d", i), "ref": itoa(int64(n + i))})
+		}
+		if err := collect(lc, busy, 2*n, 0); err != nil {
+			t.Fatal(err)
+		}
+		if got := cl.heard[2].heard()[groupTopic(busy)]; got == 0 {
+			t.Fatal("the third instance never subscribed to the group of its new member")
+		}
+	})
 }
 
 // When the last local member of a group disconnects, the instance stops
