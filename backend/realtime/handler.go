@@ -140,10 +140,24 @@ func (hd *Endpoint) Open(w http.ResponseWriter, r *http.Request) error {
 	c := newConn(h, ws, sb.out, uid, claims.Session, ctx, cancel)
 	// Ends with the connection (cancel runs in finish) or the hub.
 	context.AfterFunc(ctx, c.abortWrite)
+	// The groups are read a second time once their topics are live (the
+	// first read only says which topics to join): a join or a removal
+	// committed before this read is in it, and one committed after it is
+	// heard, and recorded until register applies it, or routed to the
+	// registered connection. Nothing of a group the user has left reaches
+	// the connection, even in the instant after its ready frame.
 	release := h.awaitTopics(ctx, uid, groups)
+	h.beginJoining(c)
+	if groups, err = hd.svc.GroupIDs(ctx, uid); err != nil {
+		h.endJoining(c)
+		release()
+		hd.closeAuthError(ws, err)
+		return nil
+	}
 	err = h.register(ctx, c, groups, cursors, encode(simpleFrame{Type: "ready", User: &user}))
 	release()
 	if err != nil {
+		h.endJoining(c)
 		if errors.Is(err, errStopped) {
 			_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
 			return nil
@@ -153,16 +167,6 @@ func (hd *Endpoint) Open(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	c.expireAt(claims.Expires)
-	// The groups are read again now that the connection is registered: a
-	// removal (or join) committed since the first read was routed before
-	// the connection could hear of it.
-	if groups, err = hd.svc.GroupIDs(ctx, uid); err == nil {
-		h.regroup(c, groups)
-	} else {
-		// Without its groups the connection cannot be trusted to stop.
-		h.log.Debug("realtime: re-reading the groups of a new connection", "err", err)
-		c.closeWith(websocket.StatusTryAgainLater, "unavailable")
-	}
 	c.startPing()
 	if cursors != nil {
 		c.requestResume(resumeReq{ref: ref, cursors: cursors})

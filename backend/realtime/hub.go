@@ -201,9 +201,13 @@ type Hub struct {
 	instance string
 	connSeq  atomic.Uint64
 
-	mu       sync.Mutex
-	groups   map[int64]*groupState
-	users    map[int64]map[*conn]struct{}
+	mu     sync.Mutex
+	groups map[int64]*groupState
+	users  map[int64]map[*conn]struct{}
+	// joining are the connections between the last read of their groups
+	// and their registration, with the membership changes routed to them
+	// meanwhile (group -> joined, or left): register applies them.
+	joining  map[*conn]map[int64]bool
 	runCtx   context.Context // set by Run; nil before and after
 	stopped  bool
 	fillQ    []int64
@@ -254,6 +258,7 @@ func NewHub(opt Options) (*Hub, error) {
 		instance:     hex.EncodeToString(b[:]),
 		groups:       make(map[int64]*groupState),
 		users:        make(map[int64]map[*conn]struct{}),
+		joining:      make(map[*conn]map[int64]bool),
 		dirty:        make(map[int64]struct{}),
 		pending:      make(map[string]int),
 		fillKick:     make(chan struct{}, 1),

@@ -75,6 +75,7 @@ func (h *Hub) route(env envelope, skip []int64) {
 		}
 		return
 	}
+	h.noteJoiningLocked(env.Group, a)
 	for c := range h.users[a.Join] {
 		h.subscribeLocked(c, env.Group, -1)
 	}
@@ -164,6 +165,48 @@ func (h *Hub) fanout(st *groupState, frame []byte, except string, exceptUser int
 	}
 }
 
+// beginJoining records from now on the membership changes of c's user
+// (joined, left, dissolved groups) until register applies them to the
+// groups it is given: call it before the last read of those groups, once
+// the connection's topics are live, so that a change committed after that
+// read is either applied here or routed to the registered connection.
+func (h *Hub) beginJoining(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.joining[c] = nil
+}
+
+// endJoining forgets c's handshake (register does it too).
+func (h *Hub) endJoining(c *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.joining, c)
+}
+
+// noteJoiningLocked records an event's membership changes of group for the
+// connections between their groups' read and registration; h.mu is held.
+func (h *Hub) noteJoiningLocked(group int64, a chat.Audience) {
+	if len(h.joining) == 0 || (a.Join == 0 && a.Leave == 0 && !a.Dissolve) {
+		return
+	}
+	for c, changes := range h.joining {
+		var joined bool
+		switch {
+		case a.Dissolve && (slices.Contains(a.Users, c.uid) || a.Leave == c.uid):
+		case a.Leave == c.uid:
+		case a.Join == c.uid:
+			joined = true
+		default:
+			continue
+		}
+		if changes == nil {
+			changes = make(map[int64]bool, 1)
+			h.joining[c] = changes
+		}
+		changes[group] = joined
+	}
+}
+
 // register indexes an authenticated connection under its user and groups
 // and queues first (the ready frame) before any event can reach it.
 // A group new to this instance starts at the last seq read from the
@@ -175,6 +218,7 @@ func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map
 		h.mu.Unlock()
 		return errStopped
 	}
+	groups = applyChanges(groups, h.joining[c])
 	var missing []int64
 	for _, g := range groups {
 		if h.groups[g] == nil {
@@ -196,6 +240,9 @@ func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map
 	if h.stopped {
 		return errStopped
 	}
+	// Changes routed while the baselines were read count too.
+	groups = applyChanges(groups, h.joining[c])
+	delete(h.joining, c)
 	set := h.users[c.uid]
 	if set == nil {
 		set = make(map[*conn]struct{}, 1)
@@ -227,6 +274,26 @@ func (h *Hub) register(ctx context.Context, c *conn, groups []int64, cursors map
 		c.closeWith(CloseUnauthorized, "session ended")
 	}
 	return nil
+}
+
+// applyChanges is groups with the joined ones added and the left ones
+// removed.
+func applyChanges(groups []int64, changes map[int64]bool) []int64 {
+	if len(changes) == 0 {
+		return groups
+	}
+	out := make([]int64, 0, len(groups)+len(changes))
+	for _, g := range groups {
+		if joined, ok := changes[g]; !ok || joined {
+			out = append(out, g)
+		}
+	}
+	for g, joined := range changes {
+		if joined && !slices.Contains(groups, g) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // topicWait bounds how long a new connection waits for the broker to have
@@ -282,12 +349,17 @@ func (h *Hub) capUserLocked(set map[*conn]struct{}) {
 	}
 }
 
-// regroup subscribes the connection to exactly groups (read after it was
-// registered): a removal or a join committed during the handshake was
-// routed before the connection could hear of it.
+// regroup subscribes the connection to exactly groups, read after
+// beginJoining, with the changes routed since applied.
 func (h *Hub) regroup(c *conn, groups []int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	changes, ok := h.joining[c]
+	if !ok {
+		return // closed meanwhile, or registered after the read
+	}
+	delete(h.joining, c)
+	groups = applyChanges(groups, changes)
 	for _, g := range slices.Clone(c.groups) {
 		if !slices.Contains(groups, g) {
 			h.unsubscribeLocked(c, g)
@@ -316,6 +388,15 @@ func (h *Hub) regroupLoop(ctx context.Context) {
 			users = append(users, u)
 		}
 		clear(h.regroupQ)
+		// What is routed to their connections while the groups are read
+		// is applied over what was read (regroup).
+		for _, u := range users {
+			for c := range h.users[u] {
+				if _, ok := h.joining[c]; !ok {
+					h.joining[c] = nil
+				}
+			}
+		}
 		h.mu.Unlock()
 		groups, err := h.opt.Store.GroupIDsOfUsers(ctx, users)
 		if err != nil {
@@ -415,6 +496,7 @@ var errStopped = errors.New("realtime: hub stopped")
 func (h *Hub) unregister(c *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	delete(h.joining, c)
 	for len(c.groups) > 0 {
 		h.unsubscribeLocked(c, c.groups[len(c.groups)-1])
 	}

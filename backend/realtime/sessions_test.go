@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -261,70 +262,133 @@ func TestUnauthenticatedSocketsPerAddressAreCapped(t *testing.T) {
 	}
 }
 
-// hookedGroups calls hook after the first GroupIDs of each user: what
-// happens between the endpoint's read of a user's groups and the
-// registration of the connection.
+// hookedGroups calls hook after every GroupIDs of a user, with how many
+// the user has had: what happens between the endpoint's reads of a user's
+// groups and the registration of the connection.
 type hookedGroups struct {
 	Service
-	hook *atomic.Pointer[func(uid int64)]
+	hook  *atomic.Pointer[func(uid int64, call int)]
+	calls *sync.Map // uid -> *atomic.Int32
 }
 
 func (s hookedGroups) GroupIDs(ctx context.Context, uid int64) ([]int64, error) {
 	ids, err := s.Service.GroupIDs(ctx, uid)
+	n, _ := s.calls.LoadOrStore(uid, new(atomic.Int32))
+	call := int(n.(*atomic.Int32).Add(1))
 	if h := s.hook.Load(); h != nil {
-		(*h)(uid)
+		(*h)(uid, call)
 	}
 	return ids, err
 }
 
-// TestRemovalDuringTheHandshakeIsNotMissed: a member removed between the
-// read of their groups and the registration of their socket (the removal
-// was routed before the socket could hear of it) gets nothing more of the
-// group.
-func TestRemovalDuringTheHandshakeIsNotMissed(t *testing.T) {
-	var hook atomic.Pointer[func(uid int64)]
-	f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t), wrap: func(s Service) Service {
-		return hookedGroups{Service: s, hook: &hook}
-	}})
-	ctx := context.Background()
-	a := connect(t, f.inst, f.alice)
-	var once sync.Once
-	removed := make(chan error, 1)
-	h := func(uid int64) {
-		if uid != f.bob.ID {
-			return
-		}
-		once.Do(func() {
-			removed <- f.inst.svc.RemoveMember(ctx, f.alice.ID, f.gid, f.bob.ID)
-			// Wait until the removal has been routed: alice hears of it.
-			for {
-				select {
-				case fr, ok := <-a.frames:
-					if !ok {
+// TestMembershipChangesDuringTheHandshake: a member removed or added while
+// their new socket is being opened gets exactly the groups they are in
+// once it is ready, whenever the change commits and is routed: before the
+// endpoint's first or its last read of the groups, between that read and
+// the registration, and with a message of the group sent in the same
+// window (it used to reach a removed member when it came right after the
+// ready frame, before the groups were read again).
+func TestMembershipChangesDuringTheHandshake(t *testing.T) {
+	type change int
+	const (
+		remove change = iota
+		add
+	)
+	tests := []struct {
+		name   string
+		call   int // which of bob's GroupIDs calls the change follows
+		change change
+	}{
+		{name: "removed after the first read", call: 1, change: remove},
+		{name: "removed after the last read", call: 2, change: remove},
+		{name: "added after the first read", call: 1, change: add},
+		{name: "added after the last read", call: 2, change: add},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var hook atomic.Pointer[func(uid int64, call int)]
+			f := newFixtureOn(t, instanceConfig{store: storetest.SQLite(t), wrap: func(s Service) Service {
+				return hookedGroups{Service: s, hook: &hook, calls: &sync.Map{}}
+			}})
+			ctx := context.Background()
+			other := createGroup(t, f.inst.svc, f.alice, "other")
+			gid, event := f.gid, "member_left"
+			if tt.change == add {
+				gid, event = other, "member_joined"
+			}
+			a := connect(t, f.inst, f.alice)
+			_ = a.sync(t)
+			failed := make(chan error, 8)
+			// waitFor reads alice's frames (she is in both groups) until one
+			// of type typ: then it has been routed.
+			waitFor := func(typ string) {
+				deadline := time.After(waitLong)
+				for {
+					select {
+					case fr, ok := <-a.frames:
+						if !ok || fr.Type == typ {
+							return
+						}
+					case <-deadline:
+						failed <- fmt.Errorf("alice never got %s", typ)
 						return
 					}
-					if fr.Type == "member_left" {
-						return
-					}
-				case <-time.After(waitLong):
+				}
+			}
+			h := func(uid int64, call int) {
+				if uid != f.bob.ID {
 					return
+				}
+				if call == tt.call {
+					var err error
+					if tt.change == remove {
+						err = f.inst.svc.RemoveMember(ctx, f.alice.ID, gid, f.bob.ID)
+					} else {
+						_, err = f.inst.svc.AddMember(ctx, f.alice.ID, gid, f.bob.ID)
+					}
+					if err != nil {
+						failed <- err
+						return
+					}
+					waitFor(event)
+				}
+				if call == 2 {
+					// A message in the same window, routed before this
+					// read returns.
+					if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, gid, app.Outgoing{Body: "during the handshake"}); err != nil {
+						failed <- err
+						return
+					}
+					waitFor("message")
+				}
+			}
+			hook.Store(&h)
+			b := connect(t, f.inst, f.bob)
+			select {
+			case err := <-failed:
+				t.Fatal(err)
+			default:
+			}
+			if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, gid, app.Outgoing{Body: "after the handshake"}); err != nil {
+				t.Fatal(err)
+			}
+			if m := a.until(t, "message"); m.Message == nil || m.Message.Body != "after the handshake" {
+				t.Fatalf("alice got %s", m.raw)
+			}
+			got := ofType(b.sync(t), "message")
+			switch tt.change {
+			case remove:
+				if len(got) != 0 {
+					t.Fatalf("the removed member's new socket got %v", got)
+				}
+			case add:
+				// What was sent during the handshake is history (the
+				// client reads it, or resumes); what comes after is live.
+				if len(got) != 1 || got[0].Message == nil || got[0].Message.Body != "after the handshake" {
+					t.Fatalf("the added member's new socket got %v, want the message sent after it was ready", got)
 				}
 			}
 		})
-	}
-	hook.Store(&h)
-	b := connect(t, f.inst, f.bob)
-	if err := <-removed; err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := f.inst.svc.Send(ctx, f.alice.ID, f.gid, app.Outgoing{Body: "after the removal"}); err != nil {
-		t.Fatal(err)
-	}
-	if m := a.until(t, "message"); m.Message == nil || m.Message.Body != "after the removal" {
-		t.Fatalf("alice got %s", m.raw)
-	}
-	if got := ofType(b.sync(t), "message"); len(got) != 0 {
-		t.Fatalf("the removed member's new socket got %v", got)
 	}
 }
 
