@@ -78,6 +78,15 @@ func (t *Topics) Await(ctx context.Context, topics ...string) error {
 	}
 }
 
+// Active tells whether the subscription has topic in place now: its
+// messages reach the subscriber (Await without the wait).
+func (t *Topics) Active(topic string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.active[topic]
+	return ok
+}
+
 // activate records topics the subscription has in place (a topic no longer
 // wanted is not: its confirmation came late).
 func (t *Topics) activate(topics []string) {
