@@ -113,6 +113,14 @@ func (c *PageCache) DropAll() {
 	c.lru.Init()
 }
 
+// Holds tells whether a group's page is kept now.
+func (c *PageCache) Holds(groupID int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el := c.entries[groupID]
+	return el != nil && el.Value.(*pageEntry).filled
+}
+
 // Len is how many groups have an entry (filled or being filled).
 func (c *PageCache) Len() int {
 	c.mu.Lock()
