@@ -14,10 +14,12 @@ import (
 // instance hears, exactly: a page served from it is what the database
 // would answer, because
 //
-//   - only a group whose events the instance hears now is cached
-//     (LiveGroups, asked after the fill's version is taken, so a group
-//     that stops being heard during the fill is dropped and the fill is
-//     not kept);
+//   - only a group whose events the instance hears now is cached and
+//     served (LiveGroups, asked after the fill's version is taken, so a
+//     group that stops being heard during the fill is dropped and the
+//     fill is not kept; and on every hit, since a lost broker connection
+//     is reported when it is lost but the pages are dropped when it is
+//     back);
 //   - every event of a group that may change its page drops the group:
 //     this instance's own in Service.notify, before the use case answers,
 //     and the other instances' when the hub hears them, before it hands
@@ -241,7 +243,9 @@ func (s *Service) latestPage(ctx context.Context, uid, gid int64, limit int) (it
 	if s.Pages == nil || s.Live == nil || limit > PageCacheMessages {
 		return nil, false, false, nil
 	}
-	if p, ok := s.Pages.latest(gid); ok {
+	// Asked on a hit too: while the broker connection is lost nothing is
+	// heard, and the pages kept are dropped only once it is back.
+	if p, ok := s.Pages.latest(gid); ok && s.Live.Live(gid) {
 		var names map[int64]string
 		err := s.asMember(ctx, uid, gid, func() (err error) {
 			names, err = s.Store.MemberNames(ctx, gid, uid, p.users)

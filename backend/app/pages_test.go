@@ -233,6 +233,17 @@ func TestAGroupNotLiveIsNeverServedFromMemory(t *testing.T) {
 		if n := p.cache.Len(); n != 0 {
 			t.Fatalf("%d groups kept", n)
 		}
+		// Kept, then not live (a lost broker connection): not served.
+		p.live.set(w.pub, true)
+		p.page(t, w.owner, w.pub, 0)
+		if _, _, hit := p.page(t, w.owner, w.pub, 0); !hit {
+			t.Fatal("a live group's page was not kept")
+		}
+		p.live.set(w.pub, false)
+		if _, _, hit := p.page(t, w.owner, w.pub, 0); hit {
+			t.Fatal("a kept page was served while its group was not live")
+		}
+		p.cache.Drop(w.pub)
 		// Live while the fill runs, then not: the hub drops it then.
 		p.live.set(w.pub, true)
 		app.SetAfterFillRead(p.cache, func(gid int64) {
