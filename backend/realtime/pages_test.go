@@ -9,9 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/chatapp/chat/app"
-	"github.com/chatapp/chat/broker"
 	"github.com/chatapp/chat/chat"
-	"github.com/chatapp/chat/store/storetest"
 )
 
 // samePage fails unless the latest page read on inst (from its cache when
@@ -136,14 +134,7 @@ func TestPagesOnlyOfLiveGroups(t *testing.T) {
 // What the broker lost while the subscription was down is not served
 // from memory once it is back.
 func TestPagesAreDroppedWhenTheSubscriptionComesBack(t *testing.T) {
-	m := broker.NewMemory()
-	t.Cleanup(func() { _ = m.Close() })
-	st := storetest.SQLite(t)
-	tokens := newTokens(t)
-	presence := broker.NewMemoryPresence()
-	other := startInstance(t, instanceConfig{store: st, tokens: tokens, broker: m, presence: presence})
-	fb := &flapBroker{Memory: m}
-	f := newFixtureOn(t, instanceConfig{store: st, tokens: tokens, broker: fb, presence: presence})
+	other, fb, f := newFlapFixture(t)
 	ctx := context.Background()
 	msg, _, err := other.svc.Send(ctx, f.bob.ID, f.gid, app.Outgoing{Body: "before"})
 	if err != nil {
