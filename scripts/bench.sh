@@ -138,6 +138,7 @@ load "$label" fanout -conns "$fanout_members" -rate "$fanout_rate_high" -senders
 load "$label" fanout -conns "$fanout_members" -rate 0 -senders 4 -inflight 8
 load "$label" write -groups "$write_groups" -members "$write_members" -inflight 2
 load "$label" history -clients "$history_clients" -seed 1000
+load "$label" history -clients "$history_clients" -seed 1000 -live-socket
 load "$label" search -clients "$search_clients" -seed "$search_seed"
 # Restart so that the idle baseline is not flattered by memory the sign-ups
 # freed; idle reuses the users created above (refresh, no argon2id).
@@ -153,6 +154,7 @@ rm -rf "$out/data-sqlite"
 start_chatd "$label" "empty database" CHAT_DATA_DIR="$out/data-sqlite" DATABASE_URL= REDIS_URL=
 load "$label" write -groups "$write_groups" -members "$write_members" -inflight 2
 load "$label" history -clients "$history_clients" -seed 1000
+load "$label" history -clients "$history_clients" -seed 1000 -live-socket
 load "$label" search -clients "$search_clients" -seed "$search_seed"
 stop_chatd
 

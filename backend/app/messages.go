@@ -68,6 +68,16 @@ func (s *Service) History(ctx context.Context, uid, gid int64, q chat.HistoryQue
 	if err := chat.Merge(problems...); err != nil {
 		return nil, false, err
 	}
+	if q.BeforeSeq == 0 && q.After == nil {
+		items, more, served, err := s.latestPage(ctx, uid, gid, q.Limit)
+		if err != nil {
+			return nil, false, err
+		}
+		if served {
+			s.Presenter().Messages(items, uid)
+			return items, more, nil
+		}
+	}
 	q.Member = uid
 	var items []chat.Message
 	var more bool

@@ -109,6 +109,10 @@ type GroupStore interface {
 	GroupIDsOf(ctx context.Context, userID int64) ([]int64, error)
 	// Membership fails with chat.ErrNotFound when the user is not a member.
 	Membership(ctx context.Context, groupID, userID int64) (chat.Membership, error)
+	// MemberNames fails with chat.ErrNoMembership when userID is not a
+	// member of groupID; else it returns the display names of users (and
+	// of userID) by id, read in the same statement.
+	MemberNames(ctx context.Context, groupID, userID int64, users []int64) (map[int64]string, error)
 	// Members lists a group's members, owner first, then admins, then by name.
 	Members(ctx context.Context, groupID int64) ([]chat.Member, error)
 	// MemberIDs lists the user ids of a group's members.

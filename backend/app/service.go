@@ -53,6 +53,11 @@ type Deps struct {
 	// Links signs attachment downloads (nil: unsigned links, which need a
 	// member's bearer token).
 	Links AttachmentLinks
+	// Pages keeps the latest page of the groups Live says this instance
+	// hears (pages.go); nil, or Live nil: every page is read from the
+	// database.
+	Pages *PageCache
+	Live  LiveGroups
 	Clock func() time.Time // nil: time.Now
 	Log   *slog.Logger     // nil: discard
 	// Rand is the source of refresh tokens and family ids (nil: crypto/rand).
@@ -117,6 +122,11 @@ func ClientAddr(ctx context.Context) string {
 // cancelled right after the commit (the client hung up); the event must still
 // go out, so cancellation is detached while the values (trace ids) are kept.
 func (s *Service) notify(ctx context.Context, ev chat.Event) {
+	if s.Pages != nil && ev.GroupID != 0 {
+		// Before the use case answers: its caller's next page shows the
+		// change (the other instances drop theirs when they hear the event).
+		s.Pages.Changed(ev.GroupID, ev.Type)
+	}
 	if s.Notifier == nil {
 		return
 	}

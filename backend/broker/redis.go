@@ -142,6 +142,7 @@ func (r *Redis) Subscribe(ctx context.Context, topics *Topics, deliver func(Mess
 			if healthy {
 				r.log.Warn("broker: redis subscription lost; reconnecting", "err", err)
 				healthy = false
+				topics.setBroken(true)
 			}
 			if !sleepCtx(ctx, backoff) {
 				return nil
@@ -161,6 +162,9 @@ func (r *Redis) Subscribe(ctx context.Context, topics *Topics, deliver func(Mess
 				healthy = true
 				backoff = 50 * time.Millisecond
 				connected(nil)
+				// After connected: what the subscriber dropped there is
+				// not kept again from a read made while this was lost.
+				topics.setBroken(false)
 			} else if topic, ok := r.topic(m.Channel); ok {
 				active := []string{topic}
 				topics.activate(active)

@@ -38,6 +38,9 @@ type Topics struct {
 	// is closed (and replaced) whenever some become active.
 	active    map[string]struct{}
 	activated chan struct{}
+	// broken is set while the subscription's connection is lost (its
+	// topics carry nothing until it is back).
+	broken bool
 }
 
 // DefaultLinger is how long a topic left stays subscribed.
@@ -76,6 +79,24 @@ func (t *Topics) Await(ctx context.Context, topics ...string) error {
 		case <-ch:
 		}
 	}
+}
+
+// Active tells whether the subscription has topic in place now and its
+// connection is not known to be lost: what is published on it reaches the
+// subscriber.
+func (t *Topics) Active(topic string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.active[topic]
+	return ok && !t.broken
+}
+
+// setBroken records that the subscription's connection is lost (true) or
+// established again (false).
+func (t *Topics) setBroken(v bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.broken = v
 }
 
 // activate records topics the subscription has in place (a topic no longer

@@ -55,6 +55,7 @@ type instance struct {
 	hub      *Hub
 	svc      *app.Service
 	sessions *app.Sessions
+	pages    *app.PageCache
 	srv      *httptest.Server
 	url      string
 	stop     func() // stops the hub (idempotent)
@@ -84,7 +85,9 @@ func startInstance(t *testing.T, cfg instanceConfig) *instance {
 		cfg.broker = m
 	}
 	sessions := app.NewSessions(time.Hour)
-	opt := Options{Broker: cfg.broker, Store: cfg.store, Presence: cfg.presence, Sessions: sessions, FrameRate: -1}
+	// As in chatd: the latest pages of the groups the hub hears.
+	pages := app.NewPageCache(0)
+	opt := Options{Broker: cfg.broker, Store: cfg.store, Presence: cfg.presence, Sessions: sessions, FrameRate: -1, Pages: pages}
 	if cfg.mod != nil {
 		cfg.mod(&opt)
 	}
@@ -96,7 +99,7 @@ func startInstance(t *testing.T, cfg instanceConfig) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := app.New(app.Deps{Store: cfg.store, Tokens: cfg.tokens, Hasher: hasher, Notifier: hub, Presence: hub, Admission: hub, Sessions: sessions, Clock: cfg.clock, Blobs: cfg.blobs}, app.Config{})
+	svc := app.New(app.Deps{Store: cfg.store, Tokens: cfg.tokens, Hasher: hasher, Notifier: hub, Presence: hub, Admission: hub, Sessions: sessions, Clock: cfg.clock, Blobs: cfg.blobs, Pages: pages, Live: hub}, app.Config{})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -136,7 +139,7 @@ func startInstance(t *testing.T, cfg instanceConfig) *instance {
 		stop()
 		srv.Close()
 	})
-	return &instance{hub: hub, svc: svc, sessions: sessions, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/api/v1/ws", stop: stop}
+	return &instance{hub: hub, svc: svc, sessions: sessions, pages: pages, srv: srv, url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/api/v1/ws", stop: stop}
 }
 
 // account is a registered user with a valid access token and the refresh

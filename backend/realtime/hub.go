@@ -91,6 +91,9 @@ type Options struct {
 	Sessions Sessions
 	Log      *slog.Logger // nil: discard
 	Clock    func() time.Time
+	// Pages, when set, is told what may change the latest pages the use
+	// cases keep (pages.go).
+	Pages Pages
 	// Metrics is where the hub registers its Prometheus series (chatd's
 	// /metrics registry); nil: counted but not exported.
 	Metrics prometheus.Registerer
@@ -393,6 +396,7 @@ func (h *Hub) subscribe(ctx context.Context) {
 // database (groups: their messages; users: their groups).
 func (h *Hub) connected(topics []string) {
 	h.readyOnce.Do(func() { close(h.ready) })
+	h.connectedPages(topics)
 	if len(topics) == 0 {
 		return
 	}
@@ -428,6 +432,7 @@ func (h *Hub) deliver(msg broker.Message) {
 	if env.Origin == h.instance {
 		return
 	}
+	h.heardPages(env)
 	part, skip, ok := share(msg.Topic, env.Group, env.Audience)
 	if !ok {
 		return

@@ -327,14 +327,7 @@ func TestShutdownClosesConnections1001AndRefusesNewOnes(t *testing.T) {
 // again from the database: the removed member stops receiving the group,
 // the one who joined starts.
 func TestBrokerReconnectRegroupsUsersFromTheDatabase(t *testing.T) {
-	m := broker.NewMemory()
-	t.Cleanup(func() { _ = m.Close() })
-	st := storetest.SQLite(t)
-	tokens := newTokens(t)
-	presence := broker.NewMemoryPresence()
-	sender := startInstance(t, instanceConfig{store: st, tokens: tokens, broker: m, presence: presence})
-	fb := &flapBroker{Memory: m}
-	f := newFixtureOn(t, instanceConfig{store: st, tokens: tokens, broker: fb, presence: presence})
+	sender, fb, f := newFlapFixture(t)
 	b := connect(t, f.inst, f.bob)
 	c := connect(t, f.inst, f.carol)
 	fb.setDown(true)
@@ -362,6 +355,22 @@ func TestBrokerReconnectRegroupsUsersFromTheDatabase(t *testing.T) {
 	if got := ofType(b.sync(t), "message"); len(got) != 0 {
 		t.Fatalf("bob, removed, got %v", got)
 	}
+}
+
+// newFlapFixture is a fixture whose instance's subscription can be taken
+// down (fb), and another instance on the same database and bus (sender),
+// which publishes what the first then loses.
+func newFlapFixture(t *testing.T) (sender *instance, fb *flapBroker, f *fixture) {
+	t.Helper()
+	m := broker.NewMemory()
+	t.Cleanup(func() { _ = m.Close() })
+	st := storetest.SQLite(t)
+	tokens := newTokens(t)
+	presence := broker.NewMemoryPresence()
+	sender = startInstance(t, instanceConfig{store: st, tokens: tokens, broker: m, presence: presence})
+	fb = &flapBroker{Memory: m}
+	f = newFixtureOn(t, instanceConfig{store: st, tokens: tokens, broker: fb, presence: presence})
+	return sender, fb, f
 }
 
 // connsInGroup counts the connections of uid subscribed to gid.

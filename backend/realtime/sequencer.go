@@ -145,6 +145,7 @@ func (h *Hub) unsubscribeLocked(c *conn, gid int64) {
 	}
 	if len(st.conns) == 0 {
 		delete(h.groups, gid)
+		h.dropPages(gid)
 		h.topics.Leave(groupTopic(gid))
 		st.released()
 	}
@@ -168,6 +169,7 @@ func (h *Hub) queueFill(gid int64, st *groupState) {
 func (h *Hub) resyncAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.dropPages(0)
 	for gid := range h.groups {
 		h.resyncLocked(gid)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/auth"
 )
 
@@ -57,6 +58,9 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// MaxUpload is CHAT_MAX_UPLOAD: the largest attachment, in bytes.
 	MaxUpload int64
+	// PageCacheGroups is CHAT_PAGE_CACHE_GROUPS: the groups whose latest
+	// history page is kept in memory (app.PageCache); 0: none.
+	PageCacheGroups int
 	// BlobURL is CHAT_BLOB_URL: where attachments' bytes are kept; empty:
 	// the folder DataDir/blobs. blob.Open checks it at start.
 	BlobURL string
@@ -166,6 +170,7 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 	c.WSRate = nonNegative(get, bad, "CHAT_WS_RATE", 20)
 	c.WSMaxPerUser = nonNegative(get, bad, "CHAT_WS_MAX_PER_USER", 20)
 	c.WSMaxPendingPerAddr = nonNegative(get, bad, "CHAT_WS_MAX_PENDING_PER_ADDR", 50)
+	c.PageCacheGroups = nonNegative(get, bad, "CHAT_PAGE_CACHE_GROUPS", app.DefaultPageCacheGroups)
 
 	for _, p := range splitList(get("CHAT_TRUSTED_PROXIES", "")) {
 		if _, err := netip.ParsePrefix(p); err != nil {

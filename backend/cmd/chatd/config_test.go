@@ -31,9 +31,10 @@ func TestLoadConfigDefaults(t *testing.T) {
 		Addr: ":8080", DataDir: "./data", JWTIssuer: "chat", JWTAudience: "chat",
 		AccessTTL: 15 * time.Minute, RefreshTTL: 30 * 24 * time.Hour,
 		LogLevel: slog.LevelInfo, LogFormat: "json", AuthRate: 10, WSRate: 20, WSMaxPerUser: 20, WSMaxPendingPerAddr: 50,
-		ShutdownGrace: 15 * time.Second,
-		MetricsAddr:   "127.0.0.1:9464",
-		MaxUpload:     25 << 20,
+		ShutdownGrace:   15 * time.Second,
+		MetricsAddr:     "127.0.0.1:9464",
+		MaxUpload:       25 << 20,
+		PageCacheGroups: 512,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", c, want)
@@ -84,6 +85,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"CHAT_TRUSTED_PROXIES":         "10.0.0.0/8, 192.0.2.1",
 		"CHAT_PPROF_ADDR":              "127.0.0.1:6060",
 		"CHAT_MAX_UPLOAD":              "10MB",
+		"CHAT_PAGE_CACHE_GROUPS":       "0",
 		"CHAT_BLOB_URL":                "s3://files?endpoint=http://minio:9000&region=us-east-1",
 	}))
 	if err != nil {
@@ -93,7 +95,7 @@ func TestLoadConfigValues(t *testing.T) {
 		string(c.JWTSecret) != goodSecret || string(c.JWTSecretPrevious) != previousSecret || c.MetricsAddr != ":9464" || c.StaticDir != static || c.LogLevel != slog.LevelDebug ||
 		c.LogFormat != "text" || c.AuthRate != 0 || c.WSRate != 5 || c.WSMaxPerUser != 3 || c.WSMaxPendingPerAddr != 0 || c.AccessTTL != 5*time.Minute ||
 		c.RefreshTTL != 48*time.Hour || c.JWTIssuer != "me" || c.PprofAddr != "127.0.0.1:6060" ||
-		c.MaxUpload != 10_000_000 || c.BlobURL != "s3://files?endpoint=http://minio:9000&region=us-east-1" ||
+		c.MaxUpload != 10_000_000 || c.PageCacheGroups != 0 || c.BlobURL != "s3://files?endpoint=http://minio:9000&region=us-east-1" ||
 		!reflect.DeepEqual(c.CORSOrigins, []string{"http://localhost:5173", "https://chat.example.com"}) ||
 		!reflect.DeepEqual(c.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.1"}) {
 		t.Fatalf("config %+v", c)

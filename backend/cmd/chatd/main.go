@@ -131,7 +131,16 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 	// kept while a token of theirs can be valid, plus the clock skew
 	// allowed between instances.
 	sessions := app.NewSessions(cfg.AccessTTL + time.Minute)
+	// The latest history pages of the groups the hub hears, kept exact by
+	// what it hears (app/pages.go); the hub says which groups are live.
+	var pages *app.PageCache
+	var hubPages realtime.Pages // a nil *PageCache must stay a nil interface
+	if cfg.PageCacheGroups > 0 {
+		pages = app.NewPageCache(cfg.PageCacheGroups)
+		hubPages = pages
+	}
 	hub, err := realtime.NewHub(realtime.Options{
+		Pages:             hubPages,
 		Broker:            br,
 		Store:             app.HubStore{Store: st, Present: present},
 		Presence:          pres,
@@ -161,6 +170,8 @@ func run(ctx context.Context, lookup func(string) (string, bool), logOut io.Writ
 		Sessions:  sessions,
 		Blobs:     blobs,
 		Links:     links,
+		Pages:     pages,
+		Live:      hub,
 		Log:       log,
 	}, app.Config{RefreshTTL: cfg.RefreshTTL, MaxUpload: cfg.MaxUpload})
 

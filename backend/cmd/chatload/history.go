@@ -22,6 +22,16 @@ func (r *runner) history(ctx context.Context, rep *report) error {
 	if err != nil {
 		return err
 	}
+	if cfg.LiveSocket {
+		// A member connected to the server makes it hear the group's
+		// events, the condition for keeping its latest page in memory.
+		p := r.newPool(func(*session, *frame) {})
+		defer p.closeAll(1)
+		if err := r.connect(ctx, rep, p, accts[:1], 1, nil); err != nil {
+			return err
+		}
+		rep.add("live_socket", true)
+	}
 	url := r.api.base + "/groups/" + strconv.FormatInt(g, 10) + "/messages?limit=" + strconv.Itoa(cfg.PageLimit)
 	wantItems := min(cfg.PageLimit, cfg.Seed)
 	rep.add("page_limit", cfg.PageLimit)
@@ -71,6 +81,7 @@ func (r *runner) readLoop(ctx context.Context, rep *report, accts []account, url
 	)
 	mctx, mcancel := context.WithTimeout(ctx, cfg.Duration)
 	defer mcancel()
+	cpu := r.startCPU()
 	start := time.Now()
 	for i := range cfg.Clients {
 		token := accts[i%len(accts)].Token
@@ -94,6 +105,7 @@ func (r *runner) readLoop(ctx context.Context, rep *report, accts []account, url
 	}
 	wg.Wait()
 	window := time.Since(start)
+	cpu.stop(rep, window)
 	rep.add("clients", cfg.Clients)
 	rep.add("duration_s", round(window.Seconds(), 2))
 	rep.add("requests", requests.Load())

@@ -69,6 +69,7 @@ type config struct {
 	Password     string
 	AccountsFile string
 	NoReconnect  bool
+	LiveSocket   bool // history: one member socket held open during the run
 	Verbose      bool
 	Render       string
 	RenderPeer   string
@@ -102,11 +103,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.BodySize, "body-size", 64, "message body size in bytes (20..4000)")
 	fs.IntVar(&c.Seed, "seed", 1000, "history, search: messages stored in the group before reading")
 	fs.IntVar(&c.PageLimit, "limit", 50, "history: page size (limit=); search: results per page (at most 100)")
-	fs.IntVar(&c.PID, "pid", 0, "idle: server pid, to read VmRSS from /proc instead of /metrics")
+	fs.IntVar(&c.PID, "pid", 0, "idle: server pid, to read VmRSS from /proc instead of /metrics; fanout, history, search: to report the server's CPU")
 	fs.IntVar(&c.SetupConc, "setup-concurrency", 8, "concurrent REST calls while creating users and groups")
 	fs.IntVar(&c.DialConc, "dial-concurrency", 64, "concurrent WebSocket handshakes")
 	fs.StringVar(&c.Password, "password", "chatload-password", "password of the generated users")
 	fs.StringVar(&c.AccountsFile, "accounts", "", "file of users kept between runs against the same database (refreshed, not re-registered)")
+	fs.BoolVar(&c.LiveSocket, "live-socket", false, "history: keep one member's WebSocket open while reading, so that the server hears the group live (and may serve its latest page from memory)")
 	fs.BoolVar(&c.NoReconnect, "no-reconnect", false, "do not redial and resume after an unexpected close")
 	fs.BoolVar(&c.Verbose, "v", false, "debug logging")
 	fs.StringVar(&c.Render, "render", "", "write BENCHMARKS.md (Markdown, to stdout) from this file of JSON lines, and exit")

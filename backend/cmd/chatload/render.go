@@ -153,7 +153,11 @@ func title(run string, r map[string]any) string {
 	case "write":
 		return fmt.Sprintf("write: %s groups × %s members, %s in flight per connection", fmtNum(num(r, "groups")), fmtNum(num(r, "members_per_group")), fmtNum(num(r, "inflight_per_conn")))
 	case "history":
-		return fmt.Sprintf("history: %s clients, limit=%s, %s messages stored", fmtNum(num(r, "clients")), fmtNum(num(r, "page_limit")), fmtNum(num(r, "seeded")))
+		title := fmt.Sprintf("history: %s clients, limit=%s, %s messages stored", fmtNum(num(r, "clients")), fmtNum(num(r, "page_limit")), fmtNum(num(r, "seeded")))
+		if live, _ := r["live_socket"].(bool); live {
+			title += ", a member connected (the page from memory)"
+		}
+		return title
 	case "search":
 		return fmt.Sprintf("search: %s clients, limit=%s, %s messages stored", fmtNum(num(r, "clients")), fmtNum(num(r, "page_limit")), fmtNum(num(r, "seeded")))
 	}
@@ -308,7 +312,9 @@ func renderMarkdown(w io.Writer, in io.Reader) error {
 	p("- write: every connection sends with at most N unacknowledged sends; acknowledged messages/s\n")
 	p("  counts acks inside the measuring window; ack latency is send → `ack`.\n")
 	p("- history: each client loops over GET /groups/{id}/messages?limit=50 on a keep-alive connection;\n")
-	p("  the first answer of every client is checked in full (50 items, consecutive seq).\n")
+	p("  the first answer of every client is checked in full (50 items, consecutive seq). With\n")
+	p("  -live-socket one member's WebSocket stays open, so the server hears the group and keeps its\n")
+	p("  latest page in memory; without it every page is read from the database.\n")
 	p("- search: each client loops over GET /search/messages?q=<word> with the words of the seeded bodies\n")
 	p("  in turn; the first answer of every client is checked (results, each holding the word).\n")
 	p("- Percentiles come from a log-linear histogram (within 0.8 %% of the exact sample).\n\n")

@@ -14,6 +14,8 @@ func TestRenderMarkdown(t *testing.T) {
 		`{"scenario":"fanout","label":"postgres+redis","members":1000,"target_msgs_per_s":10,"target_deliveries_per_s":10000,"deliveries_per_s":9990,"msgs_per_s":10,"latency_p99_ms":12,"lost":0,"duplicated":0,"out_of_order":0}`,
 		`{"scenario":"fanout","label":"postgres+redis","members":1000,"target_msgs_per_s":100,"target_deliveries_per_s":100000,"deliveries_per_s":99000,"msgs_per_s":99,"latency_p99_ms":40,"lost":0,"duplicated":0,"out_of_order":0}`,
 		`{"scenario":"fanout","label":"postgres+redis","members":1000,"senders":4,"inflight_per_conn":8,"target_msgs_per_s":0,"deliveries_per_s":150000,"latency_p99_ms":300}`,
+		`{"scenario":"history","label":"postgres+redis","clients":200,"page_limit":50,"seeded":1000,"requests_per_s":4000}`,
+		`{"scenario":"history","label":"postgres+redis","clients":200,"page_limit":50,"seeded":1000,"requests_per_s":9000,"live_socket":true}`,
 		`not json lines are skipped`,
 	}, "\n")
 	var out bytes.Buffer
@@ -37,6 +39,8 @@ func TestRenderMarkdown(t *testing.T) {
 		"### fanout: 1,000 members, 4 sender(s) at max rate, 8 in flight each",
 		"| deliveries/s | 150,000 | ≥ 100,000 (issue 6 (1,000 members)) | met |",
 		"| send → receive p99 (ms) | 300 | – |  |",
+		"### history: 200 clients, limit=50, 1,000 messages stored — postgres+redis",
+		"### history: 200 clients, limit=50, 1,000 messages stored, a member connected (the page from memory) — postgres+redis",
 		"## How to reproduce",
 	} {
 		if !strings.Contains(md, want) {

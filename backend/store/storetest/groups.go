@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -400,4 +402,51 @@ func testSearchGroups(t *testing.T, s Store) {
 	}
 	_, _, err = s.SearchGroups(ctx, a.ID, "rust", 2, "!!")
 	wantErr(t, err, chat.ErrInvalid)
+}
+
+func testMemberNames(t *testing.T, s Store) {
+	ctx := t.Context()
+	a := newUser(t, s, "ann", "Ann")
+	b := newUser(t, s, "bob", "")
+	c := newUser(t, s, "cy", "Cy")
+	g := newGroup(t, s, a.ID, "names", chat.Public)
+	_, err := s.AddMember(ctx, g.ID, b.ID, chat.RoleMember)
+	noErr(t, err)
+	tests := []struct {
+		name   string
+		group  int64
+		member int64
+		users  []int64
+		want   map[int64]string
+		err    error
+	}{
+		{"member, others", g.ID, b.ID, []int64{a.ID, c.ID, a.ID}, map[int64]string{a.ID: "Ann", b.ID: "", c.ID: "Cy"}, nil},
+		{"member alone", g.ID, a.ID, nil, map[int64]string{a.ID: "Ann"}, nil},
+		{"unknown user left out", g.ID, a.ID, []int64{c.ID + 100}, map[int64]string{a.ID: "Ann"}, nil},
+		{"not a member", g.ID, c.ID, []int64{a.ID}, nil, chat.ErrNoMembership},
+		{"no such group", g.ID + 100, a.ID, []int64{a.ID}, nil, chat.ErrNoMembership},
+	}
+	for _, tc := range tests {
+		got, err := s.MemberNames(ctx, tc.group, tc.member, tc.users)
+		if tc.err != nil {
+			if !errors.Is(err, tc.err) {
+				t.Errorf("%s: err = %v, want %v", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !maps.Equal(got, tc.want) {
+			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	// A new display name is read at once.
+	_, err = s.UpdateUser(ctx, a.ID, chat.UserPatch{DisplayName: ptr("Ann B")})
+	noErr(t, err)
+	got, err := s.MemberNames(ctx, g.ID, b.ID, []int64{a.ID})
+	if err != nil || got[a.ID] != "Ann B" {
+		t.Errorf("after the change: %v, %v", got, err)
+	}
+	// A removed member is refused.
+	noErr(t, s.RemoveMember(ctx, g.ID, b.ID))
+	_, err = s.MemberNames(ctx, g.ID, b.ID, []int64{a.ID})
+	wantErr(t, err, chat.ErrNoMembership)
 }

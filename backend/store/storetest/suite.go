@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(testing.TB) Store) {
 		{"DirectGroup", testDirectGroup},
 		{"DirectGroupConcurrent", testDirectGroupConcurrent},
 		{"Membership", testMembership},
+		{"MemberNames", testMemberNames},
 		{"MembersAndGroupsOfUsers", testMembersAndGroupsOfUsers},
 		{"SearchGroups", testSearchGroups},
 		{"InsertMessage", testInsertMessage},
