@@ -162,50 +162,109 @@ func TestRedisClusterShardFollowsItsSlotToAnotherNode(t *testing.T) {
 	}
 	s.wait(t, "before", func() bool { return slices.Contains(s.got, "before") })
 
-	// Where t's channel lives: the one master listing it.
 	nodes := clusterNodes(t, admin)
-	var owner, channel string
-	for id, n := range nodes {
-		chs, err := n.PubSubShardChannels(ctx, "*"+prefix+"*").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ch := range chs {
-			if strings.HasSuffix(ch, "}:t") {
-				owner, channel = id, ch
-			}
-		}
-	}
-	if owner == "" {
-		t.Fatal("no master lists the channel of t")
-	}
-	slot, err := admin.ClusterKeySlot(ctx, channel).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var target string
-	for id := range nodes {
-		if id != owner {
-			target = id
-			break
-		}
-	}
-	if err := moveSlot(ctx, nodes, int(slot), owner, target); err != nil {
+	owner, slot := shardOfTopic(t, nodes, prefix, "t")
+	target := otherNode(nodes, owner)
+	if err := moveSlot(ctx, nodes, slot, owner, target); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := moveSlot(context.Background(), nodes, int(slot), target, owner); err != nil {
+		if err := moveSlot(context.Background(), nodes, slot, target, owner); err != nil {
 			t.Errorf("moving slot %d back: %v", slot, err)
 		}
 	})
 
 	s.wait(t, "t active again", func() bool { return s.active["t"] >= 2 })
-	if chs, err := nodes[target].PubSubShardChannels(ctx, channel).Result(); err != nil || len(chs) != 1 {
-		t.Fatalf("the new owner lists %q, %v; want the channel", chs, err)
+	if now, _ := shardOfTopic(t, nodes, prefix, "t"); now != target {
+		t.Fatalf("the channel of t is on %s, want the new owner %s", now, target)
 	}
 	// The publisher's client learns the move from a MOVED reply.
 	if err := pub.Publish(ctx, broker.Message{Topic: "t", Payload: []byte("after")}); err != nil {
 		t.Fatal(err)
 	}
 	s.wait(t, "after", func() bool { return slices.Contains(s.got, "after") })
+}
+
+// A subscription whose client still believes the old owner holds the slot
+// gets MOVED for its SSUBSCRIBE: it subscribes again on the new owner.
+func TestRedisClusterSubscribeFollowsAMovedReply(t *testing.T) {
+	url := redisURLOf(t, "TEST_REDIS_CLUSTER_URL")
+	ctx := context.Background()
+	admin := newSetupClient(t, url, "", nil).(*redis.ClusterClient)
+	prefix := "clustertest:" + unique(t)
+	nodes := clusterNodes(t, admin)
+	owner, slot := shardOfTopic(t, nodes, prefix, "t")
+	// The subscriber's client reads the slot map now, before the move.
+	stale := newSetupClient(t, url, "", nil)
+	if err := stale.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	target := otherNode(nodes, owner)
+	if err := moveSlot(ctx, nodes, slot, owner, target); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := moveSlot(context.Background(), nodes, slot, target, owner); err != nil {
+			t.Errorf("moving slot %d back: %v", slot, err)
+		}
+	})
+	s := subscribeLive(t, broker.NewRedis(stale, prefix, nil), "t")
+	pub := broker.NewRedis(newSetupClient(t, url, "", nil), prefix, nil)
+	if err := pub.Publish(ctx, broker.Message{Topic: "t", Payload: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, "x", func() bool { return slices.Contains(s.got, "x") })
+}
+
+// shardOfTopic returns the master holding the channel of topic (under
+// prefix) and its slot, found by subscribing to it for a moment.
+func shardOfTopic(t *testing.T, nodes map[string]*redis.Client, prefix, topic string) (string, int) {
+	t.Helper()
+	ctx := context.Background()
+	url := redisURLOf(t, "TEST_REDIS_CLUSTER_URL")
+	probe := broker.NewRedis(newSetupClient(t, url, "", nil), prefix, nil)
+	set := broker.NewTopics(0)
+	set.Join(topic)
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = probe.Subscribe(sctx, set, func(broker.Message) {}, func([]string) {})
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	actx, acancel := context.WithTimeout(ctx, 10*time.Second)
+	defer acancel()
+	if err := set.Await(actx, topic); err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range nodes {
+		chs, err := n.PubSubShardChannels(ctx, "*"+prefix+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range chs {
+			if strings.HasSuffix(ch, "}:"+topic) {
+				slot, err := n.ClusterKeySlot(ctx, ch).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return id, int(slot)
+			}
+		}
+	}
+	t.Fatalf("no master lists the channel of %s", topic)
+	return "", 0
+}
+
+// otherNode returns a master other than id.
+func otherNode(nodes map[string]*redis.Client, id string) string {
+	for other := range nodes {
+		if other != id {
+			return other
+		}
+	}
+	return ""
 }
