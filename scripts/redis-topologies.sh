@@ -73,6 +73,12 @@ start_sentinel() {
   fi
   up "$master_port" || start_server "$master_port"
   up "$replica_port" || start_server "$replica_port" --replicaof "$host" "$master_port"
+  # After a failover test the two have swapped roles: watch whichever is
+  # the master now.
+  local watch=$master_port
+  if [ "$(redis-cli -h "$host" -p "$replica_port" role | head -n 1)" = master ]; then
+    watch=$replica_port
+  fi
   mkdir -p "$dir/$sentinel_port"
   # A sentinel rewrites its config file: it must be writable and its own.
   cat >"$dir/$sentinel_port/sentinel.conf" <<EOF
@@ -82,7 +88,7 @@ daemonize yes
 dir $dir/$sentinel_port
 logfile $dir/$sentinel_port/sentinel.log
 pidfile $dir/$sentinel_port/sentinel.pid
-sentinel monitor $master_name $host $master_port 1
+sentinel monitor $master_name $host $watch 1
 sentinel down-after-milliseconds $master_name 2000
 sentinel failover-timeout $master_name 10000
 EOF
