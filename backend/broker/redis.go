@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"maps"
 	"net"
@@ -74,9 +73,13 @@ func (r *Redis) shardOf(topic string) int {
 	if !r.sharded() {
 		return 0
 	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(topic))
-	return int(h.Sum32() % uint32(len(r.shards)))
+	// FNV-1a, inline: this runs for every message published.
+	h := uint32(2166136261)
+	for i := 0; i < len(topic); i++ {
+		h ^= uint32(topic[i])
+		h *= 16777619
+	}
+	return int(h % uint32(len(r.shards)))
 }
 
 func (r *Redis) channel(topic string) string {
@@ -182,15 +185,16 @@ func (r *Redis) Subscribe(ctx context.Context, topics *Topics, deliver func(Mess
 	}()
 	wg.Go(func() {
 		follow(done, topics, func(added, removed []string) {
+			gone, come := r.byShard(removed, len(lines)), r.byShard(added, len(lines))
 			for i, l := range lines {
 				// Errors need no handling here: go-redis records the
 				// channels either way, and its reconnect subscribes them
 				// all.
-				if ch := r.channelsOf(removed, i); len(ch) > 0 {
-					l.unsubscribe(ctx, ch)
+				if len(gone[i]) > 0 {
+					l.unsubscribe(ctx, gone[i])
 				}
-				if ch := r.channelsOf(added, i); len(ch) > 0 {
-					l.subscribe(ctx, ch)
+				if len(come[i]) > 0 {
+					l.subscribe(ctx, come[i])
 				}
 			}
 		})
@@ -242,13 +246,12 @@ type event struct {
 	msg               Message
 }
 
-// channelsOf returns the channels of the topics that shard i carries.
-func (r *Redis) channelsOf(topics []string, i int) []string {
-	var out []string
+// byShard returns the channels of topics, shard by shard (n shards).
+func (r *Redis) byShard(topics []string, n int) [][]string {
+	out := make([][]string, n)
 	for _, t := range topics {
-		if r.shardOf(t) == i {
-			out = append(out, r.channel(t))
-		}
+		i := r.shardOf(t)
+		out[i] = append(out[i], r.channel(t))
 	}
 	return out
 }
