@@ -164,15 +164,7 @@ func TestRedisClusterShardFollowsItsSlotToAnotherNode(t *testing.T) {
 
 	nodes := clusterNodes(t, admin)
 	owner, slot := shardOfTopic(t, nodes, prefix, "t")
-	target := otherNode(nodes, owner)
-	if err := moveSlot(ctx, nodes, slot, owner, target); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := moveSlot(context.Background(), nodes, slot, target, owner); err != nil {
-			t.Errorf("moving slot %d back: %v", slot, err)
-		}
-	})
+	target := moveSlotAway(t, nodes, slot, owner)
 
 	s.wait(t, "t active again", func() bool { return s.active["t"] >= 2 })
 	if now, _ := shardOfTopic(t, nodes, prefix, "t"); now != target {
@@ -199,21 +191,16 @@ func TestRedisClusterSubscribeFollowsAMovedReply(t *testing.T) {
 	if err := stale.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	target := otherNode(nodes, owner)
-	if err := moveSlot(ctx, nodes, slot, owner, target); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := moveSlot(context.Background(), nodes, slot, target, owner); err != nil {
-			t.Errorf("moving slot %d back: %v", slot, err)
-		}
-	})
+	target := moveSlotAway(t, nodes, slot, owner)
 	s := subscribeLive(t, broker.NewRedis(stale, prefix, nil), "t")
 	pub := broker.NewRedis(newSetupClient(t, url, "", nil), prefix, nil)
 	if err := pub.Publish(ctx, broker.Message{Topic: "t", Payload: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
 	s.wait(t, "x", func() bool { return slices.Contains(s.got, "x") })
+	if now, _ := shardOfTopic(t, nodes, prefix, "t"); now != target {
+		t.Fatalf("the channel of t is on %s, want the new owner %s", now, target)
+	}
 }
 
 // shardOfTopic returns the master holding the channel of topic (under
@@ -259,12 +246,24 @@ func shardOfTopic(t *testing.T, nodes map[string]*redis.Client, prefix, topic st
 	return "", 0
 }
 
-// otherNode returns a master other than id.
-func otherNode(nodes map[string]*redis.Client, id string) string {
-	for other := range nodes {
-		if other != id {
-			return other
+// moveSlotAway moves slot from owner to another master, which it returns,
+// and back when the test ends.
+func moveSlotAway(t *testing.T, nodes map[string]*redis.Client, slot int, owner string) string {
+	t.Helper()
+	var target string
+	for id := range nodes {
+		if id != owner {
+			target = id
+			break
 		}
 	}
-	return ""
+	if err := moveSlot(context.Background(), nodes, slot, owner, target); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := moveSlot(context.Background(), nodes, slot, target, owner); err != nil {
+			t.Errorf("moving slot %d back: %v", slot, err)
+		}
+	})
+	return target
 }
