@@ -35,29 +35,51 @@ func TestMemoryBroker(t *testing.T) {
 	}, brokertest.Options{})
 }
 
+// The Redis broker passes the suite on each Redis setup REDIS_URL can name:
+// one node (classic pub/sub), a Sentinel master (classic pub/sub through
+// the failover client) and a Cluster (sharded pub/sub).
 func TestRedisBroker(t *testing.T) {
-	url := redisURL(t)
-	var mu sync.Mutex
-	clients := map[brokertest.Broker]*countingClient{}
-	of := func(b brokertest.Broker) *countingClient {
-		mu.Lock()
-		defer mu.Unlock()
-		return clients[b]
+	for _, setup := range redisSetups {
+		t.Run(setup.name, func(t *testing.T) {
+			url := redisURLOf(t, setup.env)
+			var mu sync.Mutex
+			clients := map[brokertest.Broker]*countingClient{}
+			of := func(b brokertest.Broker) *countingClient {
+				mu.Lock()
+				defer mu.Unlock()
+				return clients[b]
+			}
+			opt := brokertest.Options{
+				Disconnect: func(t *testing.T, b brokertest.Broker) { killSubscriptions(t, url, of(b).name) },
+				Subscribes: func(b brokertest.Broker) int { return int(of(b).subscribes.Load()) },
+			}
+			if setup.sharded {
+				opt.Lines, opt.OrderPerTopic = broker.ClusterShards, true
+			}
+			brokertest.Run(t, func(t *testing.T) brokertest.Bus {
+				prefix := "brokertest:" + unique(t)
+				return func() brokertest.Broker {
+					c := newCountingClient(t, url, "brokertest-"+unique(t))
+					b := broker.NewRedis(c.UniversalClient, prefix, nil)
+					mu.Lock()
+					clients[b] = c
+					mu.Unlock()
+					return b
+				}
+			}, opt)
+		})
 	}
-	brokertest.Run(t, func(t *testing.T) brokertest.Bus {
-		prefix := "brokertest:" + unique(t)
-		return func() brokertest.Broker {
-			c := newCountingClient(t, url, "brokertest-"+unique(t))
-			b := broker.NewRedis(c.Client, prefix, nil)
-			mu.Lock()
-			clients[b] = c
-			mu.Unlock()
-			return b
-		}
-	}, brokertest.Options{
-		Disconnect: func(t *testing.T, b brokertest.Broker) { killSubscriptions(t, of(b).name) },
-		Subscribes: func(b brokertest.Broker) int { return int(of(b).subscribes.Load()) },
-	})
+}
+
+// redisSetups are the Redis setups the tests run on, each named by its
+// environment variable (scripts/redis-topologies.sh starts the last two).
+var redisSetups = []struct {
+	name, env string
+	sharded   bool
+}{
+	{"Node", "TEST_REDIS_URL", false},
+	{"Sentinel", "TEST_REDIS_SENTINEL_URL", false},
+	{"Cluster", "TEST_REDIS_CLUSTER_URL", true},
 }
 
 func TestFaultyBrokerPassesTheSuiteWhenDroppingNothing(t *testing.T) {
@@ -332,12 +354,18 @@ func TestRedisPresenceExpiresADeadInstance(t *testing.T) {
 
 func redisURL(t *testing.T) string {
 	t.Helper()
-	url := os.Getenv("TEST_REDIS_URL")
+	return redisURLOf(t, "TEST_REDIS_URL")
+}
+
+// redisURLOf reads the REDIS_URL of a test setup from env: required in CI.
+func redisURLOf(t *testing.T, env string) string {
+	t.Helper()
+	url := os.Getenv(env)
 	if url == "" {
 		if os.Getenv("CI") != "" {
-			t.Fatal("TEST_REDIS_URL is not set (required in CI)")
+			t.Fatalf("%s is not set (required in CI; scripts/redis-topologies.sh starts the Sentinel and Cluster setups)", env)
 		}
-		t.Skip("TEST_REDIS_URL is not set")
+		t.Skipf("%s is not set", env)
 	}
 	return url
 }
@@ -354,6 +382,36 @@ func newClient(t *testing.T, url, name string) *redis.Client {
 	return c
 }
 
+// newSetupClient returns a client of the setup url names (any REDIS_URL
+// form), named name on the server, dialing through dial when it is set.
+func newSetupClient(t *testing.T, url, name string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) redis.UniversalClient {
+	t.Helper()
+	cfg, err := broker.ParseRedisURL(url)
+	if err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+	switch {
+	case cfg.Node != nil:
+		cfg.Node.ClientName, cfg.Node.Dialer = name, dial
+	case cfg.Sentinel != nil:
+		cfg.Sentinel.ClientName, cfg.Sentinel.Dialer = name, dial
+	case cfg.Cluster != nil:
+		cfg.Cluster.ClientName, cfg.Cluster.Dialer = name, dial
+	}
+	c := cfg.Client()
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// eachNode runs fn on every master of c (one for a node or a Sentinel
+// master, each shard's for a Cluster).
+func eachNode(ctx context.Context, c redis.UniversalClient, fn func(ctx context.Context, node *redis.Client) error) error {
+	if cl, ok := c.(*redis.ClusterClient); ok {
+		return cl.ForEachMaster(ctx, fn)
+	}
+	return fn(ctx, c.(*redis.Client))
+}
+
 func unique(t *testing.T) string {
 	t.Helper()
 	var b [6]byte
@@ -367,29 +425,22 @@ func unique(t *testing.T) string {
 // writes (go-redis's hooks do not see a subscription's commands; the bytes
 // on the socket do).
 type countingClient struct {
-	*redis.Client
+	redis.UniversalClient
 	name       string
 	subscribes atomic.Int64
 }
 
 func newCountingClient(t *testing.T, url, name string) *countingClient {
 	t.Helper()
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("TEST_REDIS_URL: %v", err)
-	}
-	opt.ClientName = name
 	c := &countingClient{name: name}
 	var d net.Dialer
-	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+	c.UniversalClient = newSetupClient(t, url, name, func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := d.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
 		return &countingConn{Conn: conn, n: &c.subscribes}, nil
-	}
-	c.Client = redis.NewClient(opt)
-	t.Cleanup(func() { _ = c.Close() })
+	})
 	return c
 }
 
@@ -398,40 +449,51 @@ type countingConn struct {
 	n *atomic.Int64
 }
 
-// subscribeCmd is how the command's name goes on the wire (RESP), whole in
-// one write (go-redis writes each command from one buffer).
-var subscribeCmd = []byte("$9\r\nsubscribe\r\n")
+// subscribeCmds are how the commands' names go on the wire (RESP), whole in
+// one write (go-redis writes each command from one buffer): SUBSCRIBE and
+// the sharded SSUBSCRIBE.
+var subscribeCmds = [][]byte{[]byte("$9\r\nsubscribe\r\n"), []byte("$10\r\nssubscribe\r\n")}
 
 func (c *countingConn) Write(p []byte) (int, error) {
-	c.n.Add(int64(bytes.Count(bytes.ToLower(p), subscribeCmd)))
+	lower := bytes.ToLower(p)
+	for _, cmd := range subscribeCmds {
+		c.n.Add(int64(bytes.Count(lower, cmd)))
+	}
 	return c.Conn.Write(p)
 }
 
 // killSubscriptions cuts the pub/sub connections of the client named name
-// on the server side, as a network failure or a Redis restart would.
-func killSubscriptions(t *testing.T, name string) {
+// on the server side (every master of the setup url names), as a network
+// failure or a Redis restart would.
+func killSubscriptions(t *testing.T, url, name string) {
 	t.Helper()
-	admin := newClient(t, os.Getenv("TEST_REDIS_URL"), "")
+	admin := newSetupClient(t, url, "", nil)
 	ctx := context.Background()
-	list, err := admin.ClientList(ctx).Result()
+	var killed atomic.Int64
+	err := eachNode(ctx, admin, func(ctx context.Context, node *redis.Client) error {
+		list, err := node.ClientList(ctx).Result()
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(list, "\n") {
+			if !strings.Contains(line, " name="+name+" ") || (strings.Contains(line, " sub=0 ") && strings.Contains(line, " ssub=0 ")) {
+				continue
+			}
+			for _, f := range strings.Fields(line) {
+				if id, ok := strings.CutPrefix(f, "id="); ok {
+					if err := node.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
+						return err
+					}
+					killed.Add(1)
+				}
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	killed := 0
-	for _, line := range strings.Split(list, "\n") {
-		if !strings.Contains(line, " name="+name+" ") || strings.Contains(line, " sub=0 ") {
-			continue
-		}
-		for _, f := range strings.Fields(line) {
-			if id, ok := strings.CutPrefix(f, "id="); ok {
-				if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
-					t.Fatal(err)
-				}
-				killed++
-			}
-		}
-	}
-	if killed == 0 {
+	if killed.Load() == 0 {
 		t.Fatalf("no subscription of %q found to kill", name)
 	}
 }
@@ -492,7 +554,7 @@ func TestRedisTopicsAreNotActiveWhileTheConnectionIsLost(t *testing.T) {
 	}
 	waitActive(true)
 	refuse.Store(true)
-	killSubscriptions(t, name)
+	killSubscriptions(t, url, name)
 	waitActive(false)
 	refuse.Store(false)
 	waitActive(true)

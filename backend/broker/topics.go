@@ -38,9 +38,11 @@ type Topics struct {
 	// is closed (and replaced) whenever some become active.
 	active    map[string]struct{}
 	activated chan struct{}
-	// broken is set while the subscription's connection is lost (its
-	// topics carry nothing until it is back).
-	broken bool
+	// broken counts the subscription's connections that are lost (their
+	// topics carry nothing until they are back): one, or a Cluster's
+	// shards (which topics each carries is not tracked: any lost one
+	// makes every topic not active).
+	broken int
 }
 
 // DefaultLinger is how long a topic left stays subscribed.
@@ -88,15 +90,19 @@ func (t *Topics) Active(topic string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, ok := t.active[topic]
-	return ok && !t.broken
+	return ok && t.broken == 0
 }
 
-// setBroken records that the subscription's connection is lost (true) or
-// established again (false).
+// setBroken records that one of the subscription's connections is lost
+// (true) or established again (false).
 func (t *Topics) setBroken(v bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.broken = v
+	if v {
+		t.broken++
+	} else if t.broken > 0 {
+		t.broken--
+	}
 }
 
 // activate records topics the subscription has in place (a topic no longer

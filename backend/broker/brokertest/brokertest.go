@@ -35,6 +35,15 @@ type Options struct {
 	// Subscribes, when set, counts the subscribe commands b has sent to its
 	// server so far.
 	Subscribes func(b Broker) int
+	// Lines is how many connections one subscription holds (0: one), each
+	// reporting itself connected and each taking its own subscribe command
+	// per batch of joins: a Cluster's sharded subscription holds one per
+	// shard.
+	Lines int
+	// OrderPerTopic says that the order of one publisher's messages holds
+	// within each topic only, not across topics (a Cluster: each topic's
+	// channel lives on its own node).
+	OrderPerTopic bool
 }
 
 // msgs makes one message per payload, all on topic.
@@ -181,24 +190,38 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 				publish(t, pub, topic, fmt.Sprintf("%s%d", topic, i))
 			}
 		}
-		// The markers come last from one publisher: once they are in,
-		// anything else would be too.
-		publish(t, pub, "a", "end")
-		publish(t, pub, "b", "end")
+		// The markers come last from one publisher, one per topic: once
+		// they are in, anything else would be too (with OrderPerTopic, each
+		// topic's marker vouches for its own topic only).
+		for _, topic := range []string{"a", "b", "c"} {
+			publish(t, pub, topic, "end")
+		}
 		for _, c := range []struct {
 			r      *recorder
 			topics string
 		}{{a, "a"}, {b, "bc"}} {
-			got := c.r.waitFor(t, "end", len(c.topics)*20+1)
+			got := c.r.waitCount(t, "end", len(c.topics), len(c.topics)*21)
 			var want []string
 			for i := range 20 {
 				for _, topic := range c.topics {
 					want = append(want, fmt.Sprintf("%c%d", topic, i))
 				}
 			}
-			want = append(want, "end")
-			if !slices.Equal(got, want) {
+			for range c.topics {
+				want = append(want, "end")
+			}
+			if !opt.OrderPerTopic && !slices.Equal(got, want) {
 				t.Fatalf("subscriber of %q got %q, want %q", c.topics, got, want)
+			}
+			for _, topic := range c.topics {
+				var want []string
+				for i := range 20 {
+					want = append(want, fmt.Sprintf("%c%d", topic, i))
+				}
+				want = append(want, "end")
+				if got := c.r.on(string(topic)); !slices.Equal(got, want) {
+					t.Fatalf("subscriber of %q got on %c %q, want %q", c.topics, topic, got, want)
+				}
 			}
 			if wrong := c.r.wrongTopics(); wrong != "" {
 				t.Fatalf("subscriber of %q: %s", c.topics, wrong)
@@ -269,6 +292,8 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 		bus := newBus(t)
 		s := subscribe(t, bus())
 		b := s.b
+		lines := max(opt.Lines, 1)
+		s.waitConnects(t, lines) // every connection is up: what follows is joins only
 		before := 0
 		if opt.Subscribes != nil {
 			before = opt.Subscribes(b)
@@ -281,8 +306,8 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 			s.waitActive(t, "t"+strconv.Itoa(i), 1)
 		}
 		if opt.Subscribes != nil {
-			if cmds := opt.Subscribes(b) - before; cmds > 3 {
-				t.Fatalf("%d joins took %d subscribe commands, want at most 3", n, cmds)
+			if cmds := opt.Subscribes(b) - before; cmds > 3*lines {
+				t.Fatalf("%d joins took %d subscribe commands, want at most %d", n, cmds, 3*lines)
 			}
 		}
 		pub := bus()
@@ -306,6 +331,9 @@ func Run(t *testing.T, newBus func(t *testing.T) Bus, opt Options) {
 			publish(t, bus(), "a", "after a")
 			publish(t, bus(), "b", "after b")
 			got := s.waitN(t, 3)
+			if opt.OrderPerTopic && got[1] == "after b" {
+				got[1], got[2] = got[2], got[1]
+			}
 			if got[1] != "after a" || got[2] != "after b" {
 				t.Fatalf("after reconnect got %q", got)
 			}

@@ -109,6 +109,37 @@ func (r *recorder) waitFor(t *testing.T, last string, max int) []string {
 	return slices.Clone(r.got)
 }
 
+// waitCount waits for n payloads equal to last (at most max payloads).
+func (r *recorder) waitCount(t *testing.T, last string, n, max int) []string {
+	t.Helper()
+	count := func() int {
+		k := 0
+		for _, p := range r.got {
+			if p == last {
+				k++
+			}
+		}
+		return k
+	}
+	r.wait(t, func() bool { return count() >= n || len(r.got) > max }, fmt.Sprintf("%d payloads %q", n, last))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got)
+}
+
+// on returns the payloads that arrived on topic, in order.
+func (r *recorder) on(topic string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for i, p := range r.got {
+		if r.gotOn[i] == topic {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // wrongTopics describes payloads whose topic is not their first letter's.
 func (r *recorder) wrongTopics() string {
 	r.mu.Lock()

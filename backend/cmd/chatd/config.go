@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatapp/chat/app"
 	"github.com/chatapp/chat/auth"
+	"github.com/chatapp/chat/broker"
 )
 
 // Config is every setting of the server, read once from the environment at
@@ -109,7 +110,7 @@ func loadConfig(lookup func(string) (string, bool)) (Config, error) {
 		u, err := url.Parse(c.RedisURL)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			bad("REDIS_URL", "must be a redis://host:port/db URL")
-		} else if _, err := parseRedisURL(c.RedisURL); err != nil {
+		} else if _, err := broker.ParseRedisURL(c.RedisURL); err != nil {
 			// The value may hold a password: only the library's reason.
 			bad("REDIS_URL", "is not understood: %s", redactURLError(err, c.RedisURL))
 		}

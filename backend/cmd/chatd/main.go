@@ -379,14 +379,14 @@ func openBroker(ctx context.Context, cfg Config, log *slog.Logger) (realtime.Bro
 	if cfg.RedisURL == "" {
 		return broker.NewMemory(), broker.NewMemoryPresence(), func() {}, nil
 	}
-	setup, err := parseRedisURL(cfg.RedisURL)
+	setup, err := broker.ParseRedisURL(cfg.RedisURL)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	// The client library logs through our structured log, not plain text
 	// on stderr (its logger is per process).
 	redis.SetLogger(broker.RedisLogger{Log: log})
-	rc := setup.client()
+	rc := setup.Client()
 	release := func() {
 		if err := rc.Close(); err != nil {
 			log.Warn("close redis client", "err", err)
