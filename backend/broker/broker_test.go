@@ -513,49 +513,47 @@ func TestRedisLoggerWritesStructuredRecords(t *testing.T) {
 }
 
 // A topic is not Active while the subscription's connection is lost (what
-// is published then never arrives), and is again once it is back.
+// is published then never arrives), and is again once it is back; on a
+// Cluster, while any of its shards' connections is lost.
 func TestRedisTopicsAreNotActiveWhileTheConnectionIsLost(t *testing.T) {
-	url := redisURL(t)
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("TEST_REDIS_URL: %v", err)
-	}
-	name := "brokertest-" + unique(t)
-	opt.ClientName = name
-	var refuse atomic.Bool
-	var d net.Dialer
-	opt.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if refuse.Load() {
-			return nil, errors.New("the test refuses connections")
-		}
-		return d.DialContext(ctx, network, addr)
-	}
-	client := redis.NewClient(opt)
-	t.Cleanup(func() { _ = client.Close() })
-	b := broker.NewRedis(client, "brokertest:"+unique(t), nil)
-	topics := broker.NewTopics(0)
-	topics.Join("a")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Subscribe(ctx, topics, func(broker.Message) {}, func([]string) {}) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	waitActive := func(want bool) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for topics.Active("a") != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("Active = %v for 10 s, want %v", !want, want)
+	for _, setup := range redisSetups {
+		t.Run(setup.name, func(t *testing.T) {
+			url := redisURLOf(t, setup.env)
+			name := "brokertest-" + unique(t)
+			var refuse atomic.Bool
+			var d net.Dialer
+			client := newSetupClient(t, url, name, func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if refuse.Load() {
+					return nil, errors.New("the test refuses connections")
+				}
+				return d.DialContext(ctx, network, addr)
+			})
+			b := broker.NewRedis(client, "brokertest:"+unique(t), nil)
+			topics := broker.NewTopics(0)
+			topics.Join("a")
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- b.Subscribe(ctx, topics, func(broker.Message) {}, func([]string) {}) }()
+			t.Cleanup(func() {
+				cancel()
+				<-done
+			})
+			waitActive := func(want bool) {
+				t.Helper()
+				deadline := time.Now().Add(20 * time.Second)
+				for topics.Active("a") != want {
+					if time.Now().After(deadline) {
+						t.Fatalf("Active = %v for 20 s, want %v", !want, want)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			waitActive(true)
+			refuse.Store(true)
+			killSubscriptions(t, url, name)
+			waitActive(false)
+			refuse.Store(false)
+			waitActive(true)
+		})
 	}
-	waitActive(true)
-	refuse.Store(true)
-	killSubscriptions(t, url, name)
-	waitActive(false)
-	refuse.Store(false)
-	waitActive(true)
 }
