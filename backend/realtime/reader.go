@@ -60,30 +60,39 @@ func (hd *Endpoint) newSession(c *conn) *session {
 }
 
 // readOn runs on a goroutine of its own that owns one count of the hub's
-// handlers: it reads and handles the frames the client has sent, then hands
-// the connection to a fresh goroutine that waits for the next ones. Reading
-// grows the stack to 4-8 KiB, and the GC only halves a stack once per cycle
-// (and only while a quarter of it is unused): a new goroutine waits on
-// 2 KiB, a few hundred bytes deep (sockReader).
+// handlers: it reads and handles what the client has sent, then waits on
+// the socket for more (sockReader.wait, a few hundred bytes deep). Reading
+// grows the stack to 4-8 KiB, and the GC halves a stack at most once per
+// cycle: where nothing but control frames came (the handshake's end, a
+// keepalive pong), the connection is likely to stay idle, and a fresh
+// goroutine waits on 2 KiB instead. After data frames this one waits
+// itself: a new goroutine per frame cost the write benchmark throughput.
 func (hd *Endpoint) readOn(c *conn, s *session) {
-	if hd.readUntilIdle(c, s) {
-		go hd.awaitFrames(c, s)
-		return
+	for {
+		idle, handled := hd.readUntilIdle(c, s)
+		if !idle {
+			c.finish()
+			hd.hub.handlers.Done()
+			return
+		}
+		if !handled {
+			go hd.awaitFrames(c, s)
+			return
+		}
+		// An error (the socket closed) is the next read's to report.
+		_ = c.in.wait()
 	}
-	c.finish()
-	hd.hub.handlers.Done()
 }
 
 func (hd *Endpoint) awaitFrames(c *conn, s *session) {
-	// An error (the socket closed) is the next read's to report.
-	_ = c.in.wait()
+	_ = c.in.wait() // as in readOn
 	hd.readOn(c, s)
 }
 
 // readUntilIdle reads and handles frames until the client has sent nothing
-// more (true; only where sockReader can wait) or the connection has ended
-// (false).
-func (hd *Endpoint) readUntilIdle(c *conn, s *session) bool {
+// more (idle; only where sockReader can wait) or the connection has ended;
+// handled says whether any data frame came.
+func (hd *Endpoint) readUntilIdle(c *conn, s *session) (idle, handled bool) {
 	h := hd.hub
 	maxStrikes := max(2*h.opt.FrameRate, 5)
 	// Reads are not bounded by a context: keepalive pings find dead peers,
@@ -92,8 +101,9 @@ func (hd *Endpoint) readUntilIdle(c *conn, s *session) bool {
 	for {
 		typ, data, err := c.ws.Read(readCtx)
 		if err != nil {
-			return errors.Is(err, errIdle)
+			return errors.Is(err, errIdle), handled
 		}
+		handled = true
 		h.metrics.received.Inc()
 		if c.isClosing() {
 			continue // a close is under way; the peer's answer ends the loop
@@ -103,7 +113,7 @@ func (hd *Endpoint) readUntilIdle(c *conn, s *session) bool {
 		if !s.lim.allow(h.opt.Clock()) {
 			if s.lim.strikes > maxStrikes {
 				c.closeFlushing(CloseRateLimited, "rate limited")
-				return false
+				return false, handled
 			}
 			slow := chat.Fail(chat.ErrRateLimited, "Too many frames; slow down.")
 			slow.RetryAfter = 1

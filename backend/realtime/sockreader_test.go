@@ -140,7 +140,7 @@ func TestIdleReadsWaitShallowAndFramesInPiecesStillWork(t *testing.T) {
 	parked := func() {
 		t.Helper()
 		eventually(t, "the read goroutine waits on the socket", func() bool {
-			return serverReadsParkedIn("realtime.(*Endpoint).awaitFrames") == 1 &&
+			return serverReadsParkedIn("realtime.waitReadable") == 1 &&
 				serverReadsParkedIn("websocket.(*Conn).readFrameHeader") == 0
 		})
 	}
