@@ -18,7 +18,7 @@ build: frontend backend
 
 # New goroutines start with 2 KiB of stack instead of the average the last
 # GC saw (request handling makes it 8 KiB): every idle WebSocket keeps one
-# goroutine, at 4 KiB instead of 8 (BENCHMARKS.md). This is the binary's
+# goroutine, waiting on its socket at 2 KiB instead of 8 (BENCHMARKS.md). This is the binary's
 # default GODEBUG (what a //go:debug line would set, which the go command
 # does not allow for this setting); a GODEBUG variable still overrides it.
 CHATD_LDFLAGS := -X=runtime.godebugDefault=adaptivestackstart=0

@@ -165,7 +165,7 @@ func BenchmarkHubFanout(b *testing.B) {
 			return
 		}
 		cctx, ccancel := context.WithCancel(ctx)
-		c := newConn(h, ws, sb.out, 1, "s1", cctx, ccancel)
+		c := newConn(h, ws, sb.out, sb.in, 1, "s1", cctx, ccancel)
 		context.AfterFunc(cctx, c.abortWrite)
 		accepted <- c
 	}))

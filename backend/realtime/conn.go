@@ -22,6 +22,7 @@ type conn struct {
 	hub    *Hub
 	ws     *websocket.Conn
 	out    *corkWriter // the socket under ws's buffer
+	in     *sockReader // the socket under ws's read buffer
 	seq    uint64      // opening order on this instance
 	id     string
 	uid    int64
@@ -57,9 +58,9 @@ type conn struct {
 	wg      sync.WaitGroup // pinger, resumer, sends in flight
 }
 
-func newConn(h *Hub, ws *websocket.Conn, out *corkWriter, uid int64, session string, ctx context.Context, cancel context.CancelFunc) *conn {
+func newConn(h *Hub, ws *websocket.Conn, out *corkWriter, in *sockReader, uid int64, session string, ctx context.Context, cancel context.CancelFunc) *conn {
 	seq, id := h.newConnID()
-	c := &conn{hub: h, ws: ws, out: out, seq: seq, id: id, uid: uid, session: session, ctx: ctx, cancel: cancel}
+	c := &conn{hub: h, ws: ws, out: out, in: in, seq: seq, id: id, uid: uid, session: session, ctx: ctx, cancel: cancel}
 	c.sendQueue = sendQueue{limit: h.opt.QueueSize, uid: uid, out: c, m: h.metrics, press: h.press, maxDelay: h.opt.MaxQueueDelay}
 	return c
 }
@@ -149,6 +150,7 @@ func (c *conn) writeBatch(batch [][]byte, wrote func(n int)) error {
 
 // closeSocket sends the close frame (idempotent: finish may close too).
 func (c *conn) closeSocket(code websocket.StatusCode, reason string) {
+	c.in.closing.Store(true) // the handshake reads the peer's close frame
 	_ = c.ws.Close(code, reason)
 }
 

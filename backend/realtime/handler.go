@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -137,7 +135,7 @@ func (hd *Endpoint) Open(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
-	c := newConn(h, ws, sb.out, uid, claims.Session, ctx, cancel)
+	c := newConn(h, ws, sb.out, sb.in, uid, claims.Session, ctx, cancel)
 	// Ends with the connection (cancel runs in finish) or the hub.
 	context.AfterFunc(ctx, c.abortWrite)
 	// The groups are read a second time once their topics are live (the
@@ -171,16 +169,13 @@ func (hd *Endpoint) Open(w http.ResponseWriter, r *http.Request) error {
 	if cursors != nil {
 		c.requestResume(resumeReq{ref: ref, cursors: cursors})
 	}
-	// The read loop gets a goroutine of its own and this one returns: the
+	// The reads get a goroutine of their own and this one returns: the
 	// HTTP server's goroutine has grown a deep stack during authentication
 	// and still holds the request and response, which an idle connection
 	// should not keep for hours.
 	handed = true
-	go func() {
-		defer h.handlers.Done()
-		hd.readLoop(c)
-		c.finish()
-	}()
+	c.in.idleOK.Store(true)
+	go hd.readOn(c, hd.newSession(c))
 	return nil
 }
 
@@ -191,6 +186,7 @@ type smallBuffers struct {
 	http.ResponseWriter
 	pool *sync.Pool  // cork buffers (corkWriter)
 	out  *corkWriter // set by Hijack
+	in   *sockReader // set by Hijack
 }
 
 // connReadBufferSize holds a typical client frame (a send is a few hundred
@@ -211,25 +207,17 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// Bytes the client sent right behind the handshake must stay buffered
-	// in the new reader: the library takes over what is buffered there.
-	var rd io.Reader = nc
-	size := connReadBufferSize
-	n := brw.Reader.Buffered()
-	if n > 0 {
-		early, _ := brw.Peek(n)
-		rd = io.MultiReader(bytes.NewReader(bytes.Clone(early)), nc)
-		size = max(size, n)
+	// Bytes the client sent right behind the handshake were read with the
+	// request: the new reader hands them over first.
+	var early []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Peek(n)
+		early = bytes.Clone(b)
 	}
-	br := bufio.NewReaderSize(rd, size)
-	if n > 0 {
-		if _, err := br.Peek(n); err != nil {
-			_ = nc.Close()
-			return nil, nil, fmt.Errorf("realtime: keep early bytes: %w", err)
-		}
-	}
+	s.in = newSockReader(nc, early)
+	br := bufio.NewReaderSize(s.in, connReadBufferSize)
 	s.out = &corkWriter{nc: nc, pool: s.pool}
-	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(s.out, connWriteBufferSize)), nil
+	return s.in, bufio.NewReadWriter(br, bufio.NewWriterSize(s.out, connWriteBufferSize)), nil
 }
 
 // WriteHeaderNow is forwarded for Gin, whose WriteHeader only records the

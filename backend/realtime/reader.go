@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"time"
 
@@ -54,9 +55,45 @@ type session struct {
 // commit; the next send frame is read once one of them is answered.
 const sendsInFlight = 16
 
-func (hd *Endpoint) readLoop(c *conn) {
+func (hd *Endpoint) newSession(c *conn) *session {
+	return &session{c: c, lim: limiter{rate: float64(hd.hub.opt.FrameRate)}}
+}
+
+// readOn runs on a goroutine of its own that owns one count of the hub's
+// handlers: it reads and handles what the client has sent, then waits on
+// the socket for more (sockReader.wait, a few hundred bytes deep). Reading
+// grows the stack to 4-8 KiB, and the GC halves a stack at most once per
+// cycle: where nothing but control frames came (the handshake's end, a
+// keepalive pong), the connection is likely to stay idle, and a fresh
+// goroutine waits on 2 KiB instead. After data frames this one waits
+// itself: a new goroutine per frame cost the write benchmark throughput.
+func (hd *Endpoint) readOn(c *conn, s *session) {
+	for {
+		idle, handled := hd.readUntilIdle(c, s)
+		if !idle {
+			c.finish()
+			hd.hub.handlers.Done()
+			return
+		}
+		if !handled {
+			go hd.awaitFrames(c, s)
+			return
+		}
+		// An error (the socket closed) is the next read's to report.
+		_ = c.in.wait()
+	}
+}
+
+func (hd *Endpoint) awaitFrames(c *conn, s *session) {
+	_ = c.in.wait() // as in readOn
+	hd.readOn(c, s)
+}
+
+// readUntilIdle reads and handles frames until the client has sent nothing
+// more (idle; only where sockReader can wait) or the connection has ended;
+// handled says whether any data frame came.
+func (hd *Endpoint) readUntilIdle(c *conn, s *session) (idle, handled bool) {
 	h := hd.hub
-	s := &session{c: c, lim: limiter{rate: float64(h.opt.FrameRate)}}
 	maxStrikes := max(2*h.opt.FrameRate, 5)
 	// Reads are not bounded by a context: keepalive pings find dead peers,
 	// and closing the connection ends the read.
@@ -64,8 +101,9 @@ func (hd *Endpoint) readLoop(c *conn) {
 	for {
 		typ, data, err := c.ws.Read(readCtx)
 		if err != nil {
-			return
+			return errors.Is(err, errIdle), handled
 		}
+		handled = true
 		h.metrics.received.Inc()
 		if c.isClosing() {
 			continue // a close is under way; the peer's answer ends the loop
@@ -75,7 +113,7 @@ func (hd *Endpoint) readLoop(c *conn) {
 		if !s.lim.allow(h.opt.Clock()) {
 			if s.lim.strikes > maxStrikes {
 				c.closeFlushing(CloseRateLimited, "rate limited")
-				return
+				return false, handled
 			}
 			slow := chat.Fail(chat.ErrRateLimited, "Too many frames; slow down.")
 			slow.RetryAfter = 1
