@@ -257,9 +257,12 @@ func (s *Service) latestPage(ctx context.Context, uid, gid int64, limit int) (it
 		items, more = p.tail(limit, names)
 		return items, more, true, nil
 	}
+	if !s.Live.Live(gid) {
+		return nil, false, false, nil // and no place taken from a kept page
+	}
 	version := s.Pages.reserve(gid)
-	// Asked after reserve: a group that stops being live from here on is
-	// dropped by the hub, which makes keep a no-op.
+	// Asked again after reserve: a group that stops being live from here
+	// on is dropped by the hub, which makes keep a no-op.
 	if !s.Live.Live(gid) {
 		s.Pages.unreserve(gid, version)
 		return nil, false, false, nil

@@ -306,6 +306,19 @@ func TestPageCacheKeepsAFixedNumberOfGroups(t *testing.T) {
 		if n := p.cache.Len(); n != 4 {
 			t.Fatalf("%d groups kept, want 4", n)
 		}
+		// Reads of groups not live take no place: they push nothing out.
+		for _, g := range groups[:2] {
+			p.live.set(g, false)
+			p.page(t, owner, g, 0)
+		}
+		for _, g := range groups[2:] {
+			if _, _, hit := p.page(t, owner, g, 0); !hit {
+				t.Errorf("group %d was dropped", g)
+			}
+		}
+		for _, g := range groups[:2] {
+			p.live.set(g, true)
+		}
 		if _, _, hit := p.page(t, owner, groups[5], 0); !hit {
 			t.Error("the most recent group was dropped")
 		}
