@@ -514,16 +514,19 @@ func TestRedisLoggerWritesStructuredRecords(t *testing.T) {
 
 // A topic is not Active while the subscription's connection is lost (what
 // is published then never arrives), and is again once it is back; on a
-// Cluster, while any of its shards' connections is lost.
+// Cluster, while any of its shards' connections is lost, even when the
+// others are back.
 func TestRedisTopicsAreNotActiveWhileTheConnectionIsLost(t *testing.T) {
 	for _, setup := range redisSetups {
 		t.Run(setup.name, func(t *testing.T) {
 			url := redisURLOf(t, setup.env)
 			name := "brokertest-" + unique(t)
-			var refuse atomic.Bool
+			// refused is the address dials are refused to: "*" every one.
+			var refused atomic.Value
+			refused.Store("")
 			var d net.Dialer
 			client := newSetupClient(t, url, name, func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if refuse.Load() {
+				if r := refused.Load().(string); r == "*" || r == addr {
 					return nil, errors.New("the test refuses connections")
 				}
 				return d.DialContext(ctx, network, addr)
@@ -549,11 +552,65 @@ func TestRedisTopicsAreNotActiveWhileTheConnectionIsLost(t *testing.T) {
 				}
 			}
 			waitActive(true)
-			refuse.Store(true)
+			refused.Store("*")
 			killSubscriptions(t, url, name)
 			waitActive(false)
-			refuse.Store(false)
+			if setup.sharded {
+				// Every master but one takes its shards back: still not
+				// active, since the one left carries topics too.
+				admin := newSetupClient(t, url, "", nil)
+				var mu sync.Mutex // eachNode runs on the masters at once
+				var masters []string
+				if err := eachNode(ctx, admin, func(_ context.Context, n *redis.Client) error {
+					mu.Lock()
+					defer mu.Unlock()
+					masters = append(masters, n.Options().Addr)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(masters)
+				refused.Store(masters[0])
+				deadline := time.Now().Add(20 * time.Second)
+				for subscribersOn(t, admin, name, masters[1:]) == 0 {
+					if time.Now().After(deadline) {
+						t.Fatal("no shard came back on the masters not refused")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				time.Sleep(100 * time.Millisecond) // its anchor's confirmation handled
+				if topics.Active("a") {
+					t.Fatal("active while one master's shards are still lost")
+				}
+			}
+			refused.Store("")
 			waitActive(true)
 		})
 	}
+}
+
+// subscribersOn counts the subscribed connections named name on the
+// masters at addrs.
+func subscribersOn(t *testing.T, admin redis.UniversalClient, name string, addrs []string) int {
+	t.Helper()
+	var n atomic.Int64
+	err := eachNode(context.Background(), admin, func(ctx context.Context, node *redis.Client) error {
+		if !slices.Contains(addrs, node.Options().Addr) {
+			return nil
+		}
+		list, err := node.ClientList(ctx).Result()
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(list, "\n") {
+			if strings.Contains(line, " name="+name+" ") && !strings.Contains(line, " ssub=0 ") {
+				n.Add(1)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n.Load())
 }
